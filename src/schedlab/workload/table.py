@@ -1,0 +1,127 @@
+"""The columnar job table every other part of schedlab reads.
+
+One numpy array per attribute (no Python object per job), sorted by submit time, submit
+times relative to the first job.  Windows and load-scaled copies are new ``Workload``s that
+share nothing mutable with the original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from schedlab.workload.cleaning_report import CleaningReport
+
+_ARRAYS = ("job_id", "submit", "run", "req_time", "procs", "user", "raw_submit", "status")
+
+
+@dataclass
+class Workload:
+    """A cleaned trace: jobs sorted by submit time.
+
+    Attributes (all numpy arrays of one length):
+      job_id      SWF job number (int64)
+      submit      submit time in seconds, relative to the first job of the trace (float64)
+      run         actual runtime in seconds, > 0 (float64)
+      req_time    requested time (walltime estimate) in seconds, > 0 (float64)
+      procs       processors the job uses, 1..max_procs (int64)
+      user        user id, -1 if unknown (int64)
+      raw_submit  submit time as written in the file (float64; some peers score on it)
+      status      SWF status field (int64)
+    Machine: ``max_procs`` processors on ``max_nodes`` nodes.
+    """
+
+    name: str
+    job_id: np.ndarray
+    submit: np.ndarray
+    run: np.ndarray
+    req_time: np.ndarray
+    procs: np.ndarray
+    user: np.ndarray
+    raw_submit: np.ndarray
+    status: np.ndarray
+    max_procs: int
+    max_nodes: int
+    unix_start: int | None = None
+    cleaning: CleaningReport = field(default_factory=CleaningReport)
+    rules: str = "textbook"
+
+    def __post_init__(self) -> None:
+        n = len(self.job_id)
+        for name in _ARRAYS:
+            arr = getattr(self, name)
+            if len(arr) != n:
+                raise ValueError(f"Workload column {name} has {len(arr)} rows, expected {n}")
+
+    def __len__(self) -> int:
+        return int(len(self.job_id))
+
+    @property
+    def procs_per_node(self) -> float:
+        return self.max_procs / self.max_nodes
+
+    def node_counts(self) -> np.ndarray:
+        """Whole nodes each job needs: ``ceil(procs / (max_procs / max_nodes))``."""
+        return np.ceil(self.procs * self.max_nodes / self.max_procs - 1e-9).astype(np.int64).clip(1)
+
+    # -- derived copies ------------------------------------------------------------------
+    def subset(self, index: np.ndarray | slice, name: str | None = None, rebase: bool = True) -> Workload:
+        """A new workload of the selected jobs (kept in submit order); submits re-based to 0."""
+        cols = {k: np.array(getattr(self, k)[index]) for k in _ARRAYS}
+        if rebase and len(cols["submit"]):
+            cols["submit"] = cols["submit"] - cols["submit"][0]
+        return replace(self, name=name or self.name, **cols)
+
+    def window(self, start: int, length: int) -> Workload:
+        """Jobs ``start .. start+length-1`` (indices into this table) as a fresh workload."""
+        if start < 0 or length <= 0 or start + length > len(self):
+            raise ValueError(
+                f"window [{start}, {start + length}) is outside the trace's {len(self)} jobs"
+            )
+        return self.subset(slice(start, start + length), name=f"{self.name}[{start}:{start + length}]")
+
+    def window_starts(self, k: int, length: int, seed: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """K seeded window start indices, each window of ``length`` jobs inside ``[lo, hi)``."""
+        hi = len(self) if hi is None else hi
+        last = hi - length
+        if last < lo:
+            raise ValueError(f"a window of {length} jobs does not fit in jobs [{lo}, {hi})")
+        rng = np.random.default_rng(seed)
+        return np.sort(rng.integers(lo, last + 1, size=k))
+
+    def sample_windows(self, k: int, length: int, seed: int) -> list[Workload]:
+        """K windows of ``length`` consecutive jobs at seeded random starts."""
+        return [self.window(int(s), length) for s in self.window_starts(k, length, seed)]
+
+    def scale_load(self, factor: float) -> Workload:
+        """Multiply every inter-arrival gap by ``factor`` (< 1 raises the offered load)."""
+        if not factor > 0:
+            raise ValueError(f"load scaling factor must be > 0, got {factor}")
+        sub = self.submit - self.submit[0] if len(self) else self.submit
+        return replace(self, submit=sub * factor, name=f"{self.name}*{factor:g}")
+
+    # -- summaries -----------------------------------------------------------------------
+    def stats(self) -> dict:
+        """Headline statistics (used by ``schedlab traces``)."""
+        n = len(self)
+        if n == 0:
+            return {"jobs": 0}
+        span = float(self.submit[-1] - self.submit[0])
+        work = float(np.sum(self.run * self.procs))
+        return {
+            "jobs": n,
+            "max_procs": int(self.max_procs),
+            "max_nodes": int(self.max_nodes),
+            "span_days": span / 86400.0,
+            "mean_runtime_s": float(self.run.mean()),
+            "mean_req_time_s": float(self.req_time.mean()),
+            "mean_procs": float(self.procs.mean()),
+            "offered_load": work / (self.max_procs * span) if span > 0 else float("nan"),
+            "users": int(len(np.unique(self.user))),
+        }
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({k: getattr(self, k) for k in _ARRAYS})
