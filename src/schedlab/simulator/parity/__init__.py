@@ -1,0 +1,1 @@
+"""Presets that reproduce peer simulators (RLScheduler SchedGym, CQSim), documented as such."""
