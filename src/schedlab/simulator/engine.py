@@ -244,6 +244,13 @@ def _prof_trim(pt, pf, np_, t):
     return np_
 
 
+@njit(cache=True, inline="always")
+def _end_streak(resv, start, prev_head, h):
+    """The previous blocked head was overtaken (not started): its reservation no longer holds."""
+    if prev_head >= 0 and prev_head != h and start[prev_head] < 0:
+        resv[prev_head] = INF
+
+
 # ------------------------------------------------------------------------ the engine
 @njit(cache=True, inline="always")
 def _dyn_score(code, now, sub, r, n):
@@ -395,6 +402,7 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
 
         if use_tree:
             # start from the head while it fits
+            overtaken = False  # did any job start ahead of last pass's blocked head?
             while True:
                 r = _seg_find(msize, mest, M, 0, capacity, capacity, -1.0)
                 if r < 0:
@@ -402,6 +410,7 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                 h = job_of_rank[r]
                 if size[h] > free:
                     break
+                overtaken = True
                 start[h] = t
                 free -= size[h]
                 est_end[h] = t + est[h]
@@ -409,11 +418,13 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                 nh = _heap_push(ht, hj, nh, t + run[h], h)
                 nrun = _run_insert(re, rj, nrun, est_end[h], h)
             if r < 0:
+                _end_streak(resv, start, prev_head, -1)
                 prev_head = -1
                 continue
             if backfill == BF_EASY:
                 shadow, extra = _shadow(re, rj, nrun, size, free, size[h], t)
-                if h != prev_head:
+                _end_streak(resv, start, prev_head, h)
+                if h != prev_head or overtaken:  # a new head streak: record its reservation
                     resv[h] = shadow
                 prev_head = h
                 T = shadow - t
@@ -433,6 +444,7 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                     nrun = _run_insert(re, rj, nrun, est_end[j], j)
                     p = rr + 1
             else:
+                _end_streak(resv, start, prev_head, h)
                 prev_head = h
             continue
 
@@ -457,7 +469,8 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
             h = qs[k]
             if backfill == BF_EASY:
                 shadow, extra = _shadow(re, rj, nrun, size, free, size[h], t)
-                if h != prev_head:
+                _end_streak(resv, start, prev_head, h)
+                if h != prev_head or k > 0:  # a new head streak: record its reservation
                     resv[h] = shadow
                 T = shadow - t
                 for kk in range(k + 1, nq):
@@ -474,8 +487,10 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                         nh = _heap_push(ht, hj, nh, t + run[j], j)
                         nrun = _run_insert(re, rj, nrun, est_end[j], j)
                         taken[kk] = True
+            _end_streak(resv, start, prev_head, h)
             prev_head = h
         else:
+            _end_streak(resv, start, prev_head, -1)
             prev_head = -1
         w = 0
         for kk in range(nq):
