@@ -18,8 +18,10 @@ Three rule sets, chosen by the simulation preset:
   dropped, processors = max(allocated, requested), requested time -1 -> runtime, jobs kept in
   job-number order.  Nothing else is filtered.
 
-``cqsim``  CQSim's loader: jobs with requested processors <= 0 or requested time <= 0 dropped,
-  runtime clipped to the requested time.
+``cqsim``  CQSim's loader (``Filter_job_SWF.input_check``): runtime clipped to the requested time,
+  then jobs with requested processors <= 0, requested time <= 0, runtime <= 0, job id <= 0 or
+  submit time < 0 dropped (fields compared as int(), as CQSim does).  The machine is MaxProcs
+  processors.  Jobs kept in submit order (CQSim reads them in file order).
 """
 
 from __future__ import annotations
@@ -123,12 +125,14 @@ def clean_rlscheduler(raw: RawTrace) -> Workload:
     report = _new_report(raw)
     f = raw.fields
     run = f[:, 3].copy()
-    report.change("runtime < 0 -> 10 s (RLScheduler rule)", int(np.sum(run < 0)))
-    run[run < 0] = 10
     procs = np.maximum(f[:, 4], f[:, 7])
     req_time = f[:, 8].copy()
+    # As their Job(): requested time -1 takes the runtime as written, before Workloads turns a
+    # negative runtime into 10 s (so such a job keeps a negative requested time).
     report.change("requested time -1 -> runtime", int(np.sum(req_time == -1)))
     req_time[req_time == -1] = run[req_time == -1]
+    report.change("runtime < 0 -> 10 s (RLScheduler rule)", int(np.sum(run < 0)))
+    run[run < 0] = 10
     keep = run > 0
     report.drop("with runtime == 0", int(np.sum(~keep)))
     max_procs, max_nodes = _machine_size(raw, procs[keep], report)
@@ -138,21 +142,29 @@ def clean_rlscheduler(raw: RawTrace) -> Workload:
 
 
 def clean_cqsim(raw: RawTrace) -> Workload:
+    # CQSim's Filter_job_SWF.input_check compares int() of the fields: the runtime is clipped when
+    # int(run) > int(reqTime), then a job is dropped if int() of its id, submit, (clipped) runtime,
+    # requested time or requested processors fails the test below.
     report = _new_report(raw)
     f = raw.fields
-    keep = np.ones(len(raw), dtype=bool)
-    bad_procs = f[:, 7] <= 0
-    report.drop("with requested procs <= 0 (CQSim rule)", int(bad_procs.sum()))
-    keep &= ~bad_procs
-    bad_time = keep & (f[:, 8] <= 0)
-    report.drop("with requested time <= 0 (CQSim rule)", int(bad_time.sum()))
-    keep &= ~bad_time
     run = f[:, 3].copy()
     req_time = f[:, 8].copy()
-    clipped = keep & (run > req_time)
-    report.change("runtime clipped to requested time", int(clipped.sum()))
-    run = np.minimum(run, req_time)
     procs = f[:, 7].copy()
+    clip = np.trunc(run) > np.trunc(req_time)
+    run[clip] = req_time[clip]
+    keep = np.ones(len(raw), dtype=bool)
+
+    def drop(mask: np.ndarray, rule: str) -> None:
+        mask = mask & keep
+        report.drop(rule, int(mask.sum()))
+        keep[mask] = False
+
+    drop(np.trunc(procs) <= 0, "with requested procs <= 0 (CQSim rule)")
+    drop(np.trunc(req_time) <= 0, "with requested time <= 0 (CQSim rule)")
+    drop(np.trunc(run) <= 0, "with runtime <= 0 after clipping (CQSim rule)")
+    drop(np.trunc(f[:, 0]) <= 0, "with job id <= 0 (CQSim rule)")
+    drop(np.trunc(f[:, 1]) < 0, "with submit time < 0 (CQSim rule)")
+    report.change("runtime clipped to requested time", int(np.sum(keep & clip)))
     max_procs, max_nodes = _machine_size(raw, procs[keep], report)
     return _build(raw, keep, procs, req_time, run, report, max_procs, max_nodes, "cqsim")
 
