@@ -1,0 +1,339 @@
+"""The ``schedlab`` command.  Thin: parse options, call the library, print.
+
+Scripts rely on the flags and the ``--json`` keys; keep them stable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from schedlab.policies import POLICY_NAMES  # noqa: E402
+from schedlab.workload import BUNDLED, DEFAULT_TRACE  # noqa: E402
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="schedlab: replay batch-job traces against a simulated supercomputer and compare "
+    "scheduling policies.  Run `schedlab COMMAND --help` for each command's options.",
+)
+_WIDTH = None if sys.stdout.isatty() else 140  # wide tables when piped to a file or a log
+out_console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
+
+
+class Backfill(str, Enum):
+    none = "none"
+    easy = "easy"
+    conservative = "conservative"
+
+
+class Preset(str, Enum):
+    textbook = "textbook"
+    rlscheduler = "rlscheduler"
+    cqsim = "cqsim"
+
+
+class Unit(str, Enum):
+    procs = "procs"
+    nodes = "nodes"
+
+
+class Estimates(str, Enum):
+    requested = "requested"
+    actual = "actual"
+
+
+class Overrun(str, Enum):
+    kill = "kill"
+    run_on = "run-on"
+
+
+POLICY_HELP = (
+    "Queue order: " + ", ".join(POLICY_NAMES) + ", or expr:<numpy expression in r (requested time), "
+    "n (processors), s (submit time)>; lower score runs first."
+)
+TRACE_HELP = f"Bundled trace name ({', '.join(BUNDLED)}) or path to an SWF file (.swf or .swf.gz)."
+PRESET_HELP = ("Semantics: textbook (schedlab defaults), rlscheduler (RLScheduler SchedGym, SC20: its loading "
+               "rules, whole nodes, its loop) or cqsim (CQSim's rules and EASY variant). A preset sets its own "
+               "loading rules and overrides --capacity-unit/--estimates/--overrun.")
+UNIT_HELP = "What a job holds: procs (its processor count) or nodes (whole nodes, ceil(procs/(MaxProcs/MaxNodes)))."
+EST_HELP = "Runtime estimate used for reservations and backfilling: requested (the user's walltime) or actual (perfect)."
+OVERRUN_HELP = "A job running past its requested time: kill (ends at the request) or run-on (keeps running)."
+LENIENT_HELP = "Skip and count malformed trace lines instead of stopping at the first one."
+TAU_HELP = "Bounded-slowdown threshold in seconds: bsld = max(1, (wait+run)/max(run, tau))."
+JSON_HELP = "Print one JSON object to stdout instead of tables."
+LOAD_HELP = "Multiply inter-arrival gaps by this factor (<1 = more load) before simulating."
+
+
+def _fail(msg: str) -> None:
+    err_console.print(f"[bold red]error:[/] {msg}")
+    raise typer.Exit(2)
+
+
+def _load(trace: str, preset: Preset, lenient: bool, load_scale: float):
+    from schedlab.workload import TraceFormatError, load_trace
+
+    try:
+        wl = load_trace(trace, rules=preset.value, lenient=lenient)
+        if load_scale != 1.0:
+            wl = wl.scale_load(load_scale)
+    except (TraceFormatError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    return wl
+
+
+def _config_kwargs(preset, unit, estimates, overrun) -> dict:
+    return dict(preset=preset.value, capacity_unit=unit.value, estimates=estimates.value,
+                kill_at_request=overrun == Overrun.kill)
+
+
+def _split(text: str, allowed=None, what="value") -> list[str]:
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    if not items:
+        _fail(f"no {what} given")
+    for x in items:
+        if allowed is not None and x not in allowed and not x.startswith("expr:"):
+            _fail(f"unknown {what} {x!r}; choose from {', '.join(allowed)}")
+    return items
+
+
+def _fmt(v: float) -> str:
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:,.1f}"
+    return f"{v:.3f}"
+
+
+def _write_outputs(out: Path, summary: dict, frames: dict, plots) -> list[str]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    written.append(str(out / "summary.json"))
+    for name, df in frames.items():
+        df.to_parquet(out / f"{name}.parquet", index=False)
+        df.to_csv(out / f"{name}.csv", index=False)
+        written += [str(out / f"{name}.parquet"), str(out / f"{name}.csv")]
+    for make in plots:
+        written.append(str(make()))
+    return written
+
+
+@app.command()
+def simulate(
+    trace: str = typer.Option(DEFAULT_TRACE, "--trace", "-t", help=TRACE_HELP),
+    policy: str = typer.Option("fcfs", "--policy", "-p", help=POLICY_HELP),
+    backfill: Backfill = typer.Option(Backfill.easy, "--backfill", "-b", help="Backfilling: none, easy (EASY, head reservation), conservative (every job reserved)."),
+    preset: Preset = typer.Option(Preset.textbook, "--preset", help=PRESET_HELP),
+    capacity_unit: Unit = typer.Option(Unit.procs, "--capacity-unit", help=UNIT_HELP),
+    estimates: Estimates = typer.Option(Estimates.requested, "--estimates", help=EST_HELP),
+    overrun: Overrun = typer.Option(Overrun.kill, "--overrun", help=OVERRUN_HELP),
+    load_scale: float = typer.Option(1.0, "--load-scale", help=LOAD_HELP),
+    tau: float = typer.Option(10.0, "--tau", help=TAU_HELP),
+    lenient: bool = typer.Option(False, "--lenient", help=LENIENT_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write jobs.parquet/jobs.csv (per job), summary.json and plots (PNG) here."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Simulate one policy on one trace and print its metrics."""
+    from schedlab.experiments import metrics_of, warm_up
+    from schedlab.simulator import SimConfig
+    from schedlab.simulator import simulate as run_sim
+
+    if policy not in POLICY_NAMES and not policy.startswith("expr:"):
+        _fail(f"unknown policy {policy!r}; choose from {', '.join(POLICY_NAMES)} or expr:...")
+    wl = _load(trace, preset, lenient, load_scale)
+    try:
+        cfg = SimConfig(policy=policy, backfill=backfill.value, **_config_kwargs(preset, capacity_unit, estimates, overrun))
+        warm_up()
+        res = run_sim(wl, cfg)
+    except ValueError as exc:
+        _fail(str(exc))
+    m = metrics_of(res, tau)
+    summary = {"trace": wl.name, "config": cfg.to_dict(), "tau": tau, **m, "cleaning": wl.cleaning.to_dict()}
+    written = []
+    if out is not None:
+        from schedlab.metrics import queue_length_series, utilization_series
+        from schedlab.report import plots
+
+        label = f"{cfg.policy}+{cfg.backfill}"
+        ut, uv = utilization_series(res.start, res.end, res.size, res.capacity)
+        qt, qv = queue_length_series(wl.submit, res.start)
+        written = _write_outputs(out, summary, {"jobs": res.to_frame()}, [
+            lambda: plots.wait_cdfs({label: res.wait}, out),
+            lambda: plots.over_time({label: dict(util_t=ut, util=uv, queue_t=qt, queue=qv)}, out),
+        ])
+    if as_json:
+        print(json.dumps(summary))
+        return
+    err_console.print(f"[dim]{wl.cleaning.summary()}[/]")
+    for note in wl.cleaning.notes:
+        err_console.print(f"[dim]note: {note}[/]")
+    table = Table(title=f"{wl.name}: {cfg.policy} + {cfg.backfill} ({cfg.preset})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in m.items():
+        table.add_row(k, _fmt(v))
+    out_console.print(table)
+    for path in written:
+        out_console.print(f"wrote {path}")
+
+
+@app.command()
+def compare(
+    trace: str = typer.Option(DEFAULT_TRACE, "--trace", "-t", help=TRACE_HELP),
+    policies: str = typer.Option("fcfs,sjf,wfp3,f1", "--policies", help="Comma-separated policies. " + POLICY_HELP),
+    backfill: str = typer.Option("none,easy", "--backfill", "-b", help="Comma-separated backfill modes: none, easy, conservative."),
+    preset: Preset = typer.Option(Preset.textbook, "--preset", help=PRESET_HELP),
+    capacity_unit: Unit = typer.Option(Unit.procs, "--capacity-unit", help=UNIT_HELP),
+    estimates: Estimates = typer.Option(Estimates.requested, "--estimates", help=EST_HELP),
+    overrun: Overrun = typer.Option(Overrun.kill, "--overrun", help=OVERRUN_HELP),
+    windows: Optional[int] = typer.Option(None, "--windows", help="Simulate K windows of --window-len consecutive jobs at seeded random starts, each from an empty cluster."),
+    window_len: Optional[int] = typer.Option(None, "--window-len", help="Jobs per window."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the window starts."),
+    window_starts: Optional[str] = typer.Option(None, "--window-starts", help="Comma-separated job indices (after cleaning) where windows start; instead of --windows."),
+    load_scale: float = typer.Option(1.0, "--load-scale", help=LOAD_HELP),
+    tau: float = typer.Option(10.0, "--tau", help=TAU_HELP),
+    lenient: bool = typer.Option(False, "--lenient", help=LENIENT_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write comparison.csv/.parquet (per window), summary.json and plots (metrics.png, wait_cdf.png, over_time.png) here."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Compare policies x backfill modes on a trace (whole trace or windows) in one table."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from schedlab import experiments
+
+    pols = _split(policies, POLICY_NAMES, "policy")
+    bfs = _split(backfill, [b.value for b in Backfill], "backfill mode")
+    wl = _load(trace, preset, lenient, load_scale)
+    starts = None
+    if window_starts is not None or windows is not None:
+        if window_len is None:
+            _fail("--window-len is required with --windows or --window-starts")
+        if window_starts is not None and windows is not None:
+            _fail("give either --windows or --window-starts, not both")
+        try:
+            if window_starts is not None:
+                starts = [int(x) for x in _split(window_starts, what="window start")]
+            else:
+                starts = wl.window_starts(windows, window_len, seed).tolist()
+            for s in starts:
+                wl.window(s, window_len)  # validates the range
+        except ValueError as exc:
+            _fail(str(exc))
+    n_steps = len(pols) * len(bfs) * (len(starts) if starts else 1)
+    try:
+        experiments.warm_up()
+        with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=True, disable=as_json or not err_console.is_terminal) as prog:
+            task = prog.add_task("sim", total=n_steps)
+            rows = experiments.compare(wl, pols, bfs, window_starts=starts, window_len=window_len, tau=tau,
+                                       keep_results=out is not None and starts is None,
+                                       on_step=lambda: prog.advance(task),
+                                       **_config_kwargs(preset, capacity_unit, estimates, overrun))
+    except ValueError as exc:
+        _fail(str(exc))
+    summary = {"trace": wl.name, "preset": preset.value, "capacity_unit": capacity_unit.value,
+               "estimates": estimates.value, "overrun": overrun.value, "tau": tau,
+               "window_len": window_len, "window_starts": starts, "results": [r.to_dict() for r in rows],
+               "cleaning": wl.cleaning.to_dict()}
+    written = []
+    if out is not None:
+        import pandas as pd
+
+        from schedlab.metrics import queue_length_series, utilization_series
+        from schedlab.report import plots
+
+        records = []
+        for r in rows:
+            for i, w in enumerate(r.windows):
+                records.append({"policy": r.policy, "backfill": r.backfill,
+                                "window_start": starts[i] if starts else 0, **w})
+        series = {}
+        for r in rows:
+            if r.results:
+                res = r.results[0]
+                ut, uv = utilization_series(res.start, res.end, res.size, res.capacity)
+                qt, qv = queue_length_series(res.workload.submit, res.start)
+                series[f"{r.policy}+{r.backfill}"] = dict(util_t=ut, util=uv, queue_t=qt, queue=qv)
+        makers = [lambda: plots.metric_bars([r.to_dict() for r in rows], out),
+                  lambda: plots.wait_cdfs({f"{r.policy}+{r.backfill}": r.waits for r in rows}, out)]
+        if series:
+            makers.append(lambda: plots.over_time(series, out))
+        written = _write_outputs(out, summary, {"comparison": pd.DataFrame(records)}, makers)
+    if as_json:
+        print(json.dumps(summary))
+        return
+    err_console.print(f"[dim]{wl.cleaning.summary()}[/]")
+    scope = f"{len(starts)} windows of {window_len} jobs" if starts else f"whole trace, {len(wl):,} jobs"
+    table = Table(title=f"{wl.name} ({preset.value}): {scope}; mean over windows" if starts else f"{wl.name} ({preset.value}): {scope}")
+    cols = ["mean_wait", "median_wait", "p95_wait", "mean_bsld", "utilization", "mean_queue_length"]
+    table.add_column("policy")
+    table.add_column("backfill")
+    for c in cols:
+        table.add_column(c, justify="right")
+    best = {c: min(r.mean[c] for r in rows) for c in cols if c != "utilization"}
+    for r in rows:
+        cells = []
+        for c in cols:
+            txt = _fmt(r.mean[c])
+            cells.append(f"[bold green]{txt}[/]" if best.get(c) == r.mean[c] else txt)
+        table.add_row(r.policy, r.backfill, *cells)
+    out_console.print(table)
+    if starts and len(starts) > 1:
+        wt = Table(title="mean bounded slowdown per window")
+        wt.add_column("policy+backfill")
+        for s in starts:
+            wt.add_column(str(s), justify="right")
+        for r in rows:
+            wt.add_row(f"{r.policy}+{r.backfill}", *[_fmt(w["mean_bsld"]) for w in r.windows])
+        out_console.print(wt)
+    for path in written:
+        out_console.print(f"wrote {path}")
+
+
+@app.command()
+def traces(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """List the bundled traces with their statistics (after textbook cleaning)."""
+    from schedlab.workload import load_trace
+
+    rows = []
+    for name, (fname, desc) in BUNDLED.items():
+        wl = load_trace(name)
+        rows.append({"name": name, "file": fname, "description": desc, **wl.stats(),
+                     "cleaning": wl.cleaning.summary()})
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(title="bundled traces (use the name with --trace; any SWF path works too)")
+    for c in ("name", "jobs", "procs", "nodes", "days", "load", "mean run (h)", "description"):
+        table.add_column(c, justify="left" if c in ("name", "description") else "right")
+    for r in rows:
+        table.add_row(r["name"], f"{r['jobs']:,}", f"{r['max_procs']:,}", f"{r['max_nodes']:,}",
+                      f"{r['span_days']:.1f}", f"{r['offered_load']:.2f}", f"{r['mean_runtime_s'] / 3600:.2f}",
+                      r["description"])
+    out_console.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
