@@ -104,3 +104,14 @@ def test_reservation_recorded_for_blocked_head():
     r = simulate(make_workload(**DELAY_CASE), policy="fcfs", backfill="easy")
     assert r.reservation[1] == 10  # J1 became head at 1 with shadow 10
     assert np.isinf(r.reservation[0])  # J0 never waited
+
+
+@pytest.mark.parametrize("policy,expected", [("fcfs", [0, 10, 60]), ("sjf", [0, 30, 10])])
+def test_conservative_compression_follows_priority(policy, expected):
+    # J0 requests 100 s but ends at 10.  J1 (req 50) was reserved at 100, J2 (req 20) at 150.
+    # At 10 the schedule is compressed in priority order: FCFS lifts J1 first (-> 10, J2 -> 60);
+    # SJF lifts J2 first (-> 10, then J1 -> 30).  Neither job moves later than its reservation.
+    wl = make_workload(submit=[0, 1, 2], run=[10, 50, 20], procs=[10, 10, 10], req_time=[100, 50, 20])
+    r = simulate(wl, policy=policy, backfill="conservative")
+    assert r.start.tolist() == expected
+    assert r.reservation.tolist() == [0, 100, 150]

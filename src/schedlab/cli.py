@@ -110,7 +110,15 @@ def _split(text: str, allowed=None, what="value") -> list[str]:
     return items
 
 
-def _fmt(v: float) -> str:
+_DECIMALS = {"mean_bsld": 2, "max_bsld": 2, "utilization": 3, "user_wait_jain": 3, "sim_seconds": 4,
+             "mean_queue_length": 1}
+
+
+def _fmt(v: float, metric: str | None = None) -> str:
+    if metric in _DECIMALS:
+        return f"{v:,.{_DECIMALS[metric]}f}"
+    if metric and (metric.endswith("wait") or metric in ("makespan", "mean_turnaround")):
+        return f"{v:,.0f}"  # seconds
     if abs(v) >= 1000:
         return f"{v:,.0f}"
     if abs(v) >= 100:
@@ -185,7 +193,7 @@ def simulate(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for k, v in m.items():
-        table.add_row(k, _fmt(v))
+        table.add_row(k, _fmt(v, k))
     out_console.print(table)
     for path in written:
         out_console.print(f"wrote {path}")
@@ -288,7 +296,7 @@ def compare(
     for r in rows:
         cells = []
         for c in cols:
-            txt = _fmt(r.mean[c])
+            txt = _fmt(r.mean[c], c)
             cells.append(f"[bold green]{txt}[/]" if best.get(c) == r.mean[c] else txt)
         table.add_row(r.policy, r.backfill, *cells)
     out_console.print(table)
@@ -298,7 +306,7 @@ def compare(
         for s in starts:
             wt.add_column(str(s), justify="right")
         for r in rows:
-            wt.add_row(f"{r.policy}+{r.backfill}", *[_fmt(w["mean_bsld"]) for w in r.windows])
+            wt.add_row(f"{r.policy}+{r.backfill}", *[_fmt(w["mean_bsld"], "mean_bsld") for w in r.windows])
         out_console.print(wt)
     for path in written:
         out_console.print(f"wrote {path}")

@@ -19,9 +19,12 @@ Time and ordering, made explicit:
                 head job starts).  Recomputed at every pass.
   conservative  every waiting job holds a reservation in an availability profile.  A job gets
                 its reservation when it arrives (earliest slot that delays no earlier
-                reservation); when a job ends earlier than its estimate the profile is rebuilt
-                and reservations are compressed in reservation order, which never moves any of
-                them later (Mu'alem & Feitelson 2001).  Jobs start when their reservation is due.
+                reservation; simultaneous arrivals in priority order).  When a job ends earlier
+                than its estimate the profile is rebuilt and the schedule compressed: in queue
+                priority order, each job is lifted out and re-placed at its earliest slot, which
+                is never later than its old one (Mu'alem & Feitelson 2001).  So priority decides
+                who gets freed capacity first, and no reservation is ever delayed.  Jobs start
+                when their reservation is due.
 
 Queue priority is either *static* (a score per job fixed at submit: FCFS, SJF, F1, ...), kept in
 a segment tree over the jobs' priority ranks so that the head and the next backfill candidate
@@ -306,7 +309,7 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
     nq = 0
     scores = np.empty(n)
     # conservative profile
-    cap_prof = 2 * n + 4 if backfill == BF_CONSERVATIVE else 1
+    cap_prof = 4 * n + 8 if backfill == BF_CONSERVATIVE else 1
     pt = np.empty(cap_prof)
     pf = np.empty(cap_prof, dtype=np.int64)
     npf = 1
@@ -357,11 +360,27 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                 pf[0] = capacity
                 for k in range(nrun):
                     npf = _prof_reserve(pt, pf, npf, t, max(re[k], t), size[rj[k]])
-                # compress old reservations in reservation order (never later)
+                # compress: lay the old reservations back (still feasible: running jobs end no
+                # later than planned), then, in priority order, lift each job out and put it at
+                # its earliest slot.  Its old slot is free, so no job ever moves later, and
+                # higher-priority jobs get the first pick of the freed capacity.
                 if first_new > 0:
-                    order = np.argsort(scores[:first_new], kind="mergesort")
-                    for k in order:
+                    for k in range(first_new):
                         j = q[k]
+                        a = max(scores[k], t)
+                        npf = _prof_reserve(pt, pf, npf, a, a + est[j], size[j])
+                        scores[k] = a
+                    prio = np.empty(first_new)
+                    for k in range(first_new):
+                        j = q[k]
+                        if dyn_code == DYN_STATIC:
+                            prio[k] = rank[j]
+                        else:
+                            prio[k] = _dyn_score(dyn_code, t, submit[j], est[j] if est[j] > 0 else 1.0, size[j])
+                    for k in np.argsort(prio, kind="mergesort"):
+                        j = q[k]
+                        a = scores[k]
+                        npf = _prof_reserve(pt, pf, npf, a, a + est[j], -size[j])
                         s0 = _prof_earliest(pt, pf, npf, t, est[j], size[j])
                         scores[k] = s0
                         npf = _prof_reserve(pt, pf, npf, s0, s0 + est[j], size[j])
