@@ -115,10 +115,12 @@ _DECIMALS = {"mean_bsld": 2, "max_bsld": 2, "utilization": 3, "user_wait_jain": 
 
 
 def _fmt(v: float, metric: str | None = None) -> str:
+    if isinstance(v, int):
+        return f"{v:,}"
     if metric in _DECIMALS:
         return f"{v:,.{_DECIMALS[metric]}f}"
     if metric and (metric.endswith("wait") or metric in ("makespan", "mean_turnaround")):
-        return f"{v:,.0f}"  # seconds
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}"  # seconds
     if abs(v) >= 1000:
         return f"{v:,.0f}"
     if abs(v) >= 100:
