@@ -115,3 +115,23 @@ def test_conservative_compression_follows_priority(policy, expected):
     r = simulate(wl, policy=policy, backfill="conservative")
     assert r.start.tolist() == expected
     assert r.reservation.tolist() == [0, 100, 150]
+
+
+def test_user_priority_callable_and_expression():
+    # largest job first, given as a Python callable and as an expression: same schedule.
+    # At 10: J2 (8) first, then J3 (5) does not fit in 2; at 20 J3 and J1 both start.
+    wl = make_workload(submit=[0, 1, 2, 3], run=[10, 10, 10, 10], procs=[10, 2, 8, 5])
+    by_callable = simulate(wl, policy=lambda w: -w.procs, backfill="none")
+    by_expr = simulate(wl, policy="expr:-n", backfill="none")
+    builtin = simulate(wl, policy="largest", backfill="none")
+    assert by_callable.start.tolist() == by_expr.start.tolist() == builtin.start.tolist() == [0, 20, 10, 20]
+
+
+def test_simulator_path_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, schedlab.workload, schedlab.simulator, schedlab.policies, schedlab.metrics, schedlab.cli;"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
