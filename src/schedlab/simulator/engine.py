@@ -248,6 +248,16 @@ def _prof_trim(pt, pf, np_, t):
 
 
 @njit(cache=True, inline="always")
+def _start(j, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun):
+    """Start job j at t: record it, queue its completion, add it to the running list."""
+    start[j] = t
+    est_end[j] = t + est[j]
+    nh = _heap_push(ht, hj, nh, t + run[j], j)
+    nrun = _run_insert(re, rj, nrun, est_end[j], j)
+    return nh, nrun
+
+
+@njit(cache=True, inline="always")
 def _end_streak(resv, start, prev_head, h):
     """The previous blocked head was overtaken (not started): its reservation no longer holds."""
     if prev_head >= 0 and prev_head != h and start[prev_head] < 0:
@@ -403,11 +413,8 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
             for k in range(nq):
                 j = q[k]
                 if scores[k] <= t and size[j] <= free:
-                    start[j] = t
                     free -= size[j]
-                    est_end[j] = t + est[j]
-                    nh = _heap_push(ht, hj, nh, t + run[j], j)
-                    nrun = _run_insert(re, rj, nrun, est_end[j], j)
+                    nh, nrun = _start(j, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun)
                 else:
                     if scores[k] <= t:
                         dirty = True  # due but blocked by an overdue job: replan next time
@@ -430,12 +437,9 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                 if size[h] > free:
                     break
                 overtaken = True
-                start[h] = t
                 free -= size[h]
-                est_end[h] = t + est[h]
                 _seg_set(msize, mest, M, r, big, INF)
-                nh = _heap_push(ht, hj, nh, t + run[h], h)
-                nrun = _run_insert(re, rj, nrun, est_end[h], h)
+                nh, nrun = _start(h, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun)
             if r < 0:
                 _end_streak(resv, start, prev_head, -1)
                 prev_head = -1
@@ -453,14 +457,11 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                     if rr < 0:
                         break
                     j = job_of_rank[rr]
-                    start[j] = t
                     free -= size[j]
                     if est[j] > T:
                         extra -= size[j]
-                    est_end[j] = t + est[j]
                     _seg_set(msize, mest, M, rr, big, INF)
-                    nh = _heap_push(ht, hj, nh, t + run[j], j)
-                    nrun = _run_insert(re, rj, nrun, est_end[j], j)
+                    nh, nrun = _start(j, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun)
                     p = rr + 1
             else:
                 _end_streak(resv, start, prev_head, h)
@@ -477,11 +478,8 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
         k = 0
         while k < nq and size[qs[k]] <= free:
             j = qs[k]
-            start[j] = t
             free -= size[j]
-            est_end[j] = t + est[j]
-            nh = _heap_push(ht, hj, nh, t + run[j], j)
-            nrun = _run_insert(re, rj, nrun, est_end[j], j)
+            nh, nrun = _start(j, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun)
             taken[k] = True
             k += 1
         if k < nq:
@@ -498,13 +496,10 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                     j = qs[kk]
                     sj = size[j]
                     if sj <= free and (est[j] <= T or sj <= extra):
-                        start[j] = t
                         free -= sj
                         if est[j] > T:
                             extra -= sj
-                        est_end[j] = t + est[j]
-                        nh = _heap_push(ht, hj, nh, t + run[j], j)
-                        nrun = _run_insert(re, rj, nrun, est_end[j], j)
+                        nh, nrun = _start(j, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun)
                         taken[kk] = True
             _end_streak(resv, start, prev_head, h)
             prev_head = h
