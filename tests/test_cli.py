@@ -73,6 +73,9 @@ def test_compare_table_output():
     (["compare", "--windows", "3"], "--window-len is required"),
     (["compare", "--trace", "cqsim_test", "--windows", "2", "--window-len", "50"], "does not fit"),
     (["simulate", "--policy", "expr:n *"], "cannot evaluate policy expression"),
+    (["simulate", "--load-scale", "0"], "--load-scale must be > 0"),
+    (["compare", "--tau", "-1"], "--tau must be > 0"),
+    (["simulate", "--trace", "lublin_256", "--preset", "cqsim"], "no jobs left after cleaning"),
 ])
 def test_bad_options_give_clear_errors(args, message):
     r = run(*args)

@@ -83,9 +83,13 @@ def _fail(msg: str) -> None:
     raise typer.Exit(2)
 
 
-def _load(trace: str, preset: Preset, lenient: bool, load_scale: float):
+def _load(trace: str, preset: Preset, lenient: bool, load_scale: float, tau: float = 10.0):
     from schedlab.workload import TraceFormatError, load_trace
 
+    if not load_scale > 0:
+        _fail(f"--load-scale must be > 0 (got {load_scale})")
+    if not tau > 0:
+        _fail(f"--tau must be > 0 seconds (got {tau})")
     try:
         wl = load_trace(trace, rules=preset.value, lenient=lenient)
         if load_scale != 1.0:
@@ -164,7 +168,7 @@ def simulate(
 
     if policy not in POLICY_NAMES and not policy.startswith("expr:"):
         _fail(f"unknown policy {policy!r}; choose from {', '.join(POLICY_NAMES)} or expr:...")
-    wl = _load(trace, preset, lenient, load_scale)
+    wl = _load(trace, preset, lenient, load_scale, tau)
     try:
         cfg = SimConfig(policy=policy, backfill=backfill.value, **_config_kwargs(preset, capacity_unit, estimates, overrun))
         warm_up()
@@ -210,8 +214,8 @@ def compare(
     capacity_unit: Unit = typer.Option(Unit.procs, "--capacity-unit", help=UNIT_HELP),
     estimates: Estimates = typer.Option(Estimates.requested, "--estimates", help=EST_HELP),
     overrun: Overrun = typer.Option(Overrun.kill, "--overrun", help=OVERRUN_HELP),
-    windows: Optional[int] = typer.Option(None, "--windows", help="Simulate K windows of --window-len consecutive jobs at seeded random starts, each from an empty cluster."),
-    window_len: Optional[int] = typer.Option(None, "--window-len", help="Jobs per window."),
+    windows: Optional[int] = typer.Option(None, "--windows", min=1, help="Simulate K windows of --window-len consecutive jobs at seeded random starts, each from an empty cluster."),
+    window_len: Optional[int] = typer.Option(None, "--window-len", min=1, help="Jobs per window."),
     seed: int = typer.Option(0, "--seed", help="Seed for the window starts."),
     window_starts: Optional[str] = typer.Option(None, "--window-starts", help="Comma-separated job indices (after cleaning) where windows start; instead of --windows."),
     load_scale: float = typer.Option(1.0, "--load-scale", help=LOAD_HELP),
@@ -227,7 +231,7 @@ def compare(
 
     pols = _split(policies, POLICY_NAMES, "policy")
     bfs = _split(backfill, [b.value for b in Backfill], "backfill mode")
-    wl = _load(trace, preset, lenient, load_scale)
+    wl = _load(trace, preset, lenient, load_scale, tau)
     starts = None
     if window_starts is not None or windows is not None:
         if window_len is None:
