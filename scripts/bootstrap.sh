@@ -23,12 +23,13 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -m pip --version >/dev/null 2
     rm -rf .venv
     "$PY" -m venv --without-pip .venv
     .venv/bin/python - <<'PYEOF'
-import json, pathlib, subprocess, sys, tempfile, urllib.request
-info = json.load(urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=60))
-url = next(f["url"] for f in info["urls"] if f["filename"].endswith(".whl"))
+import json, pathlib, subprocess, sys, tempfile, urllib.parse, urllib.request
+resp = urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=60)
+info = json.load(resp)
+url = urllib.parse.urljoin(resp.geturl(), next(f["url"] for f in info["urls"] if f["filename"].endswith(".whl")))
 whl = pathlib.Path(tempfile.mkdtemp()) / url.rsplit("/", 1)[1]
 whl.write_bytes(urllib.request.urlopen(url, timeout=120).read())
-subprocess.check_call([sys.executable, str(whl / "pip"), "install", "--no-index", str(whl)])
+subprocess.check_call([sys.executable, str(whl / "pip"), "install", "-q", "--no-index", str(whl)])
 PYEOF
   fi
 fi
