@@ -26,6 +26,7 @@ Three rule sets, chosen by the simulation preset:
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -102,11 +103,7 @@ def clean_textbook(raw: RawTrace) -> Workload:
     req_time[no_req_time] = run[no_req_time]
 
     keep = np.ones(len(raw), dtype=bool)
-
-    def drop(mask: np.ndarray, rule: str) -> None:
-        mask = mask & keep
-        report.drop(rule, int(mask.sum()))
-        keep[mask] = False
+    drop = partial(report.drop_where, keep)
 
     drop(procs <= 0, "with no processor count")
     drop(run <= 0, "with runtime <= 0")
@@ -153,11 +150,7 @@ def clean_cqsim(raw: RawTrace) -> Workload:
     clip = np.trunc(run) > np.trunc(req_time)
     run[clip] = req_time[clip]
     keep = np.ones(len(raw), dtype=bool)
-
-    def drop(mask: np.ndarray, rule: str) -> None:
-        mask = mask & keep
-        report.drop(rule, int(mask.sum()))
-        keep[mask] = False
+    drop = partial(report.drop_where, keep)
 
     drop(np.trunc(procs) <= 0, "with requested procs <= 0 (CQSim rule)")
     drop(np.trunc(req_time) <= 0, "with requested time <= 0 (CQSim rule)")

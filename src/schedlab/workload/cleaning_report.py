@@ -25,6 +25,12 @@ class CleaningReport:
         if count:
             self.dropped[rule] = self.dropped.get(rule, 0) + int(count)
 
+    def drop_where(self, keep, mask, rule: str) -> None:
+        """Drop (set ``keep`` False for) the still-kept jobs where ``mask`` holds; count them."""
+        mask = mask & keep
+        self.drop(rule, int(mask.sum()))
+        keep[mask] = False
+
     def change(self, rule: str, count: int) -> None:
         if count:
             self.changed[rule] = self.changed.get(rule, 0) + int(count)

@@ -176,6 +176,27 @@ def _reserve(proc, dur, pt, pa, m, total):
 
 # ----------------------------------------------------------------------------- the kernel
 @njit(cache=True)
+def _allocate(j, now, req, run, procs, run_end, run_size, run_job, nrun, start, ht, hs, hj, nh, seq):
+    """Start job j: insert it in the running list by planned end (after equal ends), queue its finish."""
+    e = now + req[j]
+    pos = nrun
+    for q in range(nrun):
+        if e < run_end[q]:
+            pos = q
+            break
+    for q in range(nrun, pos, -1):
+        run_end[q] = run_end[q - 1]
+        run_size[q] = run_size[q - 1]
+        run_job[q] = run_job[q - 1]
+    run_end[pos] = e
+    run_size[pos] = procs[j]
+    run_job[pos] = j
+    start[j] = now
+    nh = _heap_push(ht, hs, hj, nh, now + run[j], seq, j)
+    return nrun + 1, nh
+
+
+@njit(cache=True)
 def cqsim_kernel(submit, run, req, procs, rank, total, bf):
     n = len(submit)
     start = np.full(n, np.inf)
@@ -242,23 +263,8 @@ def cqsim_kernel(submit, run, req, procs, rank, total, bf):
                 for q in range(nw - 1):
                     wait[q] = wait[q + 1]
                 nw -= 1
-                # allocate: running list by planned end, after equal ends
-                e = now + req[h]
-                pos = nrun
-                for q in range(nrun):
-                    if e < run_end[q]:
-                        pos = q
-                        break
-                for q in range(nrun, pos, -1):
-                    run_end[q] = run_end[q - 1]
-                    run_size[q] = run_size[q - 1]
-                    run_job[q] = run_job[q - 1]
-                run_end[pos] = e
-                run_size[pos] = procs[h]
-                run_job[pos] = h
-                nrun += 1
-                start[h] = now
-                nh = _heap_push(ht, hs, hj, nh, now + run[h], seq, h)
+                nrun, nh = _allocate(h, now, req, run, procs, run_end, run_size, run_job, nrun,
+                                     start, ht, hs, hj, nh, seq)
                 seq += 1
             else:
                 break
@@ -278,22 +284,8 @@ def cqsim_kernel(submit, run, req, procs, rank, total, bf):
             for b in range(nb):
                 c = chosen[b]
                 idle -= procs[c]
-                e = now + req[c]
-                pos = nrun
-                for q in range(nrun):
-                    if e < run_end[q]:
-                        pos = q
-                        break
-                for q in range(nrun, pos, -1):
-                    run_end[q] = run_end[q - 1]
-                    run_size[q] = run_size[q - 1]
-                    run_job[q] = run_job[q - 1]
-                run_end[pos] = e
-                run_size[pos] = procs[c]
-                run_job[pos] = c
-                nrun += 1
-                start[c] = now
-                nh = _heap_push(ht, hs, hj, nh, now + run[c], seq, c)
+                nrun, nh = _allocate(c, now, req, run, procs, run_end, run_size, run_job, nrun,
+                                     start, ht, hs, hj, nh, seq)
                 seq += 1
             if nb > 0:
                 # drop started jobs from the waiting list, keeping order
