@@ -38,6 +38,7 @@ def warm_up() -> None:
     for bf in ("none", "easy", "conservative"):
         simulate(wl, policy="fcfs", backfill=bf)
         simulate(wl, policy="wfp3", backfill=bf)
+    simulate(wl, policy="fcfs", backfill="easy", preset="cqsim")
 
 
 @dataclass
