@@ -16,6 +16,13 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def metric_bars(rows: list[dict], out: Path, metrics=("mean_wait", "mean_bsld", "utilization")) -> Path:
     """Bars of each metric per policy+backfill (mean over windows; error bars = min..max)."""
     plt = _plt()
@@ -32,11 +39,7 @@ def metric_bars(rows: list[dict], out: Path, metrics=("mean_wait", "mean_bsld", 
         ax.invert_yaxis()
         ax.set_title(m.replace("_", " "))
         ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    path = out / "metrics.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, out / "metrics.png")
 
 
 def wait_cdfs(waits: dict[str, np.ndarray], out: Path) -> Path:
@@ -51,11 +54,7 @@ def wait_cdfs(waits: dict[str, np.ndarray], out: Path) -> Path:
     ax.set_ylabel("fraction of jobs")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    path = out / "wait_cdf.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, out / "wait_cdf.png")
 
 
 def binned_mean(t: np.ndarray, v: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -88,8 +87,4 @@ def over_time(series: dict[str, dict], out: Path, bins: int = 300) -> Path:
     for a in (a1, a2):
         a.grid(alpha=0.3)
     a1.legend(fontsize=7, ncol=3)
-    fig.tight_layout()
-    path = out / "over_time.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, out / "over_time.png")

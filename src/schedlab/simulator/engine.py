@@ -129,14 +129,21 @@ def _seg_find(msize, mest, M, p, a, b, T):
 
 # ------------------------------------------- running jobs sorted by estimated end time
 @njit(cache=True, inline="always")
-def _run_insert(re, rj, n, e, j):
+def _bisect(a, n, x, right):
+    """Insertion point of x in sorted a[:n]: after equal values if ``right``, else before."""
     lo, hi = 0, n
     while lo < hi:
         mid = (lo + hi) >> 1
-        if re[mid] <= e:
+        if a[mid] < x or (right and a[mid] == x):
             lo = mid + 1
         else:
             hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
+def _run_insert(re, rj, n, e, j):
+    lo = _bisect(re, n, e, True)
     for k in range(n, lo, -1):
         re[k] = re[k - 1]
         rj[k] = rj[k - 1]
@@ -147,14 +154,7 @@ def _run_insert(re, rj, n, e, j):
 
 @njit(cache=True, inline="always")
 def _run_remove(re, rj, n, e, j):
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if re[mid] < e:
-            lo = mid + 1
-        else:
-            hi = mid
-    k = lo
+    k = _bisect(re, n, e, False)
     while rj[k] != j:
         k += 1
     for q in range(k, n - 1):
@@ -199,14 +199,7 @@ def _prof_earliest(pt, pf, np_, t, d, s):
 @njit(cache=True)
 def _prof_split(pt, pf, np_, x):
     """Make x a breakpoint; returns (index of the segment starting at x, new count)."""
-    lo, hi = 0, np_
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if pt[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    k = lo - 1  # segment containing x
+    k = _bisect(pt, np_, x, True) - 1  # segment containing x
     if pt[k] == x:
         return k, np_
     for q in range(np_, k + 1, -1):
@@ -317,7 +310,8 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
     # dynamic / conservative queue: job indices in arrival order
     q = np.empty(n, dtype=np.int64)
     nq = 0
-    scores = np.empty(n)
+    scores = np.empty(n)  # dynamic priority of each queue slot
+    qres = np.empty(n)  # conservative: reservation time of each queue slot
     # conservative profile
     cap_prof = 4 * n + 8 if backfill == BF_CONSERVATIVE else 1
     pt = np.empty(cap_prof)
@@ -377,9 +371,9 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                 if first_new > 0:
                     for k in range(first_new):
                         j = q[k]
-                        a = max(scores[k], t)
+                        a = max(qres[k], t)
                         npf = _prof_reserve(pt, pf, npf, a, a + est[j], size[j])
-                        scores[k] = a
+                        qres[k] = a
                     prio = np.empty(first_new)
                     for k in range(first_new):
                         j = q[k]
@@ -389,10 +383,10 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                             prio[k] = _dyn_score(dyn_code, t, submit[j], est[j] if est[j] > 0 else 1.0, size[j])
                     for k in np.argsort(prio, kind="mergesort"):
                         j = q[k]
-                        a = scores[k]
+                        a = qres[k]
                         npf = _prof_reserve(pt, pf, npf, a, a + est[j], -size[j])
                         s0 = _prof_earliest(pt, pf, npf, t, est[j], size[j])
-                        scores[k] = s0
+                        qres[k] = s0
                         npf = _prof_reserve(pt, pf, npf, s0, s0 + est[j], size[j])
                 dirty = False
             else:
@@ -404,7 +398,7 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
             for k in range(first_new, nq):
                 j = q[k]
                 s0 = _prof_earliest(pt, pf, npf, t, est[j], size[j])
-                scores[k] = s0
+                qres[k] = s0
                 resv[j] = s0
                 npf = _prof_reserve(pt, pf, npf, s0, s0 + est[j], size[j])
             # start jobs whose reservation is due; keep the rest
@@ -412,16 +406,16 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
             next_res = INF
             for k in range(nq):
                 j = q[k]
-                if scores[k] <= t and size[j] <= free:
+                if qres[k] <= t and size[j] <= free:
                     free -= size[j]
                     nh, nrun = _start(j, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun)
                 else:
-                    if scores[k] <= t:
+                    if qres[k] <= t:
                         dirty = True  # due but blocked by an overdue job: replan next time
-                    elif scores[k] < next_res:
-                        next_res = scores[k]
+                    elif qres[k] < next_res:
+                        next_res = qres[k]
                     q[w] = j
-                    scores[w] = scores[k]
+                    qres[w] = qres[k]
                     w += 1
             nq = w
             continue

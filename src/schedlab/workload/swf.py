@@ -184,15 +184,3 @@ def read_swf(path: str | Path, lenient: bool = False) -> RawTrace:
         malformed_examples=examples,
         extra_field_lines=extra,
     )
-
-
-def write_swf(path: str | Path, fields: np.ndarray, header: dict[str, str] | None = None) -> None:
-    """Write an 18-column matrix as an SWF file (used by tests and synthetic generators)."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wt") as fh:
-        for k, v in (header or {}).items():
-            fh.write(f"; {k}: {v}\n")
-        for row in np.asarray(fields):
-            fh.write(" ".join(str(int(x)) if float(x).is_integer() else repr(float(x)) for x in row))
-            fh.write("\n")

@@ -57,10 +57,6 @@ class Workload:
     def __len__(self) -> int:
         return int(len(self.job_id))
 
-    @property
-    def procs_per_node(self) -> float:
-        return self.max_procs / self.max_nodes
-
     def node_counts(self) -> np.ndarray:
         """Whole nodes each job needs: ``ceil(procs / (max_procs / max_nodes))``."""
         return np.ceil(self.procs * self.max_nodes / self.max_procs - 1e-9).astype(np.int64).clip(1)
