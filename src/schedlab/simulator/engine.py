@@ -257,6 +257,35 @@ def _end_streak(resv, start, prev_head, h):
         resv[prev_head] = INF
 
 
+@njit(cache=True, inline="always")
+def _easy_fits(sj, ej, free, extra, T):
+    """EASY's backfill test: fits now, and ends by the shadow time or uses only extra units."""
+    return sj <= free and (ej <= T or sj <= extra)
+
+
+@njit(cache=True)
+def _easy_backfill(cands, lo, hi, skip, taken, free, extra, T, t,
+                   start, est_end, est, run, size, ht, hj, nh, re, rj, nrun):
+    """Start, in order, every job cands[lo:hi] (but slot ``skip``) that passes EASY's test.
+
+    T is the shadow time minus now.  Marks started slots in ``taken``.  Shared by the engine's
+    dynamic-priority pass and the step-wise engine (:mod:`.stepper`) that RL agents drive.
+    """
+    for kk in range(lo, hi):
+        if free <= 0:
+            break
+        if kk == skip:
+            continue
+        j = cands[kk]
+        if _easy_fits(size[j], est[j], free, extra, T):
+            free -= size[j]
+            if est[j] > T:
+                extra -= size[j]
+            nh, nrun = _start(j, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun)
+            taken[kk] = True
+    return free, extra, nh, nrun
+
+
 # ------------------------------------------------------------------------ the engine
 @njit(cache=True, inline="always")
 def _dyn_score(code, now, sub, r, n):
@@ -483,18 +512,10 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                 _end_streak(resv, start, prev_head, h)
                 if h != prev_head or k > 0:  # a new head streak: record its reservation
                     resv[h] = shadow
-                T = shadow - t
-                for kk in range(k + 1, nq):
-                    if free <= 0:
-                        break
-                    j = qs[kk]
-                    sj = size[j]
-                    if sj <= free and (est[j] <= T or sj <= extra):
-                        free -= sj
-                        if est[j] > T:
-                            extra -= sj
-                        nh, nrun = _start(j, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun)
-                        taken[kk] = True
+                free, extra, nh, nrun = _easy_backfill(
+                    qs, k + 1, nq, -1, taken, free, extra, shadow - t, t,
+                    start, est_end, est, run, size, ht, hj, nh, re, rj, nrun,
+                )
             _end_streak(resv, start, prev_head, h)
             prev_head = h
         else:
