@@ -63,7 +63,8 @@ class Overrun(str, Enum):
 
 POLICY_HELP = (
     "Queue order: " + ", ".join(POLICY_NAMES) + ", or expr:<numpy expression in r (requested time), "
-    "n (processors), s (submit time)>; lower score runs first."
+    "n (processors), s (submit time)>; lower score runs first; or model:PATH, a trained RL agent "
+    "(a model.pt file or a `schedlab train` output folder; `model:theta_2022-dras` etc. name a shipped one)."
 )
 TRACE_HELP = f"Bundled trace name ({', '.join(BUNDLED)}) or path to an SWF file (.swf or .swf.gz)."
 PRESET_HELP = ("Semantics: textbook (schedlab defaults), rlscheduler (RLScheduler SchedGym, SC20: its loading "
@@ -99,6 +100,18 @@ def _load(trace: str, preset: Preset, lenient: bool, load_scale: float, tau: flo
     return wl
 
 
+def _resolve_model(policy: str) -> str:
+    """``model:NAME`` of a shipped model -> its file; check that a model file is readable."""
+    if not policy.startswith("model:"):
+        return policy
+    from schedlab.rl.models import resolve_model
+
+    try:
+        return "model:" + str(resolve_model(policy[6:]))
+    except ValueError as exc:
+        _fail(str(exc))
+
+
 def _config_kwargs(preset, unit, estimates, overrun) -> dict:
     return dict(preset=preset.value, capacity_unit=unit.value, estimates=estimates.value,
                 kill_at_request=overrun == Overrun.kill)
@@ -109,7 +122,7 @@ def _split(text: str, allowed=None, what="value") -> list[str]:
     if not items:
         _fail(f"no {what} given")
     for x in items:
-        if allowed is not None and x not in allowed and not x.startswith("expr:"):
+        if allowed is not None and x not in allowed and not x.startswith(("expr:", "model:")):
             _fail(f"unknown {what} {x!r}; choose from {', '.join(allowed)}")
     return items
 
@@ -166,8 +179,9 @@ def simulate(
     from schedlab.simulator import SimConfig
     from schedlab.simulator import simulate as run_sim
 
-    if policy not in POLICY_NAMES and not policy.startswith("expr:"):
-        _fail(f"unknown policy {policy!r}; choose from {', '.join(POLICY_NAMES)} or expr:...")
+    if policy not in POLICY_NAMES and not policy.startswith(("expr:", "model:")):
+        _fail(f"unknown policy {policy!r}; choose from {', '.join(POLICY_NAMES)}, expr:... or model:PATH")
+    policy = _resolve_model(policy)
     wl = _load(trace, preset, lenient, load_scale, tau)
     try:
         cfg = SimConfig(policy=policy, backfill=backfill.value, **_config_kwargs(preset, capacity_unit, estimates, overrun))
@@ -229,7 +243,7 @@ def compare(
 
     from schedlab import experiments
 
-    pols = _split(policies, POLICY_NAMES, "policy")
+    pols = [_resolve_model(p) for p in _split(policies, POLICY_NAMES, "policy")]
     bfs = _split(backfill, [b.value for b in Backfill], "backfill mode")
     wl = _load(trace, preset, lenient, load_scale, tau)
     starts = None
@@ -338,6 +352,188 @@ def traces(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
         table.add_row(r["name"], f"{r['jobs']:,}", f"{r['max_procs']:,}", f"{r['max_nodes']:,}",
                       f"{r['span_days']:.1f}", f"{r['offered_load']:.2f}", f"{r['mean_runtime_s'] / 3600:.2f}",
                       r["description"])
+    out_console.print(table)
+
+class Agent(str, Enum):
+    dras = "dras"
+    scorer = "scorer"
+
+
+class Objective(str, Enum):
+    bsld = "bsld"
+    wait = "wait"
+    util = "util"
+    dras = "dras"
+
+
+class TrainPreset(str, Enum):
+    textbook = "textbook"
+    rlscheduler = "rlscheduler"
+
+
+class Split(str, Enum):
+    train = "train"
+    test = "test"
+    all = "all"
+
+
+@app.command()
+def train(
+    agent: Agent = typer.Option(Agent.dras, "--agent", help="dras: DRAS's two-level agent (picks the job to run or reserve, then its own backfill jobs); scorer: RLScheduler-style per-job scoring network (EASY backfilling)."),
+    trace: str = typer.Option(DEFAULT_TRACE, "--trace", "-t", help=TRACE_HELP),
+    objective: Objective = typer.Option(Objective.bsld, "--objective", help="What the agent optimises: bsld (mean bounded slowdown), wait (mean wait), util (utilisation), all at the end of each window; or dras (DRAS's per-decision reward)."),
+    train_split: float = typer.Option(0.7, "--train-split", help="Fraction of the jobs (by submit time) used for training; the rest is held out for `schedlab evaluate`."),
+    steps: int = typer.Option(500_000, "--steps", min=1, help="Scheduling decisions to train for (all environments together)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the network, the sampling and the windows: same seed, same run."),
+    out: Path = typer.Option(Path("out/train"), "--out", "-o", help="Run folder: model.pt (best on validation windows of the training split), last.pt (resumable checkpoint), train_log.csv, run.json, tensorboard/ (if installed)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint (same options required), exactly as if it had not stopped."),
+    window_len: int = typer.Option(256, "--window-len", min=2, help="Jobs per training episode (a window of consecutive jobs, from an empty machine)."),
+    visible: int = typer.Option(128, "--visible", min=1, help="W: waiting jobs the agent sees and may pick (the W oldest; the rest wait unseen)."),
+    backfill: Optional[str] = typer.Option(None, "--backfill", help="Backfilling during training: none, easy, or agent (the agent picks backfill jobs). Default: agent for dras, easy for scorer."),
+    backfill_order: str = typer.Option("sjf", "--backfill-order", help="Order in which EASY tries backfill candidates (a static policy: fcfs, sjf, saf, ...)."),
+    imitate: str = typer.Option("sjf", "--imitate", help="Warm start: first imitate this static heuristic's choices (behaviour cloning), then PPO; 'none' to start from random."),
+    baseline: str = typer.Option("sjf", "--baseline", help="End-of-window rewards are measured relative to this heuristic on the same window (lower variance); 'none' for the raw metric."),
+    curriculum: str = typer.Option("dras", "--curriculum", help="dras: sampled easier job sets, then the DRAS Theta job sets (theta traces), then real training windows; none: real windows only."),
+    preset: TrainPreset = typer.Option(TrainPreset.textbook, "--preset", help="textbook, or rlscheduler (RLScheduler's loading rules, whole nodes, no kills) to train for RLScheduler's protocol."),
+    num_envs: int = typer.Option(8, "--num-envs", min=1, help="Environments stepped together (one process)."),
+    lr: float = typer.Option(3e-4, "--lr", help="Adam learning rate (linearly annealed to 0)."),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch threads (1 is fastest on small shared machines)."),
+):
+    """Train an RL scheduling agent with PPO; progress bar with live metrics, CSV log, checkpoints."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from schedlab.rl.training import run_training
+
+    if not 0 < train_split < 1:
+        _fail(f"--train-split must be between 0 and 1 (got {train_split})")
+    if backfill is not None and backfill not in ("none", "easy", "agent"):
+        _fail(f"unknown --backfill {backfill!r}; choose none, easy or agent")
+    if baseline != "none" and baseline not in POLICY_NAMES:
+        _fail(f"unknown --baseline {baseline!r}; choose a heuristic ({', '.join(POLICY_NAMES)}) or none")
+    if resume and not (out / "last.pt").exists():
+        _fail(f"--resume: {out} has no checkpoint (last.pt) to continue from")
+    from schedlab.policies import STATIC
+
+    if backfill_order not in STATIC:
+        _fail(f"unknown --backfill-order {backfill_order!r}; choose one of {', '.join(STATIC)}")
+    if imitate != "none" and imitate not in STATIC:
+        _fail(f"unknown --imitate {imitate!r}; choose a static heuristic ({', '.join(STATIC)}) or none")
+    ppo = {"num_envs": num_envs, "learning_rate": lr, "torch_threads": threads,
+           "bc_teacher": None if imitate == "none" else imitate}
+    with Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[live]}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
+                  disable=not err_console.is_terminal) as prog:
+        task = prog.add_task("train", total=steps, live="")
+
+        def on_update(st: dict) -> None:
+            live = f"{st['stage']} bsld {st['episode_bsld']:.2f} return {st['episode_return']:+.3f}"
+            if st["val_bsld"] == st["val_bsld"]:
+                live += f" val {st['val_bsld']:.2f}"
+            prog.update(task, completed=min(st["global_step"], steps), live=live)
+
+        try:
+            stats = run_training(agent.value, trace, objective.value, train_split, steps, seed, out,
+                                 window_len=window_len, visible=visible, backfill=backfill,
+                                 baseline=None if baseline == "none" else baseline, curriculum=curriculum,
+                                 preset=preset.value, backfill_order=backfill_order, resume=resume,
+                                 ppo_overrides=ppo, on_update=on_update)
+        except (ValueError, FileNotFoundError) as exc:
+            _fail(str(exc))
+    out_console.print(f"trained {stats.get('global_step', 0):,} steps; model {out / 'model.pt'}, log {out / 'train_log.csv'}")
+
+
+@app.command()
+def evaluate(
+    model: str = typer.Option(..., "--model", "-m", help="Model file, run folder, or shipped model name (see `schedlab models`)."),
+    trace: str = typer.Option(DEFAULT_TRACE, "--trace", "-t", help=TRACE_HELP),
+    split: Split = typer.Option(Split.test, "--split", help="Where the windows come from: test (jobs after --train-split), train, or all."),
+    train_split: float = typer.Option(0.7, "--train-split", help="Fraction of jobs (by submit time) in the training split."),
+    windows: int = typer.Option(10, "--windows", min=1, help="Number of windows (fixed by --seed; non-overlapping when they fit in the split)."),
+    window_len: int = typer.Option(1024, "--window-len", min=2, help="Jobs per window."),
+    window_starts: Optional[str] = typer.Option(None, "--window-starts", help="Comma-separated job indices where windows start, instead of --windows/--split. With --preset rlscheduler and neither given: RLScheduler's 10 published windows."),
+    seed: int = typer.Option(0, "--seed", help="Seed that places the windows."),
+    backfill: str = typer.Option("easy", "--backfill", "-b", help="Backfilling for the heuristics and the scorer agent: none or easy (a DRAS model picks its own backfill jobs among EASY's)."),
+    preset: TrainPreset = typer.Option(TrainPreset.textbook, "--preset", help="textbook, or rlscheduler (RLScheduler's rules and loop; the agent picks the job their loop takes from the queue head)."),
+    tau: float = typer.Option(10.0, "--tau", help=TAU_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write evaluation.csv/.parquet (per window), summary.json and a bar plot here."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP + " Per policy: mean_bsld, mean_wait, utilization, windows."),
+):
+    """Evaluate a trained model against every heuristic (FCFS, SJF, SAF, WFP3, UNICEP, F1) on the same windows."""
+    from schedlab.rl.evaluation import evaluate as run_eval
+    from schedlab.rl.evaluation import evaluation_windows
+    from schedlab.rl.models import resolve_model
+
+    if backfill not in ("none", "easy"):
+        _fail(f"--backfill must be none or easy for evaluation (got {backfill!r})")
+    try:
+        path = resolve_model(model)
+    except ValueError as exc:
+        _fail(str(exc))
+    wl = _load(trace, Preset(preset.value), False, 1.0, tau)
+    try:
+        if window_starts is not None:
+            starts = [int(x) for x in _split(window_starts, what="window start")]
+        elif preset == TrainPreset.rlscheduler and windows == 10 and window_len == 1024:
+            from schedlab.simulator.parity.rlscheduler import TABLE_WINDOW_STARTS
+
+            starts = list(TABLE_WINDOW_STARTS)
+        else:
+            starts = evaluation_windows(wl, split.value, windows, window_len, seed, train_split)
+        for s in starts:
+            wl.window(s, window_len)
+        from schedlab.experiments import warm_up
+
+        warm_up()
+        res = run_eval(path, wl, starts, window_len, backfill=backfill, preset=preset.value, tau=tau)
+    except ValueError as exc:
+        _fail(str(exc))
+    if out is not None:
+        import pandas as pd
+
+        from schedlab.report import plots
+
+        records = [{"policy": r["policy"], "window_start": s, **w} for r in res["results"] for s, w in zip(starts, r["windows"])]
+        _write_outputs(out, res, {"evaluation": pd.DataFrame(records)}, [
+            lambda: plots.metric_bars([{"policy": r["policy"], "backfill": backfill,
+                                        "mean": {k: r[k] for k in ("mean_bsld", "mean_wait", "utilization")}}
+                                       for r in res["results"]], out)])
+    if as_json:
+        print(json.dumps({**res, "results": {r["policy"]: {k: r[k] for k in ("mean_bsld", "mean_wait", "utilization", "windows")}
+                                             for r in res["results"]}}))
+        return
+    table = Table(title=f"{wl.name}: {len(starts)} windows of {window_len} jobs ({preset.value}, {backfill} backfilling)")
+    for c in ("policy", "mean_bsld", "mean_wait", "utilization"):
+        table.add_column(c, justify="left" if c == "policy" else "right")
+    best = min(r["mean_bsld"] for r in res["results"])
+    for r in res["results"]:
+        b = _fmt(r["mean_bsld"], "mean_bsld")
+        table.add_row(r["policy"], f"[bold green]{b}[/]" if r["mean_bsld"] == best else b,
+                      _fmt(r["mean_wait"], "mean_wait"), _fmt(r["utilization"], "utilization"))
+    out_console.print(table)
+    out_console.print(f"model vs best heuristic ({res['best_heuristic']}): {res['bsld_vs_best_heuristic']:+.1%} mean bsld; "
+                      f"vs fcfs: {res['bsld_vs_fcfs']:+.1%}")
+
+
+@app.command()
+def models(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
+    """List the pretrained models shipped with schedlab (use as --policy model:NAME)."""
+    from schedlab.rl.agents import read_checkpoint
+    from schedlab.rl.models import shipped_models
+
+    rows = []
+    for name, path in shipped_models().items():
+        meta = read_checkpoint(path)["meta"]
+        rows.append({"name": name, "agent": meta["agent"], "trace": meta.get("trace", ""),
+                     "objective": meta["env_kwargs"].get("reward", ""), "file": str(path),
+                     "command": meta.get("command", "")})
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(title="shipped models (use with --policy model:NAME or --model NAME)")
+    for c in ("name", "agent", "trace", "objective", "command"):
+        table.add_column(c)
+    for r in rows:
+        table.add_row(r["name"], r["agent"], r["trace"], r["objective"], r["command"])
     out_console.print(table)
 
 

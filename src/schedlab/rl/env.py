@@ -14,11 +14,16 @@ Rewards (``reward=``):
         + 1/3 chosen job's wait / max(longest wait in the queue, 6 h) + 1/3 chosen job's units /
         capacity (a ``stop`` in the backfill phase earns the utilisation term only)
 
+With ``baseline=<policy>`` the episode-end rewards are relative to that heuristic (run by the
+engine with the same backfill mode on the same window): (baseline's mean bsld - agent's) /
+baseline's, the same for wait, and agent's utilisation - baseline's.  Windows differ wildly in
+difficulty; this removes most of that variance from the learning signal.
+
 Splits: jobs are ordered by submit time; the first ``train_split`` fraction is the training
 split, the rest the test split.  Training episodes start at uniformly random jobs of the
 training split (the whole window inside it).  Test episodes cycle through ``eval_windows`` fixed,
 non-overlapping windows of the test split, placed by ``eval_seed``
-(:func:`schedlab.rl.episodes.eval_window_starts`).
+(:func:`schedlab.rl.episodes.eval_window_starts`); ``reset(seed=...)`` restarts that cycle.
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ import numpy as np
 from gymnasium import spaces
 
 from schedlab.metrics import TAU, bounded_slowdown
-from schedlab.policies import POLICY_NAMES, STATIC, priority_ranks, static_scores
+from schedlab.policies import POLICY_NAMES, STATIC, is_dynamic, priority_ranks, static_scores
 from schedlab.rl.episodes import eval_window_starts, split_bounds
-from schedlab.simulator import job_sizes
+from schedlab.simulator import _DYN, job_sizes
+from schedlab.simulator.engine import BF_EASY, BF_NONE, DYN_STATIC, simulate_kernel
 from schedlab.simulator.stepper import (
     CLUSTER_FEATURES, F_T, I_DECISIONS, I_FREE, I_NQ, I_PHASE, JOB_FEATURES, MODES, N_CLUSTER_FEATURES,
     N_FSTATE, N_ISTATE, N_JOB_FEATURES, step_act, step_advance, step_observe, step_reset,
@@ -62,7 +68,8 @@ class SchedulingEnv(gym.Env):
       backfill       none | easy | agent (the agent picks backfill jobs; adds a ``stop`` action)
       reward         bsld | wait | util | dras
       split          train | test | all;  train_split: fraction of jobs in the training split
-      queue_order    static policy ordering the queue (visibility and EASY's backfill order)
+      queue_order    static policy ordering the queue: the first W are visible
+      backfill_order static policy giving the order EASY tries backfill candidates in
       capacity_unit  procs | nodes;  estimates: requested | actual;  kill_at_request: bool
       rules          cleaning rule set when ``trace`` is a name or path
       eval_windows, eval_seed  test-split windows (fixed, non-overlapping)
@@ -74,20 +81,26 @@ class SchedulingEnv(gym.Env):
                  backfill: str = "easy", reward: str = "bsld", split: str = "train", train_split: float = 0.7,
                  queue_order: str = "fcfs", capacity_unit: str = "procs", estimates: str = "requested",
                  kill_at_request: bool = True, rules: str = "textbook", eval_windows: int = 10,
-                 eval_seed: int = 0):
+                 eval_seed: int = 0, baseline: str | None = None, backfill_order: str = "fcfs"):
         super().__init__()
         for value, allowed, what in ((backfill, tuple(MODES), "backfill mode"), (reward, REWARDS, "reward"),
                                      (split, SPLITS, "split"), (queue_order, STATIC, "queue order"),
+                                     (backfill_order, STATIC, "backfill order"),
                                      (capacity_unit, ("procs", "nodes"), "capacity unit"),
                                      (estimates, ("requested", "actual"), "estimate source")):
             if value not in allowed:
                 raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+        if baseline is not None and baseline not in POLICY_NAMES:
+            raise ValueError(f"unknown baseline policy {baseline!r}; choose one of {', '.join(POLICY_NAMES)}")
         if int(visible) < 1:
             raise ValueError(f"visible must be >= 1, got {visible}")
         self.workload = _load(trace, rules)
         self.W = int(visible)
         self.backfill, self.reward_kind, self.split = backfill, reward, split
         self.mode = MODES[backfill]
+        self.baseline = baseline
+        self.baseline_metrics: dict | None = None
+        self._teacher = None
         wl = self.workload
         self.size_all, self.capacity = job_sizes(wl, capacity_unit)
         if len(wl) and self.size_all.max() > self.capacity:
@@ -95,7 +108,8 @@ class SchedulingEnv(gym.Env):
         run = np.minimum(wl.run, wl.req_time) if kill_at_request else wl.run.copy()
         self.run_all = np.ascontiguousarray(run, dtype=np.float64)
         self.est_all = np.ascontiguousarray(wl.req_time if estimates == "requested" else run, dtype=np.float64)
-        self.rank_all = priority_ranks(static_scores(queue_order, wl.req_time, wl.procs, wl.submit, wl))
+        self.queue_order = queue_order  # ranked per window, on the window's re-based submits (_load_window)
+        self.backfill_order = backfill_order
         self.lo, self.hi = split_bounds(len(wl), train_split, split)
         self.L = int(window_len) if window_len else self.hi - self.lo
         if self.L < 1 or self.hi - self.lo < self.L:
@@ -118,6 +132,8 @@ class SchedulingEnv(gym.Env):
     # -- gymnasium API --------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
+        if seed is not None:  # a seeded reset restarts the test windows' cycle (reset(seed) is deterministic)
+            self._next_eval = 0
         options = options or {}
         if "start" in options:
             s = int(options["start"])
@@ -141,7 +157,7 @@ class SchedulingEnv(gym.Env):
             a = int(np.flatnonzero(self._mask)[0])
         slot = a if a < self.W else self.ist[I_NQ]  # the extra last action is "stop"
         capacity = self.capacity
-        job, _, max_wait = step_act(slot, self.mode, self.submit, self.run, self.est, self.size, self.start,
+        job, _, max_wait = step_act(slot, self.mode, self.brank, self.submit, self.run, self.est, self.size, self.start,
                                     self.est_end, self.ht, self.hj, self.re, self.rj, self.q, self.ist, self.fst)
         reward = 0.0
         if self.reward_kind == "dras":
@@ -151,19 +167,34 @@ class SchedulingEnv(gym.Env):
                 wait = self.fst[F_T] - self.submit[job]
                 reward += wait / max(max_wait, DRAS_WAIT_FLOOR) / 3.0 + self.size[job] / capacity / 3.0
         done = self._advance()
+        if not done:
+            self._observe()  # before _info(): info["action_mask"] is the mask of the decision now due
         info = self._info()
         if done:
             m = self.episode_metrics()
             info["episode_metrics"] = m
+            b = self.baseline_metrics
             if self.reward_kind == "bsld":
-                reward = -m["mean_bsld"]
+                reward = -m["mean_bsld"] if b is None else (b["mean_bsld"] - m["mean_bsld"]) / b["mean_bsld"]
             elif self.reward_kind == "wait":
-                reward = -m["mean_wait"] / 3600.0
+                reward = (-m["mean_wait"] / 3600.0 if b is None
+                          else (b["mean_wait"] - m["mean_wait"]) / max(b["mean_wait"], 60.0))
             elif self.reward_kind == "util":
-                reward = m["utilization"]
-        else:
-            self._observe()
+                reward = m["utilization"] if b is None else m["utilization"] - b["utilization"]
         return self._obs.copy(), float(reward), done, False, info
+
+    def teacher_action(self, policy: str = "sjf") -> int:
+        """The action a static heuristic takes now: the valid slot with the lowest score (ties: the
+        earlier slot), or ``stop`` when no slot is valid.  Used to warm-start agents by imitation."""
+        if self._teacher is None or self._teacher[0] != (self.window_start, policy):
+            sl = slice(self.window_start, self.window_start + self.L)
+            scores = static_scores(policy, self.workload.req_time[sl], self.workload.procs[sl], self.submit)
+            self._teacher = ((self.window_start, policy), scores)
+        nv = min(int(self.ist[I_NQ]), self.W)
+        cand = np.flatnonzero(self._mask[:nv])
+        if len(cand) == 0:
+            return self.W
+        return int(cand[np.argmin(self._teacher[1][self.q[cand]])])
 
     def action_masks(self) -> np.ndarray:
         """Valid actions now (sb3-contrib's MaskablePPO calls this)."""
@@ -179,13 +210,37 @@ class SchedulingEnv(gym.Env):
         self.run = self.run_all[sl]
         self.est = self.est_all[sl]
         self.size = self.size_all[sl]
-        self.rank = self.rank_all[sl]
+        # as Workload.window / compare: submits re-based to the window's first job, so f1..f4 (log10 s)
+        # order the queue exactly as simulate(workload.window(s, L), policy=queue_order) does
+        self.rank = priority_ranks(static_scores(self.queue_order, self.workload.req_time[sl],
+                                                 self.workload.procs[sl], self.submit))
+        self.brank = self.rank if self.backfill_order == self.queue_order else priority_ranks(
+            static_scores(self.backfill_order, self.workload.req_time[sl], self.workload.procs[sl], self.submit))
         self.start = np.full(L, -1.0)
         self.est_end = np.zeros(L)
         self.ht, self.re = np.empty(L), np.empty(L)
         self.hj, self.rj, self.q = (np.empty(L, dtype=np.int64) for _ in range(3))
         step_reset(L, self.capacity, self.ist, self.fst)
         self.invalid_actions = 0
+        if self.baseline is not None:
+            self.baseline_metrics = self._metrics(self._baseline_start())
+
+    def _baseline_bsld(self, start: int) -> float:
+        """Mean bsld the baseline heuristic gets on the window starting at job ``start``."""
+        self._load_window(int(start))
+        return self.baseline_metrics["mean_bsld"]
+
+    def _baseline_start(self) -> np.ndarray:
+        """Start times the baseline heuristic gives this window (the engine, same semantics)."""
+        if is_dynamic(self.baseline):
+            dyn, rank = _DYN[self.baseline], np.zeros(self.L, dtype=np.int64)
+        else:
+            sl = slice(self.window_start, self.window_start + self.L)
+            scores = static_scores(self.baseline, self.workload.req_time[sl], self.workload.procs[sl], self.submit)
+            dyn, rank = DYN_STATIC, priority_ranks(scores)
+        bf = BF_NONE if self.mode == MODES["none"] else BF_EASY
+        start, _, _ = simulate_kernel(self.submit, self.run, self.est, self.size, self.capacity, bf, rank, dyn)
+        return start
 
     def _advance(self) -> bool:
         return step_advance(self.submit, self.run, self.est, self.size, self.rank, self.start, self.est_end,
@@ -202,12 +257,33 @@ class SchedulingEnv(gym.Env):
 
     def episode_metrics(self) -> dict:
         """Mean bounded slowdown, mean wait and utilisation of the window (once every job started)."""
-        wait = self.start - self.submit
-        end = self.start + self.run
+        return self._metrics(self.start)
+
+    def _metrics(self, start: np.ndarray) -> dict:
+        wait = start - self.submit
+        end = start + self.run
         span = float(end.max() - self.submit.min())
         return {"mean_bsld": float(bounded_slowdown(wait, self.run, TAU).mean()), "mean_wait": float(wait.mean()),
                 "utilization": float(np.sum(self.run * self.size) / (self.capacity * span)) if span > 0 else 0.0,
                 "jobs": self.L, "window_start": self.window_start}
+
+    # -- exact save/restore (PPO checkpoints resume mid-episode) ---------------------------
+    _STATE = ("submit", "run", "est", "size", "rank", "brank", "start", "est_end", "ht", "hj", "re", "rj", "q", "ist", "fst",
+              "_obs", "_mask")
+
+    def get_state(self) -> dict:
+        st = {k: getattr(self, k).copy() for k in self._STATE}
+        st.update(window_start=self.window_start, invalid_actions=self.invalid_actions, next_eval=self._next_eval,
+                  baseline_metrics=self.baseline_metrics, rng=self.np_random.bit_generator.state)
+        return st
+
+    def set_state(self, st: dict) -> None:
+        for k in self._STATE:
+            setattr(self, k, st[k].copy())
+        self.window_start, self.invalid_actions, self._next_eval = st["window_start"], st["invalid_actions"], st["next_eval"]
+        self.baseline_metrics = st["baseline_metrics"]
+        self.np_random.bit_generator.state = st["rng"]
+        self.L = len(self.submit)
 
     @property
     def feature_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -28,6 +28,10 @@ def job_sizes(workload: Workload, capacity_unit: str) -> tuple[np.ndarray, int]:
 def simulate(workload: Workload, config: SimConfig | None = None, **options) -> SimResult:
     """Simulate ``workload`` under ``config`` (or keyword options of :class:`SimConfig`)."""
     config = config or SimConfig(**options)
+    if isinstance(config.policy, str) and config.policy.startswith("model:"):
+        from schedlab.rl.evaluation import simulate_model  # torch only when a model is asked for
+
+        return simulate_model(workload, config)
     if config.preset == "rlscheduler":
         from schedlab.simulator.parity.rlscheduler import simulate_rlscheduler
 

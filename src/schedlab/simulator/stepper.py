@@ -17,9 +17,10 @@ completions, then all arrivals, then a scheduling pass; here the pass is a seque
 * then the clock moves to the next event.
 
 The waiting queue ``q`` is kept sorted by a static *queue order* (``rank``; FCFS by default):
-its first ``W`` jobs are the ones an agent sees, and EASY backfills in that order.  A heuristic
-agent that always picks slot 0 with ``rank`` = the policy's priority ranks reproduces
-``simulate(policy, backfill)`` exactly (tested).
+its first ``W`` jobs are the ones an agent sees.  EASY tries backfill candidates in a static
+*backfill order* (``brank``; e.g. SJF).  A heuristic agent that always picks slot 0, with ``rank``
+and ``brank`` both the policy's priority ranks, reproduces ``simulate(policy, backfill)`` exactly
+(tested).
 
 State lives in two small arrays so one numba call advances the simulation:
 ``ist`` (int64) and ``fst`` (float64), indexed by the ``I_*`` / ``F_*`` constants.
@@ -137,7 +138,7 @@ def _any_backfillable(q, nq, size, est, ist, fst):
 
 
 @njit(cache=True)
-def step_act(slot, mode, submit, run, est, size, start, est_end, ht, hj, re, rj, q, ist, fst):
+def step_act(slot, mode, brank, submit, run, est, size, start, est_end, ht, hj, re, rj, q, ist, fst):
     """Apply one decision (a queue slot, or ``stop`` = any slot >= the queue length in the backfill
     phase).  Returns (job, started, max_wait_before): the chosen job (-1 for stop), 1 if it
     started now, and the longest wait in the queue before the decision (for DRAS's reward)."""
@@ -179,12 +180,19 @@ def step_act(slot, mode, submit, run, est, size, start, est_end, ht, hj, re, rj,
     ist[I_EXTRA] = extra
     fst[F_SHADOW] = shadow
     if mode == MODE_EASY:
+        # EASY over the other waiting jobs, tried in backfill order (brank), then compact the queue
+        order = np.argsort(brank[q[:nq]], kind="mergesort")
+        cands = q[:nq][order]
+        skip = -1
+        for k in range(nq):
+            if cands[k] == j:
+                skip = k
         taken = np.zeros(nq, dtype=np.bool_)
-        free, extra, nh, nrun = _easy_backfill(q, 0, nq, slot, taken, free, extra, shadow - t, t,
+        free, extra, nh, nrun = _easy_backfill(cands, 0, nq, skip, taken, free, extra, shadow - t, t,
                                                start, est_end, est, run, size, ht, hj, nh, re, rj, nrun)
         w = 0
         for k in range(nq):
-            if not taken[k]:
+            if start[q[k]] < 0:
                 q[w] = q[k]
                 w += 1
             else:

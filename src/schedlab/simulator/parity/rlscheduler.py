@@ -10,7 +10,8 @@ RLScheduler's published tables.  Semantics, all as in their code:
   ``MaxNodes``); a job takes ``ceil(procs / procs_per_node)`` whole nodes.  Jobs are never killed
   at their requested time.
 * A window starts on an empty machine, the clock at its first job's submit, with that job queued.
-* Loop: stable-sort the queue by the policy score and take its head.  If it does not fit:
+* Loop: stable-sort the queue by the policy score and take its head (or let a ``chooser`` pick
+  the job, as their RL agent does; see :mod:`schedlab.rl.rlscheduler_protocol`).  If it does not fit:
   - no backfilling: advance one event at a time until it fits;
   - backfilling: compute once the shadow time (walk the running jobs in order of requested end,
     adding their nodes' processors to the free ones, until the head's processors are covered;
@@ -129,12 +130,17 @@ def _score_keys(policy, workload: Workload) -> list:
 
 
 def _schedule(submit: list, run: list, req: list, nodes: list, procs: list, ppn: float,
-              total_nodes: int, keys: list, backfill: bool) -> tuple[list, list]:
-    """Their loop on one window (jobs 0..n-1 in file order).  Returns (start per job, start order)."""
+              total_nodes: int, keys: list | None, backfill: bool, chooser=None) -> tuple[list, list]:
+    """Their loop on one window (jobs 0..n-1 in file order).  Returns (start per job, start order).
+
+    ``chooser(queue, now, free, running, start) -> job`` replaces "stable-sort the queue by
+    ``keys`` and take its head" (what their RL agent replaces in ``HPCEnv.step``); it may reorder
+    ``queue`` in place (their ``build_observation`` does) but must not change its contents nor
+    touch ``running`` or ``start``.  ``free`` is in nodes."""
     n_jobs = len(submit)
     start = [-1.0] * n_jobs
     order: list[int] = []
-    key = keys.__getitem__
+    key = keys.__getitem__ if keys is not None else None
     fcfs_key = submit.__getitem__  # fcfs_score: the submit time (same offset for every job)
     queue = [0]
     running: list[int] = []
@@ -164,8 +170,11 @@ def _schedule(submit: list, run: list, req: list, nodes: list, procs: list, ppn:
             free += nodes[running.pop(0)]
 
     while True:
-        queue.sort(key=key)
-        job = queue[0]
+        if chooser is None:
+            queue.sort(key=key)
+            job = queue[0]
+        else:
+            job = chooser(queue, now, free, running, start)
         if nodes[job] > free:
             if not backfill:
                 while nodes[job] > free:
@@ -221,8 +230,11 @@ def _as_number(v: float):
     return int(v) if float(v).is_integer() else float(v)
 
 
-def simulate_rlscheduler(workload: Workload, config: SimConfig) -> SimResult:
-    """Schedule ``workload`` as one SchedGym window (see the module docstring)."""
+def simulate_rlscheduler(workload: Workload, config: SimConfig, chooser=None) -> SimResult:
+    """Schedule ``workload`` as one SchedGym window (see the module docstring).
+
+    With ``chooser`` (see :func:`_schedule`; :mod:`schedlab.rl.rlscheduler_protocol` builds one
+    from an RL agent) it picks the job to run next instead of ``config.policy``."""
     if config.backfill == "conservative":
         raise ValueError(
             "the rlscheduler preset has no conservative backfilling: RLScheduler's SchedGym only "
@@ -237,12 +249,12 @@ def simulate_rlscheduler(workload: Workload, config: SimConfig) -> SimResult:
     nodes = [int(math.ceil(float(p) / ppn)) for p in procs]
     if max(nodes) > workload.max_nodes:
         raise ValueError(f"a job needs {max(nodes)} nodes but the machine has {workload.max_nodes}")
-    keys = _score_keys(config.policy, workload)
+    keys = _score_keys(config.policy, workload) if chooser is None else None
     submit = [_as_number(v) for v in workload.submit]
     run = [_as_number(v) for v in workload.run]
     req = [_as_number(v) for v in workload.req_time]
     t0 = time.perf_counter()
-    start, order = _schedule(submit, run, req, nodes, procs, ppn, int(workload.max_nodes), keys, backfill)
+    start, order = _schedule(submit, run, req, nodes, procs, ppn, int(workload.max_nodes), keys, backfill, chooser)
     elapsed = time.perf_counter() - t0
     start_arr = np.asarray(start, dtype=np.float64)
     run_arr = np.asarray(workload.run, dtype=np.float64).copy()

@@ -1,0 +1,188 @@
+"""The two agents (PyTorch) and their checkpoint format.
+
+Both read the environment's observation (W rows of per-job features, then cluster features; see
+:mod:`schedlab.simulator.stepper`) and give one logit per action (W slots, plus ``stop`` when the
+agent chooses backfill jobs), masked to the valid ones, and a state value for PPO.
+
+* ``scorer`` — RLScheduler's "kernel" idea: one small MLP scores each visible job from its own
+  features and the cluster state; the same weights for every slot, so the policy is permutation-
+  invariant and does not care how many jobs are visible.  The value head reads the mean of the
+  visible jobs' features and the cluster state.
+* ``dras`` — DRAS's two-level decision: level 1 picks the job to run now or to reserve, level 2
+  (environment ``backfill="agent"``) picks backfill jobs among those that fit without delaying the
+  reservation, or stops.  A shared per-job encoder, a pooled queue context (mean and max of the
+  encodings, with the cluster state), one head per level and a ``stop`` head on the context.
+
+Only the slots up to the longest queue in the batch are computed (valid slots are always a
+prefix of the window), which is what makes W = 128 cheap when queues are short.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from schedlab.simulator.stepper import N_CLUSTER_FEATURES, N_JOB_FEATURES
+
+AGENTS = ("dras", "scorer")
+CHECKPOINT_FORMAT = "schedlab-rl/1"
+PHASE = 2  # index of the "phase" cluster feature
+NEG = -1e9
+
+
+def mlp(sizes: list[int], out_gain: float = 1.0) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        lin = nn.Linear(sizes[i], sizes[i + 1])
+        last = i == len(sizes) - 2
+        nn.init.orthogonal_(lin.weight, out_gain if last else np.sqrt(2))
+        nn.init.zeros_(lin.bias)
+        layers.append(lin)
+        if not last:
+            layers.append(nn.Tanh())
+    return nn.Sequential(*layers)
+
+
+def split_obs(obs: torch.Tensor, W: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(jobs [B, k, F], cluster [B, G]) from flat observations, keeping the first k slots."""
+    jobs = obs[:, : W * N_JOB_FEATURES].reshape(-1, W, N_JOB_FEATURES)[:, :k]
+    return jobs, obs[:, W * N_JOB_FEATURES:]
+
+
+class ScorerAgent(nn.Module):
+    def __init__(self, visible: int, stop_action: bool = False, hidden: tuple[int, ...] = (32, 16, 8)):
+        super().__init__()
+        self.W, self.stop_action = visible, stop_action
+        F, G = N_JOB_FEATURES, N_CLUSTER_FEATURES
+        self.score = mlp([F + G, *hidden, 1], out_gain=0.01)
+        self.value = mlp([F + G, 64, 64, 1])
+        self.stop = mlp([F + G, 32, 1], out_gain=0.01) if stop_action else None
+
+    def forward(self, obs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        jobs, cl = split_obs(obs, self.W, k)
+        x = torch.cat([jobs, cl[:, None, :].expand(-1, k, -1)], dim=-1)
+        logits = self.score(x).squeeze(-1)
+        valid = jobs[:, :, 0:1]
+        pooled = torch.cat([(jobs * valid).sum(1) / valid.sum(1).clamp(min=1.0), cl], dim=-1)
+        if self.stop is not None:
+            logits = torch.cat([logits, self.stop(pooled)], dim=-1)
+        return logits, self.value(pooled).squeeze(-1)
+
+
+class DrasAgent(nn.Module):
+    def __init__(self, visible: int, stop_action: bool = True, hidden: int = 64):
+        super().__init__()
+        self.W, self.stop_action = visible, stop_action
+        F, G = N_JOB_FEATURES, N_CLUSTER_FEATURES
+        self.encode = nn.Sequential(mlp([F + G, hidden, hidden]), nn.Tanh())
+        self.context = nn.Sequential(mlp([2 * hidden + G, hidden]), nn.Tanh())
+        self.run_head = mlp([2 * hidden, hidden // 2, 1], out_gain=0.01)
+        self.backfill_head = mlp([2 * hidden, hidden // 2, 1], out_gain=0.01)
+        self.stop = mlp([hidden, hidden // 2, 1], out_gain=0.01) if stop_action else None
+        self.value = mlp([hidden, hidden, 1])
+
+    def forward(self, obs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        jobs, cl = split_obs(obs, self.W, k)
+        e = self.encode(torch.cat([jobs, cl[:, None, :].expand(-1, k, -1)], dim=-1))
+        valid = jobs[:, :, 0:1]
+        mean = (e * valid).sum(1) / valid.sum(1).clamp(min=1.0)
+        mx = (e + (valid - 1.0) * 4.0).amax(1)  # encodings are in [-1, 1]: padding never wins
+        ctx = self.context(torch.cat([mean, mx, cl], dim=-1))
+        pair = torch.cat([e, ctx[:, None, :].expand(-1, k, -1)], dim=-1)
+        backfilling = cl[:, PHASE:PHASE + 1] > 0.5
+        logits = torch.where(backfilling, self.backfill_head(pair).squeeze(-1), self.run_head(pair).squeeze(-1))
+        if self.stop is not None:
+            logits = torch.cat([logits, self.stop(ctx)], dim=-1)
+        return logits, self.value(ctx).squeeze(-1)
+
+
+def build_agent(agent: str, visible: int, stop_action: bool) -> nn.Module:
+    if agent == "dras":
+        return DrasAgent(visible, stop_action)
+    if agent == "scorer":
+        return ScorerAgent(visible, stop_action)
+    raise ValueError(f"unknown agent {agent!r}; choose one of {', '.join(AGENTS)}")
+
+
+def slots_needed(mask: np.ndarray | torch.Tensor, W: int) -> int:
+    """How many leading slots hold every valid job of the batch (at least 1)."""
+    m = mask[:, :W]
+    cols = m.any(0)
+    idx = np.flatnonzero(cols) if isinstance(cols, np.ndarray) else torch.nonzero(cols).flatten()
+    return int(idx.max()) + 1 if len(idx) else 1
+
+
+def masked_logits(net: nn.Module, obs: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Logits over the computed slots (+ stop), invalid ones at -1e9; value; slot count k."""
+    W = net.W
+    k = slots_needed(mask, W)
+    logits, value = net(obs, k)
+    m = mask[:, :k]
+    if net.stop_action:  # an environment without agent backfilling has no stop action
+        stop = mask[:, W:] if mask.shape[1] > W else torch.zeros_like(mask[:, :1])
+        m = torch.cat([m, stop], dim=-1)
+    return torch.where(m, logits, torch.full_like(logits, NEG)), value, k
+
+
+def to_action(index: torch.Tensor, k: int, W: int) -> torch.Tensor:
+    """Map an index over (k slots [+ stop]) back to the environment's action (stop = W)."""
+    return torch.where(index >= k, torch.full_like(index, W), index)
+
+
+def to_index(action: torch.Tensor, k: int, W: int) -> torch.Tensor:
+    return torch.where(action >= W, torch.full_like(action, k), action)
+
+
+class TrainedPolicy:
+    """A loaded checkpoint that acts greedily: the scheduling policy behind ``model:PATH``."""
+
+    def __init__(self, net: nn.Module, meta: dict):
+        self.net = net.eval()
+        self.meta = meta
+        self.agent = meta["agent"]
+        self.env_kwargs = meta["env_kwargs"]
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, mask: np.ndarray) -> int:
+        o = torch.as_tensor(obs, dtype=torch.float32)[None]
+        m = torch.as_tensor(mask)[None]
+        logits, _, k = masked_logits(self.net, o, m)
+        return int(to_action(logits.argmax(-1), k, self.net.W)[0])
+
+
+def save_checkpoint(path: str | Path, net: nn.Module, meta: dict, extra: dict | None = None) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save({"format": CHECKPOINT_FORMAT, "meta": meta, "model": net.state_dict(), **(extra or {})}, tmp)
+    tmp.replace(path)  # atomic: a run killed while saving never leaves a half-written checkpoint
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The raw checkpoint dict, or a ValueError that says what is wrong with the file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.pt"
+    if not path.exists():
+        raise ValueError(f"model file {path} does not exist")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # any unpickling / zip error: the file is not a checkpoint
+        raise ValueError(f"{path} is not a readable schedlab model ({type(exc).__name__}: {exc})") from None
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a schedlab model (expected format {CHECKPOINT_FORMAT})")
+    return ck
+
+
+def load_policy(path: str | Path) -> TrainedPolicy:
+    ck = read_checkpoint(path)
+    meta = ck["meta"]
+    net = build_agent(meta["agent"], meta["env_kwargs"]["visible"], meta["env_kwargs"]["backfill"] == "agent")
+    try:
+        net.load_state_dict(ck["model"])
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: weights do not match a {meta['agent']} agent ({exc})") from None
+    return TrainedPolicy(net, meta)

@@ -1,0 +1,134 @@
+"""What ``schedlab train`` runs: pick the environment options, build DRAS's curriculum and a
+validation set from the training split, and call :func:`schedlab.rl.ppo.train`.
+
+Curriculum (``curriculum="dras"``), as DRAS trains: first windows of *sampled* job sets (jobs of
+the training split resampled, at 2/3 of its offered load: easier), then, for theta_2022, the
+Theta-derived DRAS job sets (``theta_jobsets_dras/real_week_*.swf.gz``; only those whose jobs all
+precede the test split, so nothing of the held-out period is seen), then real windows of the
+training split.  ``curriculum="none"`` trains on real training windows only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from schedlab.rl.env import SchedulingEnv
+from schedlab.rl.episodes import split_bounds
+from schedlab.rl.ppo import PPOConfig, Stage, train
+from schedlab.workload import load_trace
+from schedlab.workload.synthetic import resample
+from schedlab.workload.table import Workload
+
+OBJECTIVES = ("bsld", "wait", "util", "dras")
+CURRICULA = ("dras", "none")
+DRAS_JOBSETS = Path(__file__).resolve().parents[3].parent / "shared" / "traces" / "theta_jobsets_dras"
+VALIDATION_WINDOWS = 16
+VALIDATION_LEN = 1024
+
+
+def preset_options(preset: str) -> dict:
+    """Environment options and loading rules that match a simulator preset."""
+    if preset == "rlscheduler":  # RLScheduler: whole nodes, jobs never killed at the request
+        return {"rules": "rlscheduler", "capacity_unit": "nodes", "kill_at_request": False}
+    if preset == "textbook":
+        return {"rules": "textbook"}
+    raise ValueError(f"training supports the textbook and rlscheduler presets, not {preset!r}")
+
+
+def dras_jobsets(workload: Workload, train_split: float, rules: str, folder: Path | None = None) -> list[Workload]:
+    """The DRAS job sets usable for ``workload`` (same machine, entirely before the test split)."""
+    folder = Path(folder) if folder else DRAS_JOBSETS
+    if not folder.is_dir() or not workload.name.startswith("theta"):
+        return []
+    cut = split_bounds(len(workload), train_split, "test")[0]
+    test_begins = workload.raw_submit[cut]
+    sets = []
+    for path in sorted(folder.glob("real_week_*.swf.gz")):
+        wl = load_trace(path, rules=rules)
+        if wl.max_procs == workload.max_procs and wl.raw_submit.max() < test_begins:
+            sets.append(wl)
+    return sets
+
+
+def build_stages(workload: Workload, train_split: float, window_len: int, curriculum: str, rules: str,
+                 seed: int, jobsets_dir: Path | None = None) -> list[Stage]:
+    lo, hi = split_bounds(len(workload), train_split, "train")
+    real = Stage("real", [workload], 1.0, split="train")
+    if curriculum == "none":
+        return [real]
+    if curriculum != "dras":
+        raise ValueError(f"unknown curriculum {curriculum!r}; choose one of {', '.join(CURRICULA)}")
+    train_part = workload.subset(slice(lo, hi))
+    sampled = [resample(train_part, max(4 * window_len, 2048), seed=seed + i).scale_load(1.5) for i in range(4)]
+    stages = [Stage("sampled", sampled, 0.15, split="all")]
+    sets = dras_jobsets(workload, train_split, rules, jobsets_dir)
+    if sets:
+        stages.append(Stage("dras-jobsets", sets, 0.25, split="all"))
+    real.fraction = 1.0 - sum(s.fraction for s in stages)
+    return stages + [real]
+
+
+def validation_set(workload: Workload, env_options: dict, n: int = VALIDATION_WINDOWS, seed: int = 12345):
+    """Fixed windows of the training split to pick the best checkpoint (never the test split):
+    ``n`` windows of max(training window, 1,024) jobs, as long as evaluation windows usually are."""
+    lo, hi = split_bounds(len(workload), env_options["train_split"], "train")
+    length = min(max(env_options["window_len"], VALIDATION_LEN), hi - lo)
+    envs = [SchedulingEnv(workload, **{**env_options, "split": "train", "window_len": length}) for _ in range(n)]
+    lo, hi, L = envs[0].lo, envs[0].hi, envs[0].L
+    starts = np.random.default_rng(seed).integers(lo, hi - L + 1, size=n)
+    return list(zip(envs, starts))
+
+
+def validation_heuristics(validation, policies=("fcfs", "sjf", "saf", "f1")) -> dict:
+    """Mean bsld of heuristics on the validation windows (same environment semantics)."""
+    out = {}
+    for h in policies:
+        vals = []
+        for env, st in validation:
+            saved, env.baseline = env.baseline, h
+            vals.append(env._baseline_bsld(st))
+            env.baseline = saved
+        out[h] = float(np.mean(vals))
+    return out
+
+
+def run_training(agent: str, trace: str, objective: str, train_split: float, steps: int, seed: int, out: Path,
+                 window_len: int = 256, visible: int = 128, backfill: str | None = None, baseline: str | None = "sjf",
+                 curriculum: str = "dras", preset: str = "textbook", backfill_order: str = "sjf", resume: bool = False, ppo_overrides: dict | None = None,
+                 on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None) -> dict:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
+    opts = preset_options(preset)
+    rules = opts.pop("rules")
+    workload = load_trace(trace, rules=rules)
+    backfill = backfill or ("agent" if agent == "dras" else "easy")
+    env_options = {"window_len": window_len, "visible": visible, "backfill": backfill, "reward": objective,
+                   "backfill_order": backfill_order,
+                   "train_split": train_split, "baseline": baseline if objective != "dras" else None, **opts}
+    stages = build_stages(workload, train_split, window_len, curriculum, rules, seed)
+    cfg = PPOConfig(agent=agent, seed=seed, total_steps=steps, env=env_options, **(ppo_overrides or {}))
+    out.mkdir(parents=True, exist_ok=True)
+    run_info = {"agent": agent, "trace": trace, "objective": objective, "train_split": train_split, "steps": steps,
+                "seed": seed, "preset": preset, "curriculum": [f"{s.name}:{s.fraction:.2f}" for s in stages],
+                "env": env_options, "ppo": cfg.__dict__}
+    info_path = out / "run.json"
+    if resume:
+        if not info_path.exists():
+            raise ValueError(f"{out} holds no training run to resume (no run.json)")
+        saved = json.loads(info_path.read_text())
+        for key in ("agent", "trace", "objective", "train_split", "steps", "seed", "preset", "env"):
+            if saved.get(key) != json.loads(json.dumps(run_info[key])):
+                raise ValueError(f"--resume: {key} differs from the run in {out} ({saved.get(key)!r})")
+    else:
+        info_path.write_text(json.dumps(run_info, indent=2, default=str))
+    validation = validation_set(workload, env_options)
+    if not resume:
+        run_info["validation"] = {"starts": [int(st) for _, st in validation], "window_len": validation[0][0].L,
+                                  "heuristics_mean_bsld": validation_heuristics(validation)}
+        info_path.write_text(json.dumps(run_info, indent=2, default=str))
+    return train(cfg, stages, out, validation=validation, resume=resume,
+                 on_update=on_update, stop_after_updates=stop_after_updates)
