@@ -396,7 +396,8 @@ def train(
     curriculum: str = typer.Option("dras", "--curriculum", help="dras: sampled easier job sets, then the DRAS Theta job sets (theta traces), then real training windows; none: real windows only."),
     preset: TrainPreset = typer.Option(TrainPreset.textbook, "--preset", help="textbook, or rlscheduler (RLScheduler's loading rules, whole nodes, no kills) to train for RLScheduler's protocol."),
     num_envs: int = typer.Option(8, "--num-envs", min=1, help="Environments stepped together (one process)."),
-    lr: float = typer.Option(3e-4, "--lr", help="Adam learning rate (linearly annealed to 0)."),
+    lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate (linearly annealed to 0)."),
+    ent_coef: float = typer.Option(0.001, "--ent-coef", help="Entropy bonus weight (exploration); small after an imitation warm start."),
     threads: int = typer.Option(1, "--threads", min=1, help="torch threads (1 is fastest on small shared machines)."),
 ):
     """Train an RL scheduling agent with PPO; progress bar with live metrics, CSV log, checkpoints."""
@@ -418,7 +419,7 @@ def train(
         _fail(f"unknown --backfill-order {backfill_order!r}; choose one of {', '.join(STATIC)}")
     if imitate != "none" and imitate not in STATIC:
         _fail(f"unknown --imitate {imitate!r}; choose a static heuristic ({', '.join(STATIC)}) or none")
-    ppo = {"num_envs": num_envs, "learning_rate": lr, "torch_threads": threads,
+    ppo = {"num_envs": num_envs, "learning_rate": lr, "ent_coef": ent_coef, "torch_threads": threads,
            "bc_teacher": None if imitate == "none" else imitate}
     with Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[live]}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,

@@ -50,7 +50,7 @@ def simulate_model(workload: Workload, config: SimConfig) -> SimResult:
     if config.preset == "rlscheduler":
         from schedlab.rl.rlscheduler_protocol import simulate_rlscheduler_agent
 
-        return simulate_rlscheduler_agent(workload, policy, backfill=config.backfill != "none")
+        return simulate_rlscheduler_agent(workload, policy, backfill=config.backfill != "none", config=config)
     if config.preset != "textbook":
         raise ValueError(f"RL models run under the textbook or rlscheduler preset, not {config.preset!r}")
     env = SchedulingEnv(workload, window_len=None, split="all", **model_env_options(policy, config))

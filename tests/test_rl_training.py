@@ -1,0 +1,184 @@
+"""PPO learns, resumes exactly after a kill, and trained models run wherever a heuristic does."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from schedlab.rl.agents import build_agent, load_policy, masked_logits, save_checkpoint, to_action
+from schedlab.rl.env import SchedulingEnv
+from schedlab.rl.ppo import PPOConfig, Stage, greedy_episodes, train
+from tests.helpers import make_workload
+
+torch.set_num_threads(1)
+SCHEDLAB = [sys.executable, "-m", "schedlab.cli"]
+
+
+def sjf_world(n=3000, seed=0):
+    """One processor, bursts of 12 jobs with very different runtimes: shortest-job-first is
+    optimal for mean wait here, FCFS and random are far from it."""
+    rng = np.random.default_rng(seed)
+    burst = np.repeat(np.arange(n // 12) * 12 * 400.0, 12)
+    run = rng.choice([30.0, 300.0, 3000.0], size=n, p=[0.5, 0.3, 0.2])
+    return make_workload(burst, run, np.ones(n, dtype=np.int64), capacity=1, name="sjf-world")
+
+
+def mean_wait_of(chooser, env: SchedulingEnv, starts) -> float:
+    waits = []
+    for s in starts:
+        obs, info = env.reset(options={"start": int(s)})
+        done = False
+        while not done:
+            obs, _, done, _, info = env.step(chooser(obs, info["action_mask"]))
+        waits.append(info["episode_metrics"]["mean_wait"])
+    return float(np.mean(waits))
+
+
+def test_ppo_learns_shortest_job_first_from_scratch(tmp_path):
+    wl = sjf_world()
+    env_kw = dict(window_len=96, visible=16, backfill="none", reward="wait")
+    cfg = PPOConfig(agent="scorer", seed=0, total_steps=40_000, num_envs=8, num_steps=128, learning_rate=3e-3,
+                    ent_coef=0.003, bc_teacher=None, validate_every=0, checkpoint_every=1000, env=env_kw)
+    t0 = time.perf_counter()
+    train(cfg, [Stage("train", [wl], 1.0)], tmp_path)
+    assert time.perf_counter() - t0 < 120
+    policy = load_policy(tmp_path / "model.pt")
+    test = SchedulingEnv(wl, split="test", **env_kw)
+    starts = test.eval_starts
+    rng = np.random.default_rng(1)
+    learned = mean_wait_of(policy.act, test, starts)
+    fcfs = mean_wait_of(lambda o, m: 0, test, starts)
+    random = mean_wait_of(lambda o, m: int(rng.choice(np.flatnonzero(m))), test, starts)
+    sjf = mean_wait_of(lambda o, m: test.teacher_action("sjf"), test, starts)
+    assert learned < 0.75 * fcfs and learned < 0.75 * random, (learned, fcfs, random, sjf)
+    assert learned < 1.25 * sjf, (learned, sjf)
+
+
+def _train_cmd(out: Path, steps: int) -> list[str]:
+    return SCHEDLAB + ["train", "--agent", "dras", "--trace", "lublin_256", "--steps", str(steps), "--seed", "3",
+                       "--out", str(out), "--window-len", "64", "--visible", "16", "--num-envs", "2",
+                       "--curriculum", "none", "--imitate", "none"]
+
+
+@pytest.mark.slow
+def test_kill_and_resume_gives_the_uninterrupted_result(tmp_path):
+    """A run killed mid-way and resumed ends with the same weights as one that never stopped."""
+    steps = 2 * 256 * 30  # 30 updates of 2 envs x 256 steps; checkpoints every 10 updates
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    full = tmp_path / "full"
+    subprocess.run(_train_cmd(full, steps), check=True, env=env, capture_output=True)
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(_train_cmd(cut, steps), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (cut / "last.pt").exists():  # the first checkpoint (after update 10) is on disk
+        assert proc.poll() is None and time.time() < deadline, "training ended before its first checkpoint"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    logged = len((cut / "train_log.csv").read_text().splitlines()) - 1
+    assert logged < 30  # it really was cut short
+    subprocess.run(_train_cmd(cut, steps) + ["--resume"], check=True, env=env, capture_output=True)
+    a = torch.load(full / "last.pt", weights_only=False)
+    b = torch.load(cut / "last.pt", weights_only=False)
+    assert a["global_step"] == b["global_step"] == steps
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    assert a["optimizer"]["state"].keys() == b["optimizer"]["state"].keys()
+
+
+def test_greedy_episodes_match_one_at_a_time():
+    """Batched greedy evaluation (training's validation) equals running the policy alone."""
+    from tests.helpers import make_workload as mk
+
+    rng = np.random.default_rng(0)
+    n = 400
+    wl = mk(np.sort(rng.uniform(0, 20000, n)), rng.uniform(10, 2000, n), rng.integers(1, 9, n), capacity=16)
+    net = build_agent("dras", 16, True)
+    kw = dict(window_len=100, visible=16, backfill="agent", split="all")
+    starts = [0, 150, 300]
+    batched = greedy_episodes(net, [(SchedulingEnv(wl, **kw), s) for s in starts])
+    meta = {"agent": "dras", "env_kwargs": {"visible": 16, "backfill": "agent"}}
+    from schedlab.rl.agents import TrainedPolicy
+
+    pol = TrainedPolicy(net, meta)
+    env = SchedulingEnv(wl, **kw)
+    for s, m in zip(starts, batched):
+        obs, info = env.reset(options={"start": s})
+        done = False
+        while not done:
+            obs, _, done, _, info = env.step(pol.act(obs, info["action_mask"]))
+        assert info["episode_metrics"]["mean_bsld"] == pytest.approx(m["mean_bsld"])
+
+
+def test_masked_logits_never_pick_invalid_slots():
+    net = build_agent("scorer", 8, False)
+    obs = torch.rand(64, 8 * 9 + 11)
+    mask = torch.rand(64, 8) < 0.3
+    mask[:, 0] = True
+    logits, _, k = masked_logits(net, obs, mask)
+    acts = to_action(torch.distributions.Categorical(logits=logits).sample(), k, 8)
+    assert bool(mask[torch.arange(64), acts].all())
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """An untrained scorer checkpoint (W = 32) in the real file format."""
+    path = tmp_path_factory.mktemp("model") / "model.pt"
+    save_checkpoint(path, build_agent("scorer", 32, False),
+                    {"agent": "scorer", "env_kwargs": {"visible": 32, "backfill": "easy"}})
+    return path
+
+
+def test_model_policy_in_simulate_and_compare(tiny_model):
+    r = subprocess.run(SCHEDLAB + ["simulate", "--trace", "cqsim_test", "--policy", f"model:{tiny_model}", "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["jobs"] > 0 and out["mean_bsld"] >= 1.0
+    r = subprocess.run(SCHEDLAB + ["compare", "--trace", "cqsim_test", "--policies", f"fcfs,model:{tiny_model}",
+                                   "--backfill", "easy", "--json"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["results"]) == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["simulate", "--trace", "cqsim_test", "--policy", "model:/nonexistent/model.pt"], "no model file"),
+    (["train", "--agent", "transformer", "--steps", "10"], "transformer"),
+    (["evaluate", "--model", "/nonexistent.pt"], "no model file"),
+    (["train", "--steps", "10", "--train-split", "1.5"], "--train-split"),
+])
+def test_bad_model_options_fail_cleanly(args, message):
+    r = subprocess.run(SCHEDLAB + args, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    assert message in r.stderr
+
+
+def test_corrupt_and_mismatched_checkpoints_fail_cleanly(tmp_path, tiny_model):
+    bad = tmp_path / "corrupt.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    r = subprocess.run(SCHEDLAB + ["simulate", "--trace", "cqsim_test", "--policy", f"model:{bad}"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "not a readable schedlab model" in r.stderr and "Traceback" not in r.stderr
+    # weights of a W = 32 scorer declared as W = 64: the shapes do not match the declared window
+    ck = torch.load(tiny_model, weights_only=False)
+    ck["meta"]["agent"] = "dras"
+    torch.save(ck, tmp_path / "mismatch.pt")
+    r = subprocess.run(SCHEDLAB + ["evaluate", "--model", str(tmp_path / "mismatch.pt"), "--trace", "lublin_256",
+                                   "--windows", "1", "--window-len", "64"], capture_output=True, text=True)
+    assert r.returncode == 2 and "do not match" in r.stderr and "Traceback" not in r.stderr
+    # resuming with other options than the run was started with
+    out = tmp_path / "run"
+    cmd = _train_cmd(out, 512)
+    subprocess.run(cmd, check=True, capture_output=True)
+    r = subprocess.run([c if c != "16" else "32" for c in cmd] + ["--resume"], capture_output=True, text=True)
+    assert r.returncode == 2 and "differs" in r.stderr and "Traceback" not in r.stderr
