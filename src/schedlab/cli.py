@@ -437,7 +437,8 @@ def train(
                                  window_len=window_len, visible=visible, backfill=backfill,
                                  baseline=None if baseline == "none" else baseline, curriculum=curriculum,
                                  preset=preset.value, backfill_order=backfill_order, resume=resume,
-                                 ppo_overrides=ppo, on_update=on_update)
+                                 ppo_overrides=ppo, on_update=on_update,
+                                 command="schedlab " + " ".join(sys.argv[1:]))
         except (ValueError, FileNotFoundError) as exc:
             _fail(str(exc))
     out_console.print(f"trained {stats.get('global_step', 0):,} steps; model {out / 'model.pt'}, log {out / 'train_log.csv'}")

@@ -151,7 +151,8 @@ def imitate(cfg: PPOConfig, net, envs: list[SchedulingEnv], W: int) -> None:
 
 
 def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: list[tuple[SchedulingEnv, int]] | None = None,
-          resume: bool = False, on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None) -> dict:
+          resume: bool = False, on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None,
+          meta_extra: dict | None = None) -> dict:
     """Train; writes ``model.pt`` (best on validation, else last), ``last.pt`` (the resumable
     checkpoint), ``train_log.csv`` and ``config.json`` into ``out_dir``.  Returns the last stats."""
     out = Path(out_dir)
@@ -165,7 +166,8 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
     env_kwargs = {"visible": W, "backfill": cfg.env.get("backfill", "easy"),
                   **{k: v for k, v in cfg.env.items() if k in ("queue_order", "backfill_order", "capacity_unit", "estimates",
                                                                "kill_at_request", "reward", "baseline")}}
-    meta = {"agent": cfg.agent, "env_kwargs": env_kwargs, "ppo": asdict(cfg), "stages": [s.name for s in stages]}
+    meta = {"agent": cfg.agent, "env_kwargs": env_kwargs, "ppo": asdict(cfg), "stages": [s.name for s in stages],
+            **(meta_extra or {})}
 
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -205,7 +207,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
     log_path = out / "train_log.csv"
     fields = ["update", "global_step", "stage", "episodes", "episode_bsld", "episode_wait", "episode_util",
               "episode_return", "policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "lr",
-              "val_bsld", "steps_per_s"]
+              "val_bsld", "steps_per_s", "elapsed_s"]
     if not resume or not log_path.exists():
         with open(log_path, "w", newline="") as f:
             csv.DictWriter(f, fieldnames=fields).writeheader()
@@ -214,6 +216,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
     ep_return = np.zeros(cfg.num_envs)
     t_start = time.perf_counter()
     steps_at_start = global_step
+    elapsed_before = ck.get("elapsed_s", 0.0) if resume else 0.0
 
     while update < n_updates:
         if stop_after_updates is not None and update >= stop_after_updates:
@@ -300,7 +303,8 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
             val_bsld = float(np.mean([mm["mean_bsld"] for mm in greedy_episodes(net, validation)]))
             if -val_bsld > best:
                 best = -val_bsld
-                save_checkpoint(out / "model.pt", net, {**meta, "val_bsld": val_bsld, "global_step": global_step})
+                save_checkpoint(out / "model.pt", net, {**meta, "val_bsld": val_bsld, "global_step": global_step,
+                                                        "elapsed_s": elapsed_before + time.perf_counter() - t_start})
         new_stage = stage_at(stages, update / n_updates)
         if new_stage != stage_i:
             stage_i = new_stage
@@ -315,6 +319,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
             "policy_loss": pg_loss.item(), "value_loss": v_loss.item(), "entropy": entropy.mean().item(),
             "approx_kl": float(approx_kl), "clipfrac": float(np.mean(clipfracs)), "lr": lr, "val_bsld": val_bsld,
             "steps_per_s": (global_step - steps_at_start) / max(elapsed, 1e-9),
+            "elapsed_s": elapsed_before + elapsed,
         }
         with open(log_path, "a", newline="") as f:
             csv.DictWriter(f, fieldnames=fields).writerow(stats)
@@ -326,6 +331,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
             save_checkpoint(out / "last.pt", net, meta, {
                 "optimizer": opt.state_dict(), "update": update, "global_step": global_step, "best": best,
                 "episodes": episodes_done, "stage": stage_i, "envs": [e.get_state() for e in envs],
+                "elapsed_s": stats["elapsed_s"],
                 "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
             })
         if on_update:

@@ -99,7 +99,8 @@ def validation_heuristics(validation, policies=("fcfs", "sjf", "saf", "f1")) -> 
 def run_training(agent: str, trace: str, objective: str, train_split: float, steps: int, seed: int, out: Path,
                  window_len: int = 256, visible: int = 128, backfill: str | None = None, baseline: str | None = "sjf",
                  curriculum: str = "dras", preset: str = "textbook", backfill_order: str = "sjf", resume: bool = False, ppo_overrides: dict | None = None,
-                 on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None) -> dict:
+                 on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None,
+                 command: str = "") -> dict:
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     opts = preset_options(preset)
@@ -131,4 +132,5 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
                                   "heuristics_mean_bsld": validation_heuristics(validation)}
         info_path.write_text(json.dumps(run_info, indent=2, default=str))
     return train(cfg, stages, out, validation=validation, resume=resume,
-                 on_update=on_update, stop_after_updates=stop_after_updates)
+                 on_update=on_update, stop_after_updates=stop_after_updates,
+                 meta_extra={"trace": trace, "objective": objective, "preset": preset, "command": command})
