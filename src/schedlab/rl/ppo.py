@@ -157,6 +157,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
     checkpoint), ``train_log.csv`` and ``config.json`` into ``out_dir``.  Returns the last stats."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()  # elapsed time includes the imitation warm start
     torch.set_num_threads(cfg.torch_threads)
     batch_size = cfg.num_envs * cfg.num_steps
     minibatch = batch_size // cfg.num_minibatches
@@ -214,7 +215,6 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
     writer = _tensorboard(out)
     stats: dict = {}
     ep_return = np.zeros(cfg.num_envs)
-    t_start = time.perf_counter()
     steps_at_start = global_step
     elapsed_before = ck.get("elapsed_s", 0.0) if resume else 0.0
 
