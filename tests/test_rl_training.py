@@ -182,3 +182,14 @@ def test_corrupt_and_mismatched_checkpoints_fail_cleanly(tmp_path, tiny_model):
     subprocess.run(cmd, check=True, capture_output=True)
     r = subprocess.run([c if c != "16" else "32" for c in cmd] + ["--resume"], capture_output=True, text=True)
     assert r.returncode == 2 and "differs" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_evaluate_writes_tables_plot_and_json(tmp_path, tiny_model):
+    out = tmp_path / "eval"
+    r = subprocess.run(SCHEDLAB + ["evaluate", "--model", str(tiny_model), "--trace", "lublin_256", "--windows", "2",
+                                   "--window-len", "128", "--out", str(out), "--json"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)["results"]
+    assert {"fcfs", "sjf", "saf", "wfp3", "unicep", "f1"} <= set(res)
+    assert all(len(v["windows"]) == 2 and v["mean_bsld"] >= 1.0 for v in res.values())
+    assert {"evaluation.csv", "evaluation.parquet", "metrics.png", "summary.json"} <= {p.name for p in out.iterdir()}

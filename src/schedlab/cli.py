@@ -496,7 +496,7 @@ def evaluate(
 
         records = [{"policy": r["policy"], "window_start": s, **w} for r in res["results"] for s, w in zip(starts, r["windows"])]
         _write_outputs(out, res, {"evaluation": pd.DataFrame(records)}, [
-            lambda: plots.metric_bars([{"policy": r["policy"], "backfill": backfill,
+            lambda: plots.metric_bars([{"policy": r["policy"], "backfill": backfill, "windows": r["windows"],
                                         "mean": {k: r[k] for k in ("mean_bsld", "mean_wait", "utilization")}}
                                        for r in res["results"]], out)])
     if as_json:
