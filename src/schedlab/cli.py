@@ -26,8 +26,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
-    help="schedlab: replay batch-job traces against a simulated supercomputer and compare "
-    "scheduling policies.  Run `schedlab COMMAND --help` for each command's options.",
+    help="schedlab: replay batch-job traces against a simulated supercomputer, compare "
+    "scheduling policies, and train and evaluate deep-RL schedulers.  Run `schedlab COMMAND --help` "
+    "for each command's options.",
 )
 _WIDTH = None if sys.stdout.isatty() else 140  # wide tables when piped to a file or a log
 out_console = Console(width=_WIDTH)
