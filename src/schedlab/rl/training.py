@@ -72,14 +72,14 @@ def build_stages(workload: Workload, train_split: float, window_len: int, curric
     return stages + [real]
 
 
-def validation_set(workload: Workload, env_options: dict, n: int = VALIDATION_WINDOWS, seed: int = 12345):
-    """Fixed windows of the training split to pick the best checkpoint (never the test split):
-    ``n`` windows of max(training window, 1,024) jobs, as long as evaluation windows usually are."""
-    lo, hi = split_bounds(len(workload), env_options["train_split"], "train")
+def validation_set(workload: Workload, env_options: dict, lo: int, hi: int, n: int = VALIDATION_WINDOWS,
+                   seed: int = 12345):
+    """Fixed windows of jobs [lo, hi) (the held-back end of the training split; never the test
+    split) to pick the best checkpoint: ``n`` windows of max(training window, 1,024) jobs, as
+    long as evaluation windows usually are."""
     length = min(max(env_options["window_len"], VALIDATION_LEN), hi - lo)
-    envs = [SchedulingEnv(workload, **{**env_options, "split": "train", "window_len": length}) for _ in range(n)]
-    lo, hi, L = envs[0].lo, envs[0].hi, envs[0].L
-    starts = np.random.default_rng(seed).integers(lo, hi - L + 1, size=n)
+    envs = [SchedulingEnv(workload, **{**env_options, "split": "all", "window_len": length}) for _ in range(n)]
+    starts = np.random.default_rng(seed).integers(lo, hi - length + 1, size=n)
     return list(zip(envs, starts))
 
 
@@ -100,7 +100,7 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
                  window_len: int = 256, visible: int = 128, backfill: str | None = None, baseline: str | None = "sjf",
                  curriculum: str = "dras", preset: str = "textbook", backfill_order: str = "sjf", resume: bool = False, ppo_overrides: dict | None = None,
                  on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None,
-                 command: str = "") -> dict:
+                 command: str = "", val_fraction: float = 0.2) -> dict:
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     opts = preset_options(preset)
@@ -110,10 +110,17 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
     env_options = {"window_len": window_len, "visible": visible, "backfill": backfill, "reward": objective,
                    "backfill_order": backfill_order,
                    "train_split": train_split, "baseline": baseline if objective != "dras" else None, **opts}
-    stages = build_stages(workload, train_split, window_len, curriculum, rules, seed)
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"the validation fraction must be between 0 and 1, got {val_fraction}")
+    # the last val_fraction of the training split is held back to pick the best checkpoint;
+    # agents train on the jobs before it (and on job sets that end before it)
+    fit_split = train_split * (1.0 - val_fraction)
+    env_options["train_split"] = fit_split
+    stages = build_stages(workload, fit_split, window_len, curriculum, rules, seed)
     cfg = PPOConfig(agent=agent, seed=seed, total_steps=steps, env=env_options, **(ppo_overrides or {}))
     out.mkdir(parents=True, exist_ok=True)
-    run_info = {"agent": agent, "trace": trace, "objective": objective, "train_split": train_split, "steps": steps,
+    run_info = {"agent": agent, "trace": trace, "objective": objective, "train_split": train_split,
+                "val_fraction": val_fraction, "steps": steps,
                 "seed": seed, "preset": preset, "curriculum": [f"{s.name}:{s.fraction:.2f}" for s in stages],
                 "env": env_options, "ppo": cfg.__dict__}
     info_path = out / "run.json"
@@ -121,12 +128,13 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
         if not info_path.exists():
             raise ValueError(f"{out} holds no training run to resume (no run.json)")
         saved = json.loads(info_path.read_text())
-        for key in ("agent", "trace", "objective", "train_split", "steps", "seed", "preset", "env"):
+        for key in ("agent", "trace", "objective", "train_split", "val_fraction", "steps", "seed", "preset", "env"):
             if saved.get(key) != json.loads(json.dumps(run_info[key])):
                 raise ValueError(f"--resume: {key} differs from the run in {out} ({saved.get(key)!r})")
     else:
         info_path.write_text(json.dumps(run_info, indent=2, default=str))
-    validation = validation_set(workload, env_options)
+    validation = validation_set(workload, env_options, split_bounds(len(workload), fit_split, "test")[0],
+                                split_bounds(len(workload), train_split, "test")[0])
     if not resume:
         run_info["validation"] = {"starts": [int(st) for _, st in validation], "window_len": validation[0][0].L,
                                   "heuristics_mean_bsld": validation_heuristics(validation)}
