@@ -384,7 +384,7 @@ def train(
     trace: str = typer.Option(DEFAULT_TRACE, "--trace", "-t", help=TRACE_HELP),
     objective: Objective = typer.Option(Objective.bsld, "--objective", help="What the agent optimises: bsld (mean bounded slowdown), wait (mean wait), util (utilisation), all at the end of each window; or dras (DRAS's per-decision reward)."),
     train_split: float = typer.Option(0.7, "--train-split", help="Fraction of the jobs (by submit time) used for training; the rest is held out for `schedlab evaluate`."),
-    val_fraction: float = typer.Option(0.2, "--val-fraction", help="The last part of the training split held back to choose the best checkpoint (model.pt); agents train on the jobs before it."),
+    val_fraction: float = typer.Option(0.2, "--val-fraction", help="The last part of the training split held back to choose the best checkpoint (model.pt); agents train on the jobs before it. 0: train on the whole training split and choose on windows inside it (in-sample)."),
     steps: int = typer.Option(500_000, "--steps", min=1, help="Scheduling decisions to train for (all environments together)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the network, the sampling and the windows: same seed, same run."),
     out: Path = typer.Option(Path("out/train"), "--out", "-o", help="Run folder: model.pt (best on validation windows of the training split), last.pt (resumable checkpoint), train_log.csv, run.json, tensorboard/ (if installed)."),
@@ -409,8 +409,8 @@ def train(
 
     if not 0 < train_split < 1:
         _fail(f"--train-split must be between 0 and 1 (got {train_split})")
-    if not 0 < val_fraction < 1:
-        _fail(f"--val-fraction must be between 0 and 1 (got {val_fraction})")
+    if not 0 <= val_fraction < 1:
+        _fail(f"--val-fraction must be in [0, 1) (got {val_fraction})")
     if backfill is not None and backfill not in ("none", "easy", "agent"):
         _fail(f"unknown --backfill {backfill!r}; choose none, easy or agent")
     if baseline != "none" and baseline not in POLICY_NAMES:

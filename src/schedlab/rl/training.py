@@ -4,8 +4,11 @@ validation set from the training split, and call :func:`schedlab.rl.ppo.train`.
 Curriculum (``curriculum="dras"``), as DRAS trains: first windows of *sampled* job sets (jobs of
 the training split resampled, at 2/3 of its offered load: easier), then, for theta_2022, the
 Theta-derived DRAS job sets (``theta_jobsets_dras/real_week_*.swf.gz``; only those whose jobs all
-precede the test split, so nothing of the held-out period is seen), then real windows of the
-training split.  ``curriculum="none"`` trains on real training windows only.
+precede the jobs held back for validation, so neither validation nor test periods are seen), then
+real windows of the training split.  ``curriculum="none"`` trains on real training windows only.
+
+The last ``val_fraction`` of the training split is held back: checkpoints are chosen on windows
+of it, and training windows come from the jobs before it.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ def preset_options(preset: str) -> dict:
 
 
 def dras_jobsets(workload: Workload, train_split: float, rules: str, folder: Path | None = None) -> list[Workload]:
-    """The DRAS job sets usable for ``workload`` (same machine, entirely before the test split)."""
+    """The DRAS job sets usable for ``workload``: same machine, every job before the first job
+    after the ``train_split`` fraction (the caller passes the fraction training may see)."""
     folder = Path(folder) if folder else DRAS_JOBSETS
     if not folder.is_dir() or not workload.name.startswith("theta"):
         return []
@@ -110,8 +114,8 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
     env_options = {"window_len": window_len, "visible": visible, "backfill": backfill, "reward": objective,
                    "backfill_order": backfill_order,
                    "train_split": train_split, "baseline": baseline if objective != "dras" else None, **opts}
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"the validation fraction must be between 0 and 1, got {val_fraction}")
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"the validation fraction must be in [0, 1), got {val_fraction}")
     # the last val_fraction of the training split is held back to pick the best checkpoint;
     # agents train on the jobs before it (and on job sets that end before it)
     fit_split = train_split * (1.0 - val_fraction)
@@ -133,8 +137,10 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
                 raise ValueError(f"--resume: {key} differs from the run in {out} ({saved.get(key)!r})")
     else:
         info_path.write_text(json.dumps(run_info, indent=2, default=str))
-    validation = validation_set(workload, env_options, split_bounds(len(workload), fit_split, "test")[0],
-                                split_bounds(len(workload), train_split, "test")[0])
+    # val_fraction 0: in-sample selection on windows anywhere in the training split (as
+    # RLScheduler's protocol, whose published windows lie in the trace it trains on)
+    val_lo = split_bounds(len(workload), fit_split, "test")[0] if val_fraction > 0 else 0
+    validation = validation_set(workload, env_options, val_lo, split_bounds(len(workload), train_split, "test")[0])
     if not resume:
         run_info["validation"] = {"starts": [int(st) for _, st in validation], "window_len": validation[0][0].L,
                                   "heuristics_mean_bsld": validation_heuristics(validation)}
