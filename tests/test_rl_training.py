@@ -155,6 +155,8 @@ def test_model_policy_in_simulate_and_compare(tiny_model):
     (["train", "--agent", "transformer", "--steps", "10"], "transformer"),
     (["evaluate", "--model", "/nonexistent.pt"], "no model file"),
     (["train", "--steps", "10", "--train-split", "1.5"], "--train-split"),
+    (["train", "--steps", "10", "--val-fraction", "1"], "--val-fraction"),
+    (["train", "--steps", "10", "--backfill-order", "wfp3"], "--backfill-order"),
 ])
 def test_bad_model_options_fail_cleanly(args, message):
     r = subprocess.run(SCHEDLAB + args, capture_output=True, text=True)
