@@ -93,6 +93,9 @@ def test_kill_and_resume_gives_the_uninterrupted_result(tmp_path):
     for k in a["model"]:
         assert torch.equal(a["model"][k], b["model"][k]), k
     assert a["optimizer"]["state"].keys() == b["optimizer"]["state"].keys()
+    # the log has each update once, as the uninterrupted run's
+    updates = [line.split(",")[0] for line in (cut / "train_log.csv").read_text().splitlines()[1:]]
+    assert updates == [str(u) for u in range(1, 31)]
 
 
 def test_greedy_episodes_match_one_at_a_time():

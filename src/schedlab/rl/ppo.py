@@ -154,7 +154,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
           resume: bool = False, on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None,
           meta_extra: dict | None = None) -> dict:
     """Train; writes ``model.pt`` (best on validation, else last), ``last.pt`` (the resumable
-    checkpoint), ``train_log.csv`` and ``config.json`` into ``out_dir``.  Returns the last stats."""
+    checkpoint) and ``train_log.csv`` into ``out_dir``.  Returns the last stats."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()  # elapsed time includes the imitation warm start
@@ -209,7 +209,14 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
     fields = ["update", "global_step", "stage", "episodes", "episode_bsld", "episode_wait", "episode_util",
               "episode_return", "policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "lr",
               "val_bsld", "steps_per_s", "elapsed_s"]
-    if not resume or not log_path.exists():
+    if resume and log_path.exists():  # drop rows logged after the checkpoint: they are redone
+        with open(log_path, newline="") as f:
+            kept = [r for r in csv.DictReader(f) if int(r["update"]) <= update]
+        with open(log_path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            w.writerows(kept)
+    else:
         with open(log_path, "w", newline="") as f:
             csv.DictWriter(f, fieldnames=fields).writeheader()
     writer = _tensorboard(out)
