@@ -160,6 +160,10 @@ def test_model_policy_in_simulate_and_compare(tiny_model):
     (["train", "--steps", "10", "--train-split", "1.5"], "--train-split"),
     (["train", "--steps", "10", "--val-fraction", "1"], "--val-fraction"),
     (["train", "--steps", "10", "--backfill-order", "wfp3"], "--backfill-order"),
+    (["train", "--steps", "10", "--load-scales", "1,fast"], "--load-scales"),
+    (["train", "--steps", "10", "--load-scales", "1,-2"], "--load-scales"),
+    (["train", "--steps", "10", "--val-metric", "median"], "--val-metric"),
+    (["train", "--steps", "10", "--val-metric", "relative", "--baseline", "none"], "--baseline"),
 ])
 def test_bad_model_options_fail_cleanly(args, message):
     r = subprocess.run(SCHEDLAB + args, capture_output=True, text=True)
@@ -198,3 +202,41 @@ def test_evaluate_writes_tables_plot_and_json(tmp_path, tiny_model):
     assert {"fcfs", "sjf", "saf", "wfp3", "unicep", "f1"} <= set(res)
     assert all(len(v["windows"]) == 2 and v["mean_bsld"] >= 1.0 for v in res.values())
     assert {"evaluation.csv", "evaluation.parquet", "metrics.png", "summary.json"} <= {p.name for p in out.iterdir()}
+
+
+def test_load_scales_reach_training_and_validation():
+    """--load-scales: the real stage draws from the trace at every scale, and the validation windows
+    are the same job windows at every scale (so a relative score compares like with like)."""
+    from schedlab.rl.training import build_stages, validation_reference, validation_set
+    from schedlab.workload import load_trace
+
+    wl = load_trace("lublin_256")
+    stages = build_stages(wl, 0.56, 256, "none", "textbook", 0, load_scales=(1.0, 1.5))
+    real = stages[-1].workloads
+    assert len(real) == 2 and real[0] is wl
+    assert np.allclose(np.diff(real[1].submit), 1.5 * np.diff(wl.submit))
+    env_options = {"window_len": 256, "visible": 32, "backfill": "easy", "reward": "bsld", "train_split": 0.56}
+    val = validation_set(wl, env_options, 5600, 7000, n=3, load_scales=(1.0, 1.5))
+    assert len(val) == 6 and [s for _, s in val[:3]] == [s for _, s in val[3:]]
+    ref = validation_reference(val, "sjf")
+    assert len(ref) == 6 and all(r >= 1.0 for r in ref)
+    # lighter load (gaps x 1.5) never makes SJF's slowdown worse on these windows in total
+    assert sum(ref[3:]) <= sum(ref[:3])
+
+
+def test_relative_validation_chooses_on_ratio_to_the_baseline(tmp_path):
+    """val_metric=relative: the log carries val_ratio = mean(bsld / baseline bsld) and model.pt keeps it."""
+    wl = sjf_world(600)
+    cfg = PPOConfig(agent="scorer", seed=0, total_steps=2 * 4 * 64, num_envs=4, num_steps=64, bc_teacher=None,
+                    validate_every=1, env={"visible": 12, "backfill": "easy", "window_len": 120, "reward": "wait"})
+    val = [(SchedulingEnv(wl, window_len=120, visible=12, split="all"), s) for s in (0, 240)]
+    ref = [2.0, 4.0]
+    train(cfg, [Stage("real", [wl], 1.0, split="all")], tmp_path, validation=val, validation_reference=ref)
+    import csv
+    rows = list(csv.DictReader(open(tmp_path / "train_log.csv")))
+    ratios = [float(r["val_ratio"]) for r in rows]
+    bslds = [float(r["val_bsld"]) for r in rows]
+    assert len(rows) == 2 and all(np.isfinite(ratios))
+    meta = load_policy(tmp_path / "model.pt").meta
+    assert meta["val_ratio"] == pytest.approx(min(ratios))
+    assert all(r >= b / 4.0 - 1e-9 for r, b in zip(ratios, bslds))  # mean of x/ref with ref <= 4

@@ -397,6 +397,8 @@ def train(
     baseline: str = typer.Option("sjf", "--baseline", help="End-of-window rewards are measured relative to this heuristic on the same window (lower variance); 'none' for the raw metric."),
     curriculum: str = typer.Option("dras", "--curriculum", help="dras: sampled easier job sets, then the DRAS Theta job sets (theta traces), then real training windows; none: real windows only."),
     preset: TrainPreset = typer.Option(TrainPreset.textbook, "--preset", help="textbook, or rlscheduler (RLScheduler's loading rules, whole nodes, no kills) to train for RLScheduler's protocol."),
+    load_scales: str = typer.Option("1", "--load-scales", help="Comma-separated load scales for the real training windows and the validation windows, e.g. 1,1.3,1.6: inter-arrival gaps are multiplied by each factor (>1 = lighter load), so the agent sees the lighter and heavier periods a machine goes through. 1: the trace as it is."),
+    val_metric: str = typer.Option("bsld", "--val-metric", help="How the best checkpoint is chosen on the validation windows: bsld (lowest mean bounded slowdown) or relative (lowest mean of bsld / the --baseline heuristic's bsld per window, so light and heavy windows weigh the same)."),
     num_envs: int = typer.Option(8, "--num-envs", min=1, help="Environments stepped together (one process)."),
     lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate (linearly annealed to 0)."),
     ent_coef: float = typer.Option(0.001, "--ent-coef", help="Entropy bonus weight (exploration); small after an imitation warm start."),
@@ -423,6 +425,16 @@ def train(
         _fail(f"unknown --backfill-order {backfill_order!r}; choose one of {', '.join(STATIC)}")
     if imitate != "none" and imitate not in STATIC:
         _fail(f"unknown --imitate {imitate!r}; choose a static heuristic ({', '.join(STATIC)}) or none")
+    try:
+        scales = tuple(float(x) for x in load_scales.split(",") if x.strip())
+    except ValueError:
+        _fail(f"--load-scales must be comma-separated numbers, e.g. 1,1.3,1.6 (got {load_scales!r})")
+    if not scales or not all(f > 0 for f in scales):
+        _fail(f"--load-scales must be positive numbers (got {load_scales!r})")
+    if val_metric not in ("bsld", "relative"):
+        _fail(f"unknown --val-metric {val_metric!r}; choose bsld or relative")
+    if val_metric == "relative" and baseline == "none":
+        _fail("--val-metric relative compares with the --baseline heuristic; give one (e.g. --baseline sjf)")
     ppo = {"num_envs": num_envs, "learning_rate": lr, "ent_coef": ent_coef, "torch_threads": threads,
            "bc_teacher": None if imitate == "none" else imitate}
     with Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[live]}"),
@@ -434,6 +446,8 @@ def train(
             live = f"{st['stage']} bsld {st['episode_bsld']:.2f} return {st['episode_return']:+.3f}"
             if st["val_bsld"] == st["val_bsld"]:
                 live += f" val {st['val_bsld']:.2f}"
+            if st.get("val_ratio") == st.get("val_ratio"):
+                live += f" (x{st['val_ratio']:.3f} {baseline})"
             prog.update(task, completed=min(st["global_step"], steps), live=live)
 
         try:
@@ -442,7 +456,8 @@ def train(
                                  baseline=None if baseline == "none" else baseline, curriculum=curriculum,
                                  preset=preset.value, backfill_order=backfill_order, resume=resume,
                                  ppo_overrides=ppo, on_update=on_update,
-                                 command="schedlab " + " ".join(sys.argv[1:]), val_fraction=val_fraction)
+                                 command="schedlab " + " ".join(sys.argv[1:]), val_fraction=val_fraction,
+                                 load_scales=scales, val_metric=val_metric)
         except (ValueError, FileNotFoundError) as exc:
             _fail(str(exc))
     out_console.print(f"trained {stats.get('global_step', 0):,} steps; model {out / 'model.pt'}, log {out / 'train_log.csv'}")

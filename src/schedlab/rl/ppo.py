@@ -151,10 +151,14 @@ def imitate(cfg: PPOConfig, net, envs: list[SchedulingEnv], W: int) -> None:
 
 
 def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: list[tuple[SchedulingEnv, int]] | None = None,
-          resume: bool = False, on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None,
+          validation_reference: list[float] | None = None, resume: bool = False, on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None,
           meta_extra: dict | None = None) -> dict:
     """Train; writes ``model.pt`` (best on validation, else last), ``last.pt`` (the resumable
-    checkpoint) and ``train_log.csv`` into ``out_dir``.  Returns the last stats."""
+    checkpoint) and ``train_log.csv`` into ``out_dir``.  Returns the last stats.
+
+    The best checkpoint is the lowest mean bsld over the validation windows or, with
+    ``validation_reference`` (a reference heuristic's bsld per window), the lowest mean ratio
+    bsld / reference: windows at different loads then weigh the same."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()  # elapsed time includes the imitation warm start
@@ -208,7 +212,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
     log_path = out / "train_log.csv"
     fields = ["update", "global_step", "stage", "episodes", "episode_bsld", "episode_wait", "episode_util",
               "episode_return", "policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "lr",
-              "val_bsld", "steps_per_s", "elapsed_s"]
+              "val_bsld", "val_ratio", "steps_per_s", "elapsed_s"]
     if resume and log_path.exists():  # drop rows logged after the checkpoint: they are redone
         with open(log_path, newline="") as f:
             kept = [r for r in csv.DictReader(f) if int(r["update"]) <= update]
@@ -305,12 +309,17 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
         update += 1
         episodes_done += len(finished)
         # ---- bookkeeping: validation, curriculum, log, checkpoint
-        val_bsld = float("nan")
+        val_bsld = val_ratio = float("nan")
         if validation and cfg.validate_every and (update % cfg.validate_every == 0 or update == n_updates):
-            val_bsld = float(np.mean([mm["mean_bsld"] for mm in greedy_episodes(net, validation)]))
-            if -val_bsld > best:
-                best = -val_bsld
-                save_checkpoint(out / "model.pt", net, {**meta, "val_bsld": val_bsld, "global_step": global_step,
+            vals = np.array([mm["mean_bsld"] for mm in greedy_episodes(net, validation)])
+            val_bsld = float(vals.mean())
+            score = val_bsld
+            if validation_reference is not None:
+                val_ratio = score = float(np.mean(vals / np.asarray(validation_reference)))
+            if -score > best:
+                best = -score
+                save_checkpoint(out / "model.pt", net, {**meta, "val_bsld": val_bsld, "val_ratio": val_ratio,
+                                                        "global_step": global_step,
                                                         "elapsed_s": elapsed_before + time.perf_counter() - t_start})
         new_stage = stage_at(stages, update / n_updates)
         if new_stage != stage_i:
@@ -325,6 +334,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
             "episode_return": float(np.mean(returns_done)) if returns_done else float("nan"),
             "policy_loss": pg_loss.item(), "value_loss": v_loss.item(), "entropy": entropy.mean().item(),
             "approx_kl": float(approx_kl), "clipfrac": float(np.mean(clipfracs)), "lr": lr, "val_bsld": val_bsld,
+            "val_ratio": val_ratio,
             "steps_per_s": (global_step - steps_at_start) / max(elapsed, 1e-9),
             "elapsed_s": elapsed_before + elapsed,
         }

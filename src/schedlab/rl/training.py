@@ -28,6 +28,7 @@ from schedlab.workload.table import Workload
 
 OBJECTIVES = ("bsld", "wait", "util", "dras")
 CURRICULA = ("dras", "none")
+VAL_METRICS = ("bsld", "relative")  # checkpoint choice: mean bsld, or mean of bsld / the baseline's bsld per window
 DRAS_JOBSETS = Path(__file__).resolve().parents[3].parent / "shared" / "traces" / "theta_jobsets_dras"
 VALIDATION_WINDOWS = 16
 VALIDATION_LEN = 1024
@@ -58,10 +59,17 @@ def dras_jobsets(workload: Workload, train_split: float, rules: str, folder: Pat
     return sets
 
 
+def scaled(workload: Workload, load_scales: tuple[float, ...]) -> list[Workload]:
+    """``workload`` at each load scale (inter-arrival gaps multiplied by the factor; 1 = as is)."""
+    return [workload if f == 1.0 else workload.scale_load(f) for f in load_scales]
+
+
 def build_stages(workload: Workload, train_split: float, window_len: int, curriculum: str, rules: str,
-                 seed: int, jobsets_dir: Path | None = None) -> list[Stage]:
+                 seed: int, jobsets_dir: Path | None = None, load_scales: tuple[float, ...] = (1.0,)) -> list[Stage]:
+    """The curriculum; the real stage draws its windows from the training split at every load scale
+    (environment ``i`` of the vector uses scale ``i mod len(load_scales)``)."""
     lo, hi = split_bounds(len(workload), train_split, "train")
-    real = Stage("real", [workload], 1.0, split="train")
+    real = Stage("real", scaled(workload, load_scales), 1.0, split="train")
     if curriculum == "none":
         return [real]
     if curriculum != "dras":
@@ -77,26 +85,34 @@ def build_stages(workload: Workload, train_split: float, window_len: int, curric
 
 
 def validation_set(workload: Workload, env_options: dict, lo: int, hi: int, n: int = VALIDATION_WINDOWS,
-                   seed: int = 12345):
+                   seed: int = 12345, load_scales: tuple[float, ...] = (1.0,)):
     """Fixed windows of jobs [lo, hi) (the held-back end of the training split; never the test
     split) to pick the best checkpoint: ``n`` windows of max(training window, 1,024) jobs, as
-    long as evaluation windows usually are."""
+    long as evaluation windows usually are, at each load scale (the same windows at every scale)."""
     length = min(max(env_options["window_len"], VALIDATION_LEN), hi - lo)
-    envs = [SchedulingEnv(workload, **{**env_options, "split": "all", "window_len": length}) for _ in range(n)]
     starts = np.random.default_rng(seed).integers(lo, hi - length + 1, size=n)
-    return list(zip(envs, starts))
+    out = []
+    for wl in scaled(workload, load_scales):
+        envs = [SchedulingEnv(wl, **{**env_options, "split": "all", "window_len": length}) for _ in range(n)]
+        out += list(zip(envs, starts))
+    return out
+
+
+def validation_reference(validation, policy: str) -> list[float]:
+    """Mean bsld of ``policy`` on each validation window (the denominator of ``val_metric="relative"``)."""
+    out = []
+    for env, st in validation:
+        saved, env.baseline = env.baseline, policy
+        out.append(env._baseline_bsld(st))
+        env.baseline = saved
+    return out
 
 
 def validation_heuristics(validation, policies=("fcfs", "sjf", "saf", "f1")) -> dict:
     """Mean bsld of heuristics on the validation windows (same environment semantics)."""
     out = {}
     for h in policies:
-        vals = []
-        for env, st in validation:
-            saved, env.baseline = env.baseline, h
-            vals.append(env._baseline_bsld(st))
-            env.baseline = saved
-        out[h] = float(np.mean(vals))
+        out[h] = float(np.mean(validation_reference(validation, h)))
     return out
 
 
@@ -104,7 +120,8 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
                  window_len: int = 256, visible: int = 128, backfill: str | None = None, baseline: str | None = "sjf",
                  curriculum: str = "dras", preset: str = "textbook", backfill_order: str = "sjf", resume: bool = False, ppo_overrides: dict | None = None,
                  on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None,
-                 command: str = "", val_fraction: float = 0.2) -> dict:
+                 command: str = "", val_fraction: float = 0.2, load_scales: tuple[float, ...] = (1.0,),
+                 val_metric: str = "bsld") -> dict:
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     opts = preset_options(preset)
@@ -116,15 +133,21 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
                    "train_split": train_split, "baseline": baseline if objective != "dras" else None, **opts}
     if not 0 <= val_fraction < 1:
         raise ValueError(f"the validation fraction must be in [0, 1), got {val_fraction}")
+    load_scales = tuple(float(f) for f in load_scales)
+    if not load_scales or not all(f > 0 for f in load_scales):
+        raise ValueError(f"load scales must be positive numbers, got {load_scales}")
+    if val_metric not in VAL_METRICS:
+        raise ValueError(f"unknown validation metric {val_metric!r}; choose one of {', '.join(VAL_METRICS)}")
     # the last val_fraction of the training split is held back to pick the best checkpoint;
     # agents train on the jobs before it (and on job sets that end before it)
     fit_split = train_split * (1.0 - val_fraction)
     env_options["train_split"] = fit_split
-    stages = build_stages(workload, fit_split, window_len, curriculum, rules, seed)
+    stages = build_stages(workload, fit_split, window_len, curriculum, rules, seed, load_scales=load_scales)
     cfg = PPOConfig(agent=agent, seed=seed, total_steps=steps, env=env_options, **(ppo_overrides or {}))
     out.mkdir(parents=True, exist_ok=True)
     run_info = {"agent": agent, "trace": trace, "objective": objective, "train_split": train_split,
-                "val_fraction": val_fraction, "steps": steps,
+                "val_fraction": val_fraction, "steps": steps, "load_scales": list(load_scales),
+                "val_metric": val_metric,
                 "seed": seed, "preset": preset, "curriculum": [f"{s.name}:{s.fraction:.2f}" for s in stages],
                 "env": env_options, "ppo": cfg.__dict__}
     info_path = out / "run.json"
@@ -132,7 +155,8 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
         if not info_path.exists():
             raise ValueError(f"{out} holds no training run to resume (no run.json)")
         saved = json.loads(info_path.read_text())
-        for key in ("agent", "trace", "objective", "train_split", "val_fraction", "steps", "seed", "preset", "env"):
+        for key in ("agent", "trace", "objective", "train_split", "val_fraction", "steps", "seed", "preset", "env",
+                    "load_scales", "val_metric"):
             if saved.get(key) != json.loads(json.dumps(run_info[key])):
                 raise ValueError(f"--resume: {key} differs from the run in {out} ({saved.get(key)!r})")
     else:
@@ -140,11 +164,14 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
     # val_fraction 0: in-sample selection on windows anywhere in the training split (as
     # RLScheduler's protocol, whose published windows lie in the trace it trains on)
     val_lo = split_bounds(len(workload), fit_split, "test")[0] if val_fraction > 0 else 0
-    validation = validation_set(workload, env_options, val_lo, split_bounds(len(workload), train_split, "test")[0])
+    n_val = max(4, VALIDATION_WINDOWS // len(load_scales)) if len(load_scales) > 1 else VALIDATION_WINDOWS
+    validation = validation_set(workload, env_options, val_lo, split_bounds(len(workload), train_split, "test")[0],
+                                n=n_val, load_scales=load_scales)
+    reference = validation_reference(validation, baseline or "sjf") if val_metric == "relative" else None
     if not resume:
         run_info["validation"] = {"starts": [int(st) for _, st in validation], "window_len": validation[0][0].L,
                                   "heuristics_mean_bsld": validation_heuristics(validation)}
         info_path.write_text(json.dumps(run_info, indent=2, default=str))
-    return train(cfg, stages, out, validation=validation, resume=resume,
+    return train(cfg, stages, out, validation=validation, validation_reference=reference, resume=resume,
                  on_update=on_update, stop_after_updates=stop_after_updates,
                  meta_extra={"trace": trace, "objective": objective, "preset": preset, "command": command})
