@@ -540,3 +540,29 @@ def test_job_larger_than_machine_and_bad_window_start():
     env = SchedulingEnv(small_workload(n=20), window_len=8, visible=2, split="all")
     with pytest.raises(ValueError, match=r"window start 13 is outside the all split \[0, 12\]"):
         env.reset(options={"start": 13})
+
+
+@pytest.mark.parametrize("backfill", ["easy", "agent"])
+def test_dense_bsld_rewards_add_up_to_the_episode_bsld(backfill):
+    """bsld-dense pays the slowdown as it accrues: over an episode the rewards sum to
+    -(mean bsld - mean run/max(run, tau)) exactly when no job is shorter than tau."""
+    from schedlab.metrics import TAU
+
+    rng = np.random.default_rng(3)
+    n = 300
+    submit = np.sort(rng.uniform(0, 40_000, n))
+    run = rng.choice([20.0, 600.0, 3600.0, 20_000.0], size=n)
+    wl = make_workload(submit, run, rng.integers(1, 9, n), capacity=16)
+    for baseline in (None, "sjf"):
+        env = SchedulingEnv(wl, window_len=200, visible=16, backfill=backfill, reward="bsld-dense", split="all",
+                            baseline=baseline)
+        obs, info = env.reset(options={"start": 50})
+        total, done, rng_a = 0.0, False, np.random.default_rng(0)
+        while not done:
+            obs, r, done, _, info = env.step(int(rng_a.choice(np.flatnonzero(info["action_mask"]))))
+            assert r <= 0.0
+            total += r
+        m = info["episode_metrics"]
+        scale = env.baseline_metrics["mean_bsld"] if baseline else 1.0
+        base = float(np.mean(env.run / np.maximum(env.run, TAU)))
+        assert total * scale == pytest.approx(-(m["mean_bsld"] - base), rel=1e-9)

@@ -362,6 +362,7 @@ class Agent(str, Enum):
 
 class Objective(str, Enum):
     bsld = "bsld"
+    bsld_dense = "bsld-dense"
     wait = "wait"
     util = "util"
     dras = "dras"
@@ -382,7 +383,7 @@ class Split(str, Enum):
 def train(
     agent: Agent = typer.Option(Agent.dras, "--agent", help="dras: DRAS's two-level agent (picks the job to run or reserve, then its own backfill jobs); scorer: RLScheduler-style per-job scoring network (EASY backfilling)."),
     trace: str = typer.Option(DEFAULT_TRACE, "--trace", "-t", help=TRACE_HELP),
-    objective: Objective = typer.Option(Objective.bsld, "--objective", help="What the agent optimises: bsld (mean bounded slowdown), wait (mean wait), util (utilisation), all at the end of each window; or dras (DRAS's per-decision reward)."),
+    objective: Objective = typer.Option(Objective.bsld, "--objective", help="What the agent optimises: bsld (mean bounded slowdown), wait (mean wait), util (utilisation), all rewarded at the end of each window; bsld-dense (mean bounded slowdown paid as it accrues: after each decision, minus the slowdown the waiting jobs gather until the next one); or dras (DRAS's per-decision reward)."),
     train_split: float = typer.Option(0.7, "--train-split", help="Fraction of the jobs (by submit time) used for training; the rest is held out for `schedlab evaluate`."),
     val_fraction: float = typer.Option(0.2, "--val-fraction", help="The last part of the training split held back to choose the best checkpoint (model.pt); agents train on the jobs before it. 0: train on the whole training split and choose on windows inside it (in-sample)."),
     steps: int = typer.Option(500_000, "--steps", min=1, help="Scheduling decisions to train for (all environments together)."),

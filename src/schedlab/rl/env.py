@@ -8,6 +8,13 @@ every observation feature).  Invalid actions are replaced by the first valid one
 
 Rewards (``reward=``):
   bsld  at episode end, -mean bounded slowdown of the window (tau = 10 s); 0 before
+  bsld-dense  the same objective paid as it accrues (DeepRM's slowdown reward): after each
+        decision, -(time to the next decision) x sum over the jobs left waiting of
+        1 / max(run, tau), divided by the window's job count.  An episode's rewards sum to
+        -(mean bsld - mean run / max(run, tau)), the policy-dependent part of -mean bsld (exact
+        except for the max(1, .) floor of jobs shorter than tau), so each decision is charged for
+        the waiting it causes instead of one reward ~2,000 decisions later.  With ``baseline``
+        the rewards are divided by the baseline's mean bsld on the window.
   wait  at episode end, -mean wait of the window in hours
   util  at episode end, utilisation of the window (work / (capacity x span))
   dras  after every decision, DRAS's reward: 1/3 utilisation after the decision
@@ -45,7 +52,7 @@ from schedlab.simulator.stepper import (
 )
 from schedlab.workload.table import Workload
 
-REWARDS = ("bsld", "wait", "util", "dras")
+REWARDS = ("bsld", "bsld-dense", "wait", "util", "dras")
 SPLITS = ("train", "test", "all")
 DRAS_WAIT_FLOOR = 6 * 3600.0
 
@@ -157,6 +164,7 @@ class SchedulingEnv(gym.Env):
             a = int(np.flatnonzero(self._mask)[0])
         slot = a if a < self.W else self.ist[I_NQ]  # the extra last action is "stop"
         capacity = self.capacity
+        t0 = self.fst[F_T]
         job, _, max_wait = step_act(slot, self.mode, self.brank, self.submit, self.run, self.est, self.size, self.start,
                                     self.est_end, self.ht, self.hj, self.re, self.rj, self.q, self.ist, self.fst)
         reward = 0.0
@@ -166,7 +174,12 @@ class SchedulingEnv(gym.Env):
             if job >= 0:
                 wait = self.fst[F_T] - self.submit[job]
                 reward += wait / max(max_wait, DRAS_WAIT_FLOOR) / 3.0 + self.size[job] / capacity / 3.0
+        if self.reward_kind == "bsld-dense":  # the jobs left waiting accrue slowdown until the next decision
+            waiting_rate = float(self.inv_run[self.q[:self.ist[I_NQ]]].sum())
         done = self._advance()
+        if self.reward_kind == "bsld-dense":
+            scale = self.L * (self.baseline_metrics["mean_bsld"] if self.baseline_metrics else 1.0)
+            reward = -waiting_rate * (self.fst[F_T] - t0) / scale
         if not done:
             self._observe()  # before _info(): info["action_mask"] is the mask of the decision now due
         info = self._info()
@@ -210,6 +223,7 @@ class SchedulingEnv(gym.Env):
         self.run = self.run_all[sl]
         self.est = self.est_all[sl]
         self.size = self.size_all[sl]
+        self.inv_run = 1.0 / np.maximum(self.run, TAU)  # slowdown a waiting job accrues per second
         # as Workload.window / compare: submits re-based to the window's first job, so f1..f4 (log10 s)
         # order the queue exactly as simulate(workload.window(s, L), policy=queue_order) does
         self.rank = priority_ranks(static_scores(self.queue_order, self.workload.req_time[sl],
@@ -284,6 +298,7 @@ class SchedulingEnv(gym.Env):
         self.baseline_metrics = st["baseline_metrics"]
         self.np_random.bit_generator.state = st["rng"]
         self.L = len(self.submit)
+        self.inv_run = 1.0 / np.maximum(self.run, TAU)
 
     @property
     def feature_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -26,7 +26,7 @@ from schedlab.workload import load_trace
 from schedlab.workload.synthetic import resample
 from schedlab.workload.table import Workload
 
-OBJECTIVES = ("bsld", "wait", "util", "dras")
+OBJECTIVES = ("bsld", "bsld-dense", "wait", "util", "dras")
 CURRICULA = ("dras", "none")
 VAL_METRICS = ("bsld", "relative")  # checkpoint choice: mean bsld, or mean of bsld / the baseline's bsld per window
 DRAS_JOBSETS = Path(__file__).resolve().parents[3].parent / "shared" / "traces" / "theta_jobsets_dras"
