@@ -225,9 +225,10 @@ def test_load_scales_reach_training_and_validation():
 
 
 def test_relative_validation_chooses_on_ratio_to_the_baseline(tmp_path):
-    """val_metric=relative: the log carries val_ratio = mean(bsld / baseline bsld) and model.pt keeps it."""
+    """val_metric=relative: the log carries val_ratio = mean(bsld / baseline bsld), the imitation warm
+    start is validated too (log row 0), and model.pt is the best of all of them."""
     wl = sjf_world(600)
-    cfg = PPOConfig(agent="scorer", seed=0, total_steps=2 * 4 * 64, num_envs=4, num_steps=64, bc_teacher=None,
+    cfg = PPOConfig(agent="scorer", seed=0, total_steps=2 * 4 * 64, num_envs=4, num_steps=64, bc_teacher="sjf", bc_updates=2,
                     validate_every=1, env={"visible": 12, "backfill": "easy", "window_len": 120, "reward": "wait"})
     val = [(SchedulingEnv(wl, window_len=120, visible=12, split="all"), s) for s in (0, 240)]
     ref = [2.0, 4.0]
@@ -236,7 +237,8 @@ def test_relative_validation_chooses_on_ratio_to_the_baseline(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "train_log.csv")))
     ratios = [float(r["val_ratio"]) for r in rows]
     bslds = [float(r["val_bsld"]) for r in rows]
-    assert len(rows) == 2 and all(np.isfinite(ratios))
+    assert [r["update"] for r in rows] == ["0", "1", "2"] and rows[0]["stage"] == "imitation"
+    assert all(np.isfinite(ratios))
     meta = load_policy(tmp_path / "model.pt").meta
     assert meta["val_ratio"] == pytest.approx(min(ratios))
     assert all(r >= b / 4.0 - 1e-9 for r, b in zip(ratios, bslds))  # mean of x/ref with ref <= 4

@@ -400,7 +400,8 @@ def train(
     preset: TrainPreset = typer.Option(TrainPreset.textbook, "--preset", help="textbook, or rlscheduler (RLScheduler's loading rules, whole nodes, no kills) to train for RLScheduler's protocol."),
     load_scales: str = typer.Option("1", "--load-scales", help="Comma-separated load scales for the real training windows and the validation windows, e.g. 1,1.3,1.6: inter-arrival gaps are multiplied by each factor (>1 = lighter load), so the agent sees the lighter and heavier periods a machine goes through. 1: the trace as it is."),
     val_metric: str = typer.Option("bsld", "--val-metric", help="How the best checkpoint is chosen on the validation windows: bsld (lowest mean bounded slowdown) or relative (lowest mean of bsld / the --baseline heuristic's bsld per window, so light and heavy windows weigh the same)."),
-    num_envs: int = typer.Option(8, "--num-envs", min=1, help="Environments stepped together (one process)."),
+    num_envs: int = typer.Option(8, "--num-envs", min=1, help="Environments stepped together (one process); each PPO update learns from num-envs x 256 decisions."),
+    validate_every: int = typer.Option(25, "--validate-every", min=0, help="PPO updates between validations (each may replace model.pt); 0: never validate, keep the last model."),
     lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate (linearly annealed to 0)."),
     ent_coef: float = typer.Option(0.001, "--ent-coef", help="Entropy bonus weight (exploration); small after an imitation warm start."),
     threads: int = typer.Option(1, "--threads", min=1, help="torch threads (1 is fastest on small shared machines)."),
@@ -436,7 +437,7 @@ def train(
         _fail(f"unknown --val-metric {val_metric!r}; choose bsld or relative")
     if val_metric == "relative" and baseline == "none":
         _fail("--val-metric relative compares with the --baseline heuristic; give one (e.g. --baseline sjf)")
-    ppo = {"num_envs": num_envs, "learning_rate": lr, "ent_coef": ent_coef, "torch_threads": threads,
+    ppo = {"num_envs": num_envs, "validate_every": validate_every, "learning_rate": lr, "ent_coef": ent_coef, "torch_threads": threads,
            "bc_teacher": None if imitate == "none" else imitate}
     with Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[live]}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,

@@ -197,11 +197,24 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
         np.random.set_state(ck["rng"]["numpy"])
         torch.set_rng_state(ck["rng"]["torch"])
 
+    def validate() -> tuple[float, float, float]:
+        """(mean bsld, mean bsld / reference or nan, the score that picks model.pt: lower is better)."""
+        vals = np.array([mm["mean_bsld"] for mm in greedy_episodes(net, validation)])
+        ratio = float(np.mean(vals / np.asarray(validation_reference))) if validation_reference is not None else float("nan")
+        return float(vals.mean()), ratio, ratio if validation_reference is not None else float(vals.mean())
+
+    warm_start: dict = {}
     if not resume and cfg.bc_teacher:
         imitate(cfg, net, envs, W)
         for e in envs:
             e.reset()
-        save_checkpoint(out / "model.pt", net, {**meta, "global_step": 0, "note": f"imitation of {cfg.bc_teacher}"})
+        note = {"global_step": 0, "note": f"imitation of {cfg.bc_teacher}"}
+        if validation and cfg.validate_every:  # the warm start is a candidate for model.pt too
+            v_bsld, v_ratio, score = validate()
+            best = -score
+            note.update(val_bsld=v_bsld, val_ratio=v_ratio)
+        warm_start = note
+        save_checkpoint(out / "model.pt", net, {**meta, **note})
 
     dim = envs[0].observation_space.shape[0]
     n_act = envs[0].action_space.n
@@ -222,7 +235,11 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
             w.writerows(kept)
     else:
         with open(log_path, "w", newline="") as f:
-            csv.DictWriter(f, fieldnames=fields).writeheader()
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            if "val_bsld" in warm_start:  # update 0: the imitation warm start's validation
+                w.writerow({"update": 0, "global_step": 0, "stage": "imitation", "val_bsld": warm_start["val_bsld"],
+                            "val_ratio": warm_start["val_ratio"], "elapsed_s": time.perf_counter() - t_start})
     writer = _tensorboard(out)
     stats: dict = {}
     ep_return = np.zeros(cfg.num_envs)
@@ -311,11 +328,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
         # ---- bookkeeping: validation, curriculum, log, checkpoint
         val_bsld = val_ratio = float("nan")
         if validation and cfg.validate_every and (update % cfg.validate_every == 0 or update == n_updates):
-            vals = np.array([mm["mean_bsld"] for mm in greedy_episodes(net, validation)])
-            val_bsld = float(vals.mean())
-            score = val_bsld
-            if validation_reference is not None:
-                val_ratio = score = float(np.mean(vals / np.asarray(validation_reference)))
+            val_bsld, val_ratio, score = validate()
             if -score > best:
                 best = -score
                 save_checkpoint(out / "model.pt", net, {**meta, "val_bsld": val_bsld, "val_ratio": val_ratio,

@@ -164,7 +164,7 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
     # val_fraction 0: in-sample selection on windows anywhere in the training split (as
     # RLScheduler's protocol, whose published windows lie in the trace it trains on)
     val_lo = split_bounds(len(workload), fit_split, "test")[0] if val_fraction > 0 else 0
-    n_val = max(4, VALIDATION_WINDOWS // len(load_scales)) if len(load_scales) > 1 else VALIDATION_WINDOWS
+    n_val = max(8, VALIDATION_WINDOWS // len(load_scales)) if len(load_scales) > 1 else VALIDATION_WINDOWS
     validation = validation_set(workload, env_options, val_lo, split_bounds(len(workload), train_split, "test")[0],
                                 n=n_val, load_scales=load_scales)
     reference = validation_reference(validation, baseline or "sjf") if val_metric == "relative" else None
