@@ -512,7 +512,7 @@ def test_eval_window_starts_property(lo, span, length, k, seed):
 
 # ----------------------------------------------------------------------------- bad options
 @pytest.mark.parametrize("options,message", [
-    (dict(reward="makespan"), r"unknown reward 'makespan'; choose one of bsld, wait, util, dras"),
+    (dict(reward="makespan"), r"unknown reward 'makespan'; choose one of bsld, bsld-dense, wait, util, dras"),
     (dict(backfill="conservative"), r"unknown backfill mode 'conservative'; choose one of none, easy, agent"),
     (dict(queue_order="wfp3"), r"unknown queue order 'wfp3'"),
     (dict(queue_order="bogus"), r"unknown queue order 'bogus'; choose one of fcfs, sjf"),
