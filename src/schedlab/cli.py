@@ -65,7 +65,8 @@ class Overrun(str, Enum):
 POLICY_HELP = (
     "Queue order: " + ", ".join(POLICY_NAMES) + ", or expr:<numpy expression in r (requested time), "
     "n (processors), s (submit time)>; lower score runs first; or model:PATH, a trained RL agent "
-    "(a model.pt file or a `schedlab train` output folder; `model:theta_2022-dras` etc. name a shipped one)."
+    "(a model.pt file or a `schedlab train` output folder; `model:theta_2022-dras` etc. name a shipped one); "
+    "or tree:PATH, a decision tree distilled by `schedlab explain` (tree.json or its folder)."
 )
 TRACE_HELP = f"Bundled trace name ({', '.join(BUNDLED)}) or path to an SWF file (.swf or .swf.gz)."
 PRESET_HELP = ("Semantics: textbook (schedlab defaults), rlscheduler (RLScheduler SchedGym, SC20: its loading "
@@ -103,6 +104,14 @@ def _load(trace: str, preset: Preset, lenient: bool, load_scale: float, tau: flo
 
 def _resolve_model(policy: str) -> str:
     """``model:NAME`` of a shipped model -> its file; check that a model file is readable."""
+    if policy.startswith("tree:"):
+        from schedlab.explain.tree import load_tree
+
+        try:
+            load_tree(policy[5:])
+        except ValueError as exc:
+            _fail(str(exc))
+        return policy
     if not policy.startswith("model:"):
         return policy
     from schedlab.rl.models import resolve_model
@@ -123,7 +132,7 @@ def _split(text: str, allowed=None, what="value") -> list[str]:
     if not items:
         _fail(f"no {what} given")
     for x in items:
-        if allowed is not None and x not in allowed and not x.startswith(("expr:", "model:")):
+        if allowed is not None and x not in allowed and not x.startswith(("expr:", "model:", "tree:")):
             _fail(f"unknown {what} {x!r}; choose from {', '.join(allowed)}")
     return items
 
@@ -180,8 +189,8 @@ def simulate(
     from schedlab.simulator import SimConfig
     from schedlab.simulator import simulate as run_sim
 
-    if policy not in POLICY_NAMES and not policy.startswith(("expr:", "model:")):
-        _fail(f"unknown policy {policy!r}; choose from {', '.join(POLICY_NAMES)}, expr:... or model:PATH")
+    if policy not in POLICY_NAMES and not policy.startswith(("expr:", "model:", "tree:")):
+        _fail(f"unknown policy {policy!r}; choose from {', '.join(POLICY_NAMES)}, expr:..., model:PATH or tree:PATH")
     policy = _resolve_model(policy)
     wl = _load(trace, preset, lenient, load_scale, tau)
     try:

@@ -152,6 +152,21 @@ class TrainedPolicy:
         logits, _, k = masked_logits(self.net, o, m)
         return int(to_action(logits.argmax(-1), k, self.net.W)[0])
 
+    @torch.no_grad()
+    def scores(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The network's logit for every action of the environment (-inf where invalid); the
+        greedy action is their argmax.  What ``schedlab explain`` distils into a tree."""
+        o = torch.as_tensor(obs, dtype=torch.float32)[None]
+        m = torch.as_tensor(mask)[None]
+        logits, _, k = masked_logits(self.net, o, m)
+        out = np.full(len(mask), -np.inf)
+        lg = logits[0].numpy().astype(np.float64)
+        out[:k] = lg[:k]
+        if len(lg) > k and len(mask) > self.net.W:
+            out[self.net.W] = lg[k]
+        out[~np.asarray(mask)] = -np.inf
+        return out
+
 
 def save_checkpoint(path: str | Path, net: nn.Module, meta: dict, extra: dict | None = None) -> None:
     path = Path(path)

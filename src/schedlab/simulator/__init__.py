@@ -32,6 +32,10 @@ def simulate(workload: Workload, config: SimConfig | None = None, **options) -> 
         from schedlab.rl.evaluation import simulate_model  # torch only when a model is asked for
 
         return simulate_model(workload, config)
+    if isinstance(config.policy, str) and config.policy.startswith("tree:"):
+        from schedlab.explain.simulate import simulate_tree
+
+        return simulate_tree(workload, config)
     if config.preset == "rlscheduler":
         from schedlab.simulator.parity.rlscheduler import simulate_rlscheduler
 

@@ -22,7 +22,8 @@ class SimConfig:
 
     policy         queue order: fcfs, sjf, ljf, saf, laf (largest area first), largest, smallest,
                    wfp3, unicep, f1..f4 (see :mod:`schedlab.policies`), or model:PATH, a trained
-                   RL agent (see :mod:`schedlab.rl.evaluation`)
+                   RL agent (see :mod:`schedlab.rl.evaluation`), or tree:PATH, a distilled
+                   decision tree (see :mod:`schedlab.explain`)
     backfill       none | easy | conservative
     preset         textbook | rlscheduler | cqsim (peer semantics; overrides the choices below)
     capacity_unit  procs: a job holds its processor count; nodes: whole nodes,
@@ -47,7 +48,7 @@ class SimConfig:
             if value not in allowed:
                 raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
 
-        if not callable(self.policy) and not str(self.policy).startswith(("expr:", "model:")):
+        if not callable(self.policy) and not str(self.policy).startswith(("expr:", "model:", "tree:")):
             check(self.policy, POLICY_NAMES, "policy")
         check(self.backfill, BACKFILLS, "backfill mode")
         check(self.preset, PRESETS, "preset")

@@ -1,0 +1,77 @@
+"""What a distilled tree reads: one row per candidate action, in units a system manager uses.
+
+At a decision of :class:`schedlab.rl.SchedulingEnv` the candidates are the valid visible jobs
+(and, when the agent picks its own backfill jobs, the ``stop`` action).  Each row holds the
+candidate's own features, its rank among the candidates (so "the shortest request in the queue"
+is one split) and the cluster's, so a tree on these rows is a priority function: the candidate
+with the highest predicted score is taken.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from schedlab.simulator.stepper import (
+    F_SHADOW, F_T, I_EXTRA, I_FREE, I_NQ, I_PHASE, N_JOB_FEATURES, _LOGWEEK,
+)
+
+#: Row features, in order (hours are wall-clock hours; units are the env's capacity unit).
+FEATURES = (
+    "req_time_h",      # requested time (walltime estimate), hours
+    "procs",           # processors (or nodes) requested
+    "wait_h",          # time waited so far, hours
+    "fits_now",        # 1 if it fits in the free processors now
+    "shortfall",       # processors missing to start it now: max(0, procs - free_procs)
+    "start_delay_h",   # if reserved now, hours until enough processors free up (running jobs end at estimates)
+    "bsld_if_now",     # bounded slowdown if it started now: (wait + req) / max(req, 10 s)
+    "is_stop",         # 1 for the "stop backfilling" action (its job features are 0)
+    "free_procs",      # free processors now
+    "queue_length",    # waiting jobs (visible or not)
+    "backfill_phase",  # 1 while choosing backfill jobs around a reserved job
+    "resv_wait_h",     # backfill phase: hours until the reserved job's start
+    "extra_procs",     # backfill phase: processors a backfill job may keep past that start
+    "req_rank",        # candidates with a shorter requested time (0: the shortest request)
+    "procs_rank",      # candidates asking fewer processors (0: the smallest job)
+    "area_rank",       # candidates with a smaller procs x requested time (0: the smallest area)
+    "wait_rank",       # candidates that waited longer (0: the longest waiting job)
+)
+N_FEATURES = len(FEATURES)
+
+
+def candidate_rows(env) -> tuple[np.ndarray, np.ndarray]:
+    """(actions, X): the valid actions of the decision now due and one feature row each."""
+    mask = env._mask
+    W = env.W
+    t = env.fst[F_T]
+    nq = int(env.ist[I_NQ])
+    free = float(env.ist[I_FREE])
+    phase = int(env.ist[I_PHASE])
+    slots = np.flatnonzero(mask[: min(nq, W)])
+    jobs = env.q[slots]
+    X = np.zeros((len(slots) + (1 if len(mask) > W and mask[W] else 0), N_FEATURES))
+    n = len(slots)
+    req = env.est[jobs]
+    wait = t - env.submit[jobs]
+    size = env.size[jobs].astype(np.float64)
+    X[:n, 0] = req / 3600.0
+    X[:n, 1] = size
+    X[:n, 2] = wait / 3600.0
+    X[:n, 3] = size <= free
+    X[:n, 4] = np.maximum(0.0, size - free)
+    delay_obs = env._obs[slots * N_JOB_FEATURES + 5]  # log-minutes, see stepper.JOB_FEATURES
+    X[:n, 5] = np.expm1(delay_obs * _LOGWEEK) / 60.0
+    X[:n, 6] = (wait + req) / np.maximum(req, 10.0)
+    X[:, 8] = free
+    X[:, 9] = nq
+    X[:, 10] = phase
+    if phase == 1:
+        X[:, 11] = max(env.fst[F_SHADOW] - t, 0.0) / 3600.0
+        X[:, 12] = env.ist[I_EXTRA]
+    for col, key in ((13, req), (14, size), (15, size * req), (16, -wait)):  # ties share the lower rank
+        X[:n, col] = np.searchsorted(np.sort(key), key, side="left")
+    actions = slots
+    if len(X) > n:  # the stop action: ranked after every job
+        X[n, 13:17] = n
+        X[n, 7] = 1.0
+        actions = np.append(slots, W)
+    return actions.astype(np.int64), X

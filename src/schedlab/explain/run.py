@@ -1,0 +1,114 @@
+"""What ``schedlab explain`` runs: distil a teacher on a trace's training split, then measure the
+tree against the teacher and the heuristics on the held-out windows of ``schedlab evaluate``.
+
+Splits (jobs by submit time): DAgger rolls out on windows of the first ``train_split x (1 -
+val_fraction)`` of the jobs, the iterate and its pruning level are chosen on windows of the rest
+of the training split, and every reported number is on the test windows (the last
+``1 - train_split``), never seen before.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from schedlab.explain.dagger import DaggerDistiller, Decisions, HeuristicTeacher, ModelTeacher, rollout, schedule
+from schedlab.explain.tree import Tree
+from schedlab.policies import STATIC
+from schedlab.rl.env import SchedulingEnv
+from schedlab.rl.episodes import eval_window_starts, split_bounds
+from schedlab.rl.evaluation import HEURISTICS
+from schedlab.simulator.config import SimConfig
+from schedlab.workload.table import Workload
+
+
+def load_teacher(model: str, workload: Workload, any_trace: bool = False):
+    """(teacher, env options): a static heuristic's name, or a trained model (file, folder, shipped
+    name).  A model trained on another trace is refused unless ``any_trace``."""
+    if model in STATIC:
+        return HeuristicTeacher(model), {"visible": 128, "backfill": "easy", "queue_order": "fcfs",
+                                         "backfill_order": model}
+    from schedlab.rl.agents import load_policy
+    from schedlab.rl.evaluation import model_env_options
+    from schedlab.rl.models import resolve_model
+
+    path = resolve_model(model)
+    policy = load_policy(path)
+    trained_on = policy.meta.get("trace")
+    if trained_on and trained_on != workload.name and not any_trace:
+        raise ValueError(f"model {path.name} was trained on {trained_on}, not {workload.name}: its tree would "
+                         f"explain it on jobs it never learnt from (pass --any-trace to do it anyway)")
+    opts = model_env_options(policy, SimConfig(policy="fcfs", backfill="easy"))
+    return ModelTeacher(policy), {k: opts[k] for k in ("visible", "backfill", "queue_order", "backfill_order")}
+
+
+def explain(model: str, workload: Workload, *, iterations: int = 5, max_leaves: int = 64, critical: str = "all",
+            form: str = "regression", train_split: float = 0.7, val_fraction: float = 0.2, window_len: int = 1024,
+            windows: int = 10, eval_seed: int = 0, episodes_per_iteration: int = 4, val_windows: int = 6,
+            prune: bool = True, seed: int = 0, heuristics=HEURISTICS, progress=None, command: str = "",
+            any_trace: bool = False) -> tuple[Tree, dict]:
+    teacher, env_kw = load_teacher(model, workload, any_trace)
+    env = SchedulingEnv(workload, window_len=window_len, split="all", **env_kw)
+    n = len(workload)
+    fit_hi = split_bounds(n, train_split * (1 - val_fraction), "test")[0]
+    train_hi = split_bounds(n, train_split, "test")[0]
+    rng = np.random.default_rng(seed)
+    if fit_hi < window_len or train_hi - fit_hi < window_len:
+        raise ValueError(f"windows of {window_len} jobs do not fit the training ({fit_hi}) and validation "
+                         f"({train_hi - fit_hi}) parts of {workload.name}; use a smaller --window-len")
+    train_starts = rng.integers(0, fit_hi - window_len + 1, size=max(4 * iterations * episodes_per_iteration, 8))
+    val_starts = rng.integers(fit_hi, train_hi - window_len + 1, size=val_windows)
+    test_starts = eval_window_starts(train_hi, n, window_len, windows, eval_seed)
+
+    d = DaggerDistiller(iterations=iterations, episodes_per_iteration=episodes_per_iteration, form=form,
+                        max_leaves=max_leaves, critical=critical, prune=prune, seed=seed)
+    d.fit(teacher, env, train_starts, val_starts, progress=progress)
+    tree = d.tree_
+    tree.env_kwargs = env_kw
+    tree.meta = {"teacher": str(model), "trace": workload.name, "form": form, "critical": critical,
+                 "iterations": iterations, "max_leaves": max_leaves, "seed": seed, "command": command,
+                 "val_bsld": d.val_bsld_}
+
+    # held-out: the teacher's own states label fidelity; each policy schedules the test windows alone
+    held = Decisions()
+    teacher_runs = [rollout(env, s, teacher, None, 1.0, rng, held) for s in test_starts]
+    tree_runs = schedule(tree.act, env, test_starts)
+    from schedlab.experiments import compare
+
+    rows = {f"teacher ({teacher.name})": teacher_runs, f"tree ({tree.n_leaves} leaves)": tree_runs}
+    cfg_backfill = "none" if env_kw["backfill"] == "none" else "easy"
+    for r in compare(workload, list(heuristics), [cfg_backfill], window_starts=[int(s) for s in test_starts],
+                     window_len=window_len):
+        rows[r.policy] = r.windows
+    table = {k: {"mean_bsld": float(np.mean([w["mean_bsld"] for w in v])),
+                 "mean_wait": float(np.mean([w["mean_wait"] for w in v])),
+                 "utilization": float(np.mean([w["utilization"] for w in v]))} for k, v in rows.items()}
+    latency = d.decision_latency(teacher, env, int(test_starts[0]))
+    t_bsld = table[f"teacher ({teacher.name})"]["mean_bsld"]
+    tr_bsld = table[f"tree ({tree.n_leaves} leaves)"]["mean_bsld"]
+    best_h = min(heuristics, key=lambda h: table[h]["mean_bsld"])
+    result = {
+        "teacher": str(model), "trace": workload.name, "form": form, "critical": critical,
+        "tree": {"nodes": tree.n_nodes, "leaves": tree.n_leaves, "depth": tree.depth},
+        "fidelity": held.fidelity(tree), "held_out_decisions": len(held),
+        "results": table, "tree_vs_teacher_bsld": tr_bsld / t_bsld - 1.0,
+        "best_heuristic": best_h, "tree_vs_best_heuristic_bsld": tr_bsld / table[best_h]["mean_bsld"] - 1.0,
+        "latency_s": {"teacher": latency["teacher"], "tree": latency["tree"]},
+        "speedup": latency["teacher"] / latency["tree"] if np.isfinite(latency["teacher"]) else None,
+        "window_starts": [int(s) for s in test_starts], "window_len": window_len,
+        "dagger": d.history_, "pruning": d.prune_path_, "val_bsld": d.val_bsld_,
+        "importances": tree.importances(d.n_samples_),
+    }
+    return tree, result
+
+
+def write_outputs(tree: Tree, result: dict, out: Path) -> list[Path]:
+    import json
+
+    from schedlab.explain.export import write_all
+
+    paths = write_all(tree, out)
+    p = Path(out) / "explain.json"
+    p.write_text(json.dumps(result, indent=2))
+    return paths + [p]

@@ -1,0 +1,139 @@
+"""A distilled decision tree as plain data, and the scheduling policy it defines.
+
+The tree is stored as arrays (scikit-learn's layout, without scikit-learn): node ``i`` sends a row
+left when ``x[feature[i]] <= threshold[i]``; a leaf (``feature == -1``) holds the score.  The
+policy takes the candidate with the highest score (ties: the earliest slot, i.e. the oldest job).
+Saved as JSON (``schedlab-tree/1``), exported as text rules, Graphviz DOT and a standalone Python
+priority function.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from schedlab.explain.features import FEATURES, candidate_rows
+
+TREE_FORMAT = "schedlab-tree/1"
+TREE_PREFIX = "tree:"
+
+
+@dataclass
+class Tree:
+    feature: np.ndarray      # int, -1 at leaves
+    threshold: np.ndarray    # float
+    left: np.ndarray         # int child index, -1 at leaves
+    right: np.ndarray
+    value: np.ndarray        # float score at every node (leaves are used)
+    features: tuple[str, ...] = FEATURES
+    env_kwargs: dict = field(default_factory=dict)   # how the tree schedules (visible, backfill, ...)
+    meta: dict = field(default_factory=dict)         # where it came from (teacher, trace, command, ...)
+
+    # -- shape --------------------------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return int(len(self.feature))
+
+    @property
+    def n_leaves(self) -> int:
+        return int(np.sum(self.feature < 0))
+
+    @property
+    def depth(self) -> int:
+        d = np.zeros(self.n_nodes, dtype=np.int64)
+        for i in range(self.n_nodes):  # parents come before children in this layout
+            if self.feature[i] >= 0:
+                d[self.left[i]] = d[self.right[i]] = d[i] + 1
+        return int(d.max()) if self.n_nodes else 0
+
+    # -- scoring ------------------------------------------------------------------------
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Score of every row (vectorised descent: at most depth steps over all rows)."""
+        node = np.zeros(len(X), dtype=np.int64)
+        rows = np.arange(len(X))
+        for _ in range(self.n_nodes):
+            f = self.feature[node]
+            inner = f >= 0
+            if not inner.any():
+                break
+            i = rows[inner]
+            go_left = X[i, f[inner]] <= self.threshold[node[inner]]
+            node[i] = np.where(go_left, self.left[node[inner]], self.right[node[inner]])
+        return self.value[node]
+
+    def act(self, env) -> int:
+        actions, X = candidate_rows(env)
+        return int(actions[int(np.argmax(self.predict(X)))])
+
+    def importances(self, n_samples: np.ndarray | None = None) -> dict[str, float]:
+        """Share of split nodes per feature, weighted by the samples they saw when known."""
+        w = np.ones(self.n_nodes) if n_samples is None else np.asarray(n_samples, dtype=np.float64)
+        imp = np.zeros(len(self.features))
+        for i in np.flatnonzero(self.feature >= 0):
+            imp[self.feature[i]] += w[i]
+        total = imp.sum()
+        return {f: float(v / total) if total else 0.0 for f, v in zip(self.features, imp)}
+
+    # -- conversions --------------------------------------------------------------------
+    @classmethod
+    def from_sklearn(cls, est, score: str = "value", **kw) -> Tree:
+        """From a fitted DecisionTreeRegressor (score = the leaf mean) or DecisionTreeClassifier
+        (score = the leaf's share of the positive class)."""
+        t = est.tree_
+        v = t.value[:, 0, :]
+        value = v[:, 0] if v.shape[1] == 1 else v[:, -1] / np.maximum(v.sum(1), 1e-12)
+        feature = np.where(t.children_left < 0, -1, t.feature).astype(np.int64)
+        return cls(feature=feature, threshold=t.threshold.astype(np.float64), left=t.children_left.astype(np.int64),
+                   right=t.children_right.astype(np.int64), value=value.astype(np.float64), **kw)
+
+    def to_dict(self) -> dict:
+        return {"format": TREE_FORMAT, "features": list(self.features), "env_kwargs": self.env_kwargs,
+                "meta": self.meta,
+                "nodes": {"feature": self.feature.tolist(), "threshold": self.threshold.tolist(),
+                          "left": self.left.tolist(), "right": self.right.tolist(), "value": self.value.tolist()}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Tree:
+        if not isinstance(d, dict) or d.get("format") != TREE_FORMAT:
+            raise ValueError(f"not a schedlab tree (expected format {TREE_FORMAT})")
+        nd = d["nodes"]
+        tree = cls(feature=np.asarray(nd["feature"], dtype=np.int64), threshold=np.asarray(nd["threshold"], dtype=np.float64),
+                   left=np.asarray(nd["left"], dtype=np.int64), right=np.asarray(nd["right"], dtype=np.int64),
+                   value=np.asarray(nd["value"], dtype=np.float64), features=tuple(d["features"]),
+                   env_kwargs=d.get("env_kwargs", {}), meta=d.get("meta", {}))
+        if tree.features != FEATURES:
+            raise ValueError(f"tree reads features {tree.features}, this schedlab computes {FEATURES}")
+        n = tree.n_nodes
+        if not (len(tree.threshold) == len(tree.left) == len(tree.right) == len(tree.value) == n) or n == 0:
+            raise ValueError("tree node arrays are empty or of different lengths")
+        inner = tree.feature >= 0
+        if (np.any(tree.left[inner] <= np.flatnonzero(inner)) or np.any(tree.right[inner] >= n)
+                or np.any(tree.feature >= len(tree.features))):
+            raise ValueError("tree nodes do not form a tree (children must follow their parent)")
+        return tree
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1))
+        return path
+
+
+def load_tree(path: str | Path) -> Tree:
+    """A tree from its JSON file (or a run folder holding ``tree.json``), with clear errors."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "tree.json"
+    if not path.exists():
+        raise ValueError(f"no tree file {str(path)!r}")
+    try:
+        d = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable tree ({exc})") from None
+    try:
+        return Tree.from_dict(d)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{path} is not a schedlab tree (missing {exc})") from None
