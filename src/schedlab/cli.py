@@ -569,6 +569,150 @@ def models(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)):
     out_console.print(table)
 
 
+@app.command()
+def explain(
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Teacher to explain: a model file, run folder or shipped model name (see `schedlab models`), or a static heuristic name (sjf, saf, ...) to check the method on a known rule."),
+    trace: str = typer.Option(DEFAULT_TRACE, "--trace", "-t", help=TRACE_HELP),
+    iterations: int = typer.Option(5, "--iterations", min=1, help="DAgger iterations: the first rolls out the teacher, each later one the tree mixed with the teacher (teacher with probability 0.5^i) and has the teacher label what the tree visits."),
+    max_leaves: int = typer.Option(64, "--max-leaves", min=2, help="Most leaves the tree may have (before pruning)."),
+    critical: str = typer.Option("all", "--critical", help="States the tree is fitted on: all; queue:N (IRL's rule: more than N jobs waiting); gap:G (the teacher's choice is ahead of its runner-up by at least G in probability, i.e. the decision matters to it)."),
+    form: str = typer.Option("regression", "--form", help="regression: the tree predicts the teacher's log-probability of each job; classification: whether the teacher picks it. Either way the job with the highest tree score runs."),
+    prune: bool = typer.Option(True, "--prune/--no-prune", help="Cost-complexity pruning: keep the smallest pruned tree within 1% of the best mean bsld on the validation windows."),
+    windows: int = typer.Option(10, "--windows", min=1, help="Held-out windows (test split, placed by --seed as in `schedlab evaluate`)."),
+    window_len: int = typer.Option(1024, "--window-len", min=2, help="Jobs per window (DAgger, validation and held-out windows)."),
+    train_split: float = typer.Option(0.7, "--train-split", help="Fraction of jobs (by submit time) DAgger and validation may use; the rest is held out."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the DAgger windows, the mixing and the held-out window placement."),
+    any_trace: bool = typer.Option(False, "--any-trace", help="Allow a model trained on another trace."),
+    compare_dirs: Optional[list[Path]] = typer.Option(None, "--compare", help="Give twice (--compare A --compare B): two `schedlab explain` output folders (or tree.json files) to show side by side: top splits and feature importances, e.g. of agents trained with different rewards."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write tree.json, tree.txt (rules), tree.dot (Graphviz; tree.svg if dot is installed), tree_priority.py (a standalone priority function) and explain.json here."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP + " Tree size, fidelity, mean bsld/wait of teacher, tree and heuristics, latency."),
+):
+    """Distil an RL scheduler (or any teacher) into a readable decision tree with DAgger (IRL, MASCOTS'23) and measure it."""
+    if compare_dirs:
+        _explain_compare(compare_dirs, as_json)
+        return
+    if model is None:
+        _fail("give --model (the teacher to explain), or --compare A --compare B")
+    if form not in ("regression", "classification"):
+        _fail(f"unknown --form {form!r}; choose regression or classification")
+    if not 0 < train_split < 1:
+        _fail(f"--train-split must be between 0 and 1 (got {train_split})")
+    from schedlab.explain.dagger import parse_critical
+    from schedlab.explain.export import to_text
+    from schedlab.explain.run import explain as run_explain
+    from schedlab.explain.run import write_outputs
+
+    try:
+        parse_critical(critical)
+    except ValueError as exc:
+        _fail(f"--critical: {exc}")
+    wl = _load(trace, Preset.textbook, False, 1.0)
+    with err_console.status("DAgger", spinner="dots") if err_console.is_terminal else _nullcontext() as status:
+        def progress(h: dict) -> None:
+            if status is not None:
+                status.update(f"DAgger iteration {h['iteration'] + 1}/{iterations}: {h['decisions']:,} decisions, "
+                              f"{h['leaves']} leaves, validation bsld {h['val_bsld']:.2f}")
+        try:
+            tree, res = run_explain(model, wl, iterations=iterations, max_leaves=max_leaves, critical=critical,
+                                    form=form, train_split=train_split, window_len=window_len, windows=windows,
+                                    eval_seed=seed, seed=seed, prune=prune, progress=progress, any_trace=any_trace,
+                                    command="schedlab " + " ".join(sys.argv[1:]))
+        except ValueError as exc:
+            _fail(str(exc))
+    written = write_outputs(tree, res, out) if out is not None else []
+    if as_json:
+        print(json.dumps(res, indent=2))
+        return
+    out_console.print(to_text(tree), markup=False, highlight=False)
+    t = res["tree"]
+    out_console.print(f"tree: {t['nodes']} nodes, {t['leaves']} leaves, depth {t['depth']}; fidelity "
+                      f"{res['fidelity']:.1%} on {res['held_out_decisions']:,} held-out teacher decisions")
+    table = Table(title=f"{wl.name}: {windows} held-out windows of {window_len} jobs")
+    for c in ("policy", "mean_bsld", "mean_wait", "utilization"):
+        table.add_column(c, justify="left" if c == "policy" else "right")
+    for name, r in res["results"].items():
+        table.add_row(name, _fmt(r["mean_bsld"], "mean_bsld"), _fmt(r["mean_wait"], "mean_wait"),
+                      _fmt(r["utilization"], "utilization"))
+    out_console.print(table)
+    lat = res["latency_s"]
+    out_console.print(f"tree vs teacher: {res['tree_vs_teacher_bsld']:+.1%} mean bsld; vs best heuristic "
+                      f"({res['best_heuristic']}): {res['tree_vs_best_heuristic_bsld']:+.1%}")
+    if res["speedup"]:
+        out_console.print(f"per decision: teacher {lat['teacher'] * 1e6:.1f} us, tree {lat['tree'] * 1e6:.1f} us "
+                          f"({res['speedup']:.0f}x faster)")
+    for p in written:
+        out_console.print(f"wrote {p}")
+
+
+class _nullcontext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *a):
+        return False
+
+
+def _explain_compare(paths: list[Path], as_json: bool) -> None:
+    from schedlab.explain.export import to_text
+    from schedlab.explain.tree import load_tree
+
+    if len(paths) != 2:
+        _fail(f"--compare takes two explain folders or tree files (got {len(paths)})")
+    sides = []
+    for p in paths:
+        try:
+            tree = load_tree(p)
+        except ValueError as exc:
+            _fail(str(exc))
+        info = Path(p) / "explain.json" if Path(p).is_dir() else Path(p).with_name("explain.json")
+        imp = json.loads(info.read_text())["importances"] if info.exists() else tree.importances()
+        top = "\n".join(to_text(_pruned_view(tree, 3)).splitlines()[:24])
+        sides.append({"path": str(p), "teacher": tree.meta.get("teacher", ""), "leaves": tree.n_leaves,
+                      "importances": imp, "top_splits": top})
+    if as_json:
+        print(json.dumps(sides, indent=2))
+        return
+    table = Table(title="feature importances (share of samples routed by splits on the feature)")
+    table.add_column("feature")
+    for s_ in sides:
+        table.add_column(f"{s_['teacher'] or s_['path']} ({s_['leaves']} leaves)", justify="right")
+    feats = sorted(sides[0]["importances"], key=lambda f: -(sides[0]["importances"][f] + sides[1]["importances"].get(f, 0)))
+    for f in feats:
+        a, b = sides[0]["importances"][f], sides[1]["importances"].get(f, 0.0)
+        if a or b:
+            table.add_row(f, f"{a:.1%}", f"{b:.1%}")
+    out_console.print(table)
+    splits = Table(title="top splits (first three levels)")
+    for s_ in sides:
+        splits.add_column(s_["teacher"] or s_["path"])
+    splits.add_row(*[s_["top_splits"] for s_ in sides])
+    out_console.print(splits)
+
+
+def _pruned_view(tree, depth: int):
+    """The tree cut at ``depth`` (deeper subtrees become leaves with their root's value), for display."""
+    import numpy as np
+
+    from schedlab.explain.tree import Tree
+
+    keep, new_id, d = [], {}, {0: 0}
+    order = [0]
+    while order:
+        i = order.pop(0)
+        new_id[i] = len(keep)
+        keep.append(i)
+        if tree.feature[i] >= 0 and d[i] < depth:
+            for c in (tree.left[i], tree.right[i]):
+                d[int(c)] = d[i] + 1
+                order.append(int(c))
+    # children must follow parents: breadth-first order does
+    feat = np.array([tree.feature[i] if (tree.feature[i] >= 0 and d[i] < depth) else -1 for i in keep])
+    left = np.array([new_id[int(tree.left[i])] if feat[k] >= 0 else -1 for k, i in enumerate(keep)])
+    right = np.array([new_id[int(tree.right[i])] if feat[k] >= 0 else -1 for k, i in enumerate(keep)])
+    return Tree(feature=feat, threshold=tree.threshold[keep], left=left, right=right, value=tree.value[keep],
+                features=tree.features)
+
+
 def main() -> None:
     try:
         app()

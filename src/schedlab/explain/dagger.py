@@ -48,6 +48,9 @@ class ModelTeacher:
     def scores(self, env: SchedulingEnv, actions: np.ndarray) -> np.ndarray:
         return self.policy.scores(env._obs, env._mask)[actions]
 
+    def act(self, env: SchedulingEnv) -> int:
+        return self.policy.act(env._obs, env._mask)
+
 
 class HeuristicTeacher:
     """A static heuristic (``sjf``, ``saf``, ``expr:...``): score = -(its priority value); the
@@ -68,6 +71,9 @@ class HeuristicTeacher:
         out = np.full(len(actions), -1e300)
         out[jobs] = -s[env.q[actions[jobs]]]
         return out
+
+    def act(self, env: SchedulingEnv) -> int:
+        return env.teacher_action(self.policy)
 
 
 # -- critical states ------------------------------------------------------------------------
@@ -260,8 +266,6 @@ class DaggerDistiller:
         """Median seconds per decision over one window, each policy scheduling it on its own: the
         teacher's greedy action from the environment's observation, and the tree's (its feature
         rows built from the environment, then the tree)."""
-        pol = getattr(teacher, "policy", None)
-
         def timed(decide) -> tuple[float, int]:
             env.reset(options={"start": int(start)})
             spent, n = 0.0, 0
@@ -275,11 +279,7 @@ class DaggerDistiller:
                     return spent / n, n
 
         out = {}
-        for name, decide in (("teacher", (lambda: pol.act(env._obs, env._mask)) if pol is not None else None),
-                             ("tree", lambda: self.tree_.act(env))):
-            if decide is None:
-                out[name] = float("nan")
-                continue
+        for name, decide in (("teacher", lambda: teacher.act(env)), ("tree", lambda: self.tree_.act(env))):
             runs = [timed(decide) for _ in range(repeats)]
             out[name] = float(np.median([r[0] for r in runs]))
             out["decisions"] = runs[0][1]

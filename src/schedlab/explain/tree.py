@@ -65,6 +65,11 @@ class Tree:
         return self.value[node]
 
     def act(self, env) -> int:
+        """The candidate with the highest score (compiled: features and descent in one call)."""
+        return fast_act(self, env)
+
+    def act_reference(self, env) -> int:
+        """The same choice through ``candidate_rows`` and ``predict`` (plain numpy; for tests)."""
         actions, X = candidate_rows(env)
         return int(actions[int(np.argmax(self.predict(X)))])
 
@@ -137,3 +142,83 @@ def load_tree(path: str | Path) -> Tree:
         return Tree.from_dict(d)
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path} is not a schedlab tree (missing {exc})") from None
+
+
+# -- the compiled decision path: features and tree descent in one numba call ----------------------
+from numba import njit  # noqa: E402
+
+from schedlab.simulator.stepper import (  # noqa: E402
+    _LOGWEEK, F_SHADOW, F_T, I_EXTRA, I_FREE, I_NQ, I_PHASE, N_JOB_FEATURES,
+)
+
+
+@njit(cache=True)
+def _pick(W, mask, q, submit, est, size, ist, fst, obs, feature, threshold, left, right, value):
+    """The action the tree takes now: candidate_rows + predict + argmax, compiled (same result)."""
+    t = fst[F_T]
+    nq = ist[I_NQ]
+    free = float(ist[I_FREE])
+    phase = ist[I_PHASE]
+    nv = min(nq, W)
+    slots = np.empty(nv + 1, dtype=np.int64)
+    n = 0
+    for k in range(nv):
+        if mask[k]:
+            slots[n] = k
+            n += 1
+    has_stop = mask.shape[0] > W and mask[W]
+    req = np.empty(n)
+    sz = np.empty(n)
+    wait = np.empty(n)
+    for c in range(n):
+        j = q[slots[c]]
+        req[c] = est[j]
+        sz[c] = size[j]
+        wait[c] = t - submit[j]
+    x = np.zeros(17)
+    best, best_a = -np.inf, -1
+    for c in range(n + (1 if has_stop else 0)):
+        x[:] = 0.0
+        x[8] = free
+        x[9] = nq
+        x[10] = phase
+        if phase == 1:
+            x[11] = max(fst[F_SHADOW] - t, 0.0) / 3600.0
+            x[12] = ist[I_EXTRA]
+        if c < n:
+            r, s, w = req[c], sz[c], wait[c]
+            x[0] = r / 3600.0
+            x[1] = s
+            x[2] = w / 3600.0
+            x[3] = 1.0 if s <= free else 0.0
+            x[4] = max(0.0, s - free)
+            x[5] = np.expm1(obs[slots[c] * N_JOB_FEATURES + 5] * _LOGWEEK) / 60.0
+            x[6] = (w + r) / max(r, 10.0)
+            rr = rp = ra = rw = 0
+            for o in range(n):
+                if req[o] < r:
+                    rr += 1
+                if sz[o] < s:
+                    rp += 1
+                if sz[o] * req[o] < s * r:
+                    ra += 1
+                if -wait[o] < -w:
+                    rw += 1
+            x[13], x[14], x[15], x[16] = rr, rp, ra, rw
+            a = slots[c]
+        else:
+            x[7] = 1.0
+            x[13] = x[14] = x[15] = x[16] = n
+            a = W
+        node = 0
+        while feature[node] >= 0:
+            node = left[node] if x[feature[node]] <= threshold[node] else right[node]
+        if value[node] > best:
+            best, best_a = value[node], a
+    return best_a
+
+
+def fast_act(tree: Tree, env) -> int:
+    """``tree.act(env)`` through the compiled path (what ``tree:PATH`` policies use)."""
+    return int(_pick(env.W, env._mask, env.q, env.submit, env.est, env.size, env.ist, env.fst, env._obs,
+                     tree.feature, tree.threshold, tree.left, tree.right, tree.value))
