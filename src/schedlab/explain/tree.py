@@ -32,6 +32,11 @@ class Tree:
     env_kwargs: dict = field(default_factory=dict)   # how the tree schedules (visible, backfill, ...)
     meta: dict = field(default_factory=dict)         # where it came from (teacher, trace, command, ...)
 
+    def __post_init__(self) -> None:
+        #: the node arrays as one (n_nodes, 5) float array for the compiled path
+        self.packed = np.ascontiguousarray(np.column_stack([self.feature, self.threshold, self.left, self.right,
+                                                            self.value]).astype(np.float64))
+
     # -- shape --------------------------------------------------------------------------
     @property
     def n_nodes(self) -> int:
@@ -127,13 +132,22 @@ class Tree:
         return path
 
 
+TREES_DIR = Path(__file__).resolve().parents[1] / "data" / "trees"
+
+
+def shipped_trees() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(TREES_DIR.glob("*.json"))}
+
+
 def load_tree(path: str | Path) -> Tree:
-    """A tree from its JSON file (or a run folder holding ``tree.json``), with clear errors."""
-    path = Path(path)
+    """A tree from its JSON file, an explain output folder (``tree.json``) or a shipped tree's name
+    (e.g. ``theta_2022-dras``), with clear errors."""
+    shipped = shipped_trees()
+    path = shipped.get(str(path), Path(path))
     if path.is_dir():
         path = path / "tree.json"
     if not path.exists():
-        raise ValueError(f"no tree file {str(path)!r}")
+        raise ValueError(f"no tree file {str(path)!r} (shipped trees: {', '.join(shipped) or 'none'})")
     try:
         d = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -153,7 +167,7 @@ from schedlab.simulator.stepper import (  # noqa: E402
 
 
 @njit(cache=True)
-def _pick(W, mask, q, submit, est, size, ist, fst, obs, feature, threshold, left, right, value):
+def _pick(W, mask, q, submit, est, size, ist, fst, obs, packed):
     """The action the tree takes now: candidate_rows + predict + argmax, compiled (same result)."""
     t = fst[F_T]
     nq = ist[I_NQ]
@@ -210,15 +224,14 @@ def _pick(W, mask, q, submit, est, size, ist, fst, obs, feature, threshold, left
             x[7] = 1.0
             x[13] = x[14] = x[15] = x[16] = n
             a = W
-        node = 0
-        while feature[node] >= 0:
-            node = left[node] if x[feature[node]] <= threshold[node] else right[node]
-        if value[node] > best:
-            best, best_a = value[node], a
+        node = 0  # packed rows: feature, threshold, left, right, value
+        while packed[node, 0] >= 0:
+            node = int(packed[node, 2]) if x[int(packed[node, 0])] <= packed[node, 1] else int(packed[node, 3])
+        if packed[node, 4] > best:
+            best, best_a = packed[node, 4], a
     return best_a
 
 
 def fast_act(tree: Tree, env) -> int:
     """``tree.act(env)`` through the compiled path (what ``tree:PATH`` policies use)."""
-    return int(_pick(env.W, env._mask, env.q, env.submit, env.est, env.size, env.ist, env.fst, env._obs,
-                     tree.feature, tree.threshold, tree.left, tree.right, tree.value))
+    return int(_pick(env.W, env._mask, env.q, env.submit, env.est, env.size, env.ist, env.fst, env._obs, tree.packed))
