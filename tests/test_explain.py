@@ -210,3 +210,18 @@ def test_corrupt_tree_file_fails_cleanly(tmp_path):
     bad.write_text("not json")
     r = subprocess.run(SCHEDLAB + ["simulate", "--trace", "cqsim_test", "--policy", f"tree:{bad}"], capture_output=True, text=True)
     assert r.returncode == 2 and "not a readable tree" in r.stderr
+
+
+def test_pruning_keeps_the_smallest_tree_within_tolerance():
+    """The kept tree is the smallest pruning level whose validation bsld is within the tolerance of
+    the best level's (the unpruned iterate included)."""
+    env = SchedulingEnv("theta_2022", window_len=256, visible=32, backfill="easy", split="all")
+    train = eval_window_starts(0, 12000, 256, 6, 0)
+    val = eval_window_starts(12000, 16000, 256, 4, 1)
+    d = DaggerDistiller(iterations=1, episodes_per_iteration=3, max_leaves=32, prune_tolerance=0.02)
+    d.fit(HeuristicTeacher("saf"), env, train, val)
+    levels = [(d.history_[0]["leaves"], d.history_[0]["val_bsld"])] + [(p["leaves"], p["val_bsld"]) for p in d.prune_path_]
+    best = min(v for _, v in levels)
+    ok = [leaves for leaves, v in levels if v <= best * 1.02]
+    assert d.tree_.n_leaves == min(ok)
+    assert d.val_bsld_ <= best * 1.02

@@ -27,7 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="schedlab: replay batch-job traces against a simulated supercomputer, compare "
-    "scheduling policies, and train and evaluate deep-RL schedulers.  Run `schedlab COMMAND --help` "
+    "scheduling policies, train and evaluate deep-RL schedulers, and distil them into readable decision "
+    "trees (`explain`; use a tree with --policy tree:PATH).  Run `schedlab COMMAND --help` "
     "for each command's options.",
 )
 _WIDTH = None if sys.stdout.isatty() else 140  # wide tables when piped to a file or a log
@@ -577,8 +578,10 @@ def explain(
     max_leaves: int = typer.Option(64, "--max-leaves", min=2, help="Most leaves the tree may have (before pruning)."),
     critical: str = typer.Option("all", "--critical", help="States the tree is fitted on: all; queue:N (IRL's rule: more than N jobs waiting); gap:G (the teacher's choice is ahead of its runner-up by at least G in probability, i.e. the decision matters to it)."),
     form: str = typer.Option("regression", "--form", help="regression: the tree predicts the teacher's log-probability of each job; classification: whether the teacher picks it. Either way the job with the highest tree score runs."),
-    prune: bool = typer.Option(True, "--prune/--no-prune", help="Cost-complexity pruning: keep the smallest pruned tree within 1% of the best mean bsld on the validation windows."),
+    prune: bool = typer.Option(True, "--prune/--no-prune", help="Cost-complexity pruning: keep the smallest pruned tree within --prune-tolerance of the best mean bsld on the validation windows."),
+    prune_tolerance: float = typer.Option(0.01, "--prune-tolerance", min=0.0, help="How much worse (as a fraction of the best validation mean bsld) a smaller pruned tree may be and still be preferred; 0.02 = 2%."),
     windows: int = typer.Option(10, "--windows", min=1, help="Held-out windows (test split, placed by --seed as in `schedlab evaluate`)."),
+    val_windows: int = typer.Option(16, "--val-windows", min=1, help="Validation windows (the last 20% of the training split) that choose the DAgger iterate and the pruning level."),
     window_len: int = typer.Option(1024, "--window-len", min=2, help="Jobs per window (DAgger, validation and held-out windows)."),
     train_split: float = typer.Option(0.7, "--train-split", help="Fraction of jobs (by submit time) DAgger and validation may use; the rest is held out."),
     seed: int = typer.Option(0, "--seed", help="Seed for the DAgger windows, the mixing and the held-out window placement."),
@@ -614,8 +617,8 @@ def explain(
                               f"{h['leaves']} leaves, validation bsld {h['val_bsld']:.2f}")
         try:
             tree, res = run_explain(model, wl, iterations=iterations, max_leaves=max_leaves, critical=critical,
-                                    form=form, train_split=train_split, window_len=window_len, windows=windows,
-                                    eval_seed=seed, seed=seed, prune=prune, progress=progress, any_trace=any_trace,
+                                    form=form, train_split=train_split, window_len=window_len, windows=windows, val_windows=val_windows,
+                                    eval_seed=seed, seed=seed, prune=prune, prune_tolerance=prune_tolerance, progress=progress, any_trace=any_trace,
                                     command="schedlab " + " ".join(sys.argv[1:]))
         except ValueError as exc:
             _fail(str(exc))

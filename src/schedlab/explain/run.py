@@ -45,8 +45,8 @@ def load_teacher(model: str, workload: Workload, any_trace: bool = False):
 
 def explain(model: str, workload: Workload, *, iterations: int = 5, max_leaves: int = 64, critical: str = "all",
             form: str = "regression", train_split: float = 0.7, val_fraction: float = 0.2, window_len: int = 1024,
-            windows: int = 10, eval_seed: int = 0, episodes_per_iteration: int = 4, val_windows: int = 6,
-            prune: bool = True, seed: int = 0, heuristics=HEURISTICS, progress=None, command: str = "",
+            windows: int = 10, eval_seed: int = 0, episodes_per_iteration: int = 4, val_windows: int = 16,
+            prune: bool = True, prune_tolerance: float = 0.01, seed: int = 0, heuristics=HEURISTICS, progress=None, command: str = "",
             any_trace: bool = False) -> tuple[Tree, dict]:
     teacher, env_kw = load_teacher(model, workload, any_trace)
     env = SchedulingEnv(workload, window_len=window_len, split="all", **env_kw)
@@ -62,12 +62,14 @@ def explain(model: str, workload: Workload, *, iterations: int = 5, max_leaves: 
     test_starts = eval_window_starts(train_hi, n, window_len, windows, eval_seed)
 
     d = DaggerDistiller(iterations=iterations, episodes_per_iteration=episodes_per_iteration, form=form,
-                        max_leaves=max_leaves, critical=critical, prune=prune, seed=seed)
+                        max_leaves=max_leaves, critical=critical, prune=prune,
+                        prune_tolerance=prune_tolerance, seed=seed)
     d.fit(teacher, env, train_starts, val_starts, progress=progress)
     tree = d.tree_
     tree.env_kwargs = env_kw
     tree.meta = {"teacher": str(model), "trace": workload.name, "form": form, "critical": critical,
                  "iterations": iterations, "max_leaves": max_leaves, "seed": seed, "command": command,
+                 "prune_tolerance": prune_tolerance, "val_windows": val_windows,
                  "val_bsld": d.val_bsld_}
 
     # held-out: the teacher's own states label fidelity; each policy schedules the test windows alone
