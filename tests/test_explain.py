@@ -182,7 +182,7 @@ def test_tree_policy_in_simulate_compare_and_explain_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)["results"]
     assert rows[0]["mean"]["mean_bsld"] == pytest.approx(rows[1]["mean"]["mean_bsld"])
-    r = subprocess.run(SCHEDLAB + ["explain", "--compare", str(out), "--compare", str(out / "tree.json")],
+    r = subprocess.run(SCHEDLAB + ["explain", "--compare", str(out), str(out / "tree.json")],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "req_rank" in r.stdout, r.stderr
 
@@ -193,7 +193,9 @@ def test_tree_policy_in_simulate_compare_and_explain_cli(tmp_path):
     (["explain", "--model", "sjf", "--critical", "sometimes"], "unknown critical-state rule"),
     (["explain", "--model", "sjf", "--form", "forest"], "--form"),
     (["explain"], "--model"),
-    (["explain", "--compare", "/nonexistent"], "two explain folders"),
+    (["explain", "--compare", "/nonexistent", "/nonexistent2"], "no tree file"),
+    (["explain", "--model", "sjf", "--trace", "lublin_256", "--window-len", "256", "--iterations", "1",
+      "--critical", "queue:100000"], "no critical states"),
     (["simulate", "--trace", "cqsim_test", "--policy", "tree:/nonexistent/tree.json"], "no tree file"),
 ])
 def test_bad_explain_inputs_fail_cleanly(args, message):
@@ -225,3 +227,12 @@ def test_pruning_keeps_the_smallest_tree_within_tolerance():
     ok = [leaves for leaves, v in levels if v <= best * 1.02]
     assert d.tree_.n_leaves == min(ok)
     assert d.val_bsld_ <= best * 1.02
+
+
+def test_classification_form_recovers_sjf_too(lublin_env, held_out):
+    train = eval_window_starts(0, 5000, 256, 4, 0)
+    val = eval_window_starts(5000, 7000, 256, 2, 1)
+    d = DaggerDistiller(iterations=2, episodes_per_iteration=2, max_leaves=8, form="classification")
+    d.fit(HeuristicTeacher("sjf"), lublin_env, train, val)
+    assert d.tree_.n_leaves <= 4 and held_out.fidelity(d.tree_) >= 0.99
+    assert np.all((d.tree_.value >= 0) & (d.tree_.value <= 1))  # leaf scores are shares of "chosen"

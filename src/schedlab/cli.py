@@ -586,7 +586,7 @@ def explain(
     train_split: float = typer.Option(0.7, "--train-split", help="Fraction of jobs (by submit time) DAgger and validation may use; the rest is held out."),
     seed: int = typer.Option(0, "--seed", help="Seed for the DAgger windows, the mixing and the held-out window placement."),
     any_trace: bool = typer.Option(False, "--any-trace", help="Allow a model trained on another trace."),
-    compare_dirs: Optional[list[Path]] = typer.Option(None, "--compare", help="Give twice (--compare A --compare B): two `schedlab explain` output folders (or tree.json files) to show side by side: top splits and feature importances, e.g. of agents trained with different rewards."),
+    compare_dirs: Optional[tuple[Path, Path]] = typer.Option(None, "--compare", help="--compare A B: two `schedlab explain` output folders (or tree.json files, or shipped tree names) shown side by side: feature importances and the first three levels of splits, e.g. of agents trained with different rewards."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write tree.json, tree.txt (rules), tree.dot (Graphviz; tree.svg if dot is installed), tree_priority.py (a standalone priority function) and explain.json here."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP + " Tree size, fidelity, mean bsld/wait of teacher, tree and heuristics, latency."),
 ):
@@ -595,7 +595,7 @@ def explain(
         _explain_compare(compare_dirs, as_json)
         return
     if model is None:
-        _fail("give --model (the teacher to explain), or --compare A --compare B")
+        _fail("give --model (the teacher to explain), or --compare A B")
     if form not in ("regression", "classification"):
         _fail(f"unknown --form {form!r}; choose regression or classification")
     if not 0 < train_split < 1:
@@ -659,16 +659,13 @@ def _explain_compare(paths: list[Path], as_json: bool) -> None:
     from schedlab.explain.export import to_text
     from schedlab.explain.tree import load_tree
 
-    if len(paths) != 2:
-        _fail(f"--compare takes two explain folders or tree files (got {len(paths)})")
     sides = []
     for p in paths:
         try:
             tree = load_tree(p)
         except ValueError as exc:
             _fail(str(exc))
-        info = Path(p) / "explain.json" if Path(p).is_dir() else Path(p).with_name("explain.json")
-        imp = json.loads(info.read_text())["importances"] if info.exists() else tree.importances()
+        imp = tree.meta.get("importances") or tree.importances()  # sample-weighted when the tree carries them
         top = "\n".join(to_text(_pruned_view(tree, 3)).splitlines()[:24])
         sides.append({"path": str(p), "teacher": tree.meta.get("teacher", ""), "leaves": tree.n_leaves,
                       "importances": imp, "top_splits": top})

@@ -70,6 +70,7 @@ def explain(model: str, workload: Workload, *, iterations: int = 5, max_leaves: 
     tree.meta = {"teacher": str(model), "trace": workload.name, "form": form, "critical": critical,
                  "iterations": iterations, "max_leaves": max_leaves, "seed": seed, "command": command,
                  "prune_tolerance": prune_tolerance, "val_windows": val_windows,
+                 "importances": tree.importances(d.n_samples_),
                  "val_bsld": d.val_bsld_}
 
     # held-out: the teacher's own states label fidelity; each policy schedules the test windows alone
