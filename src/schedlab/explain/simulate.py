@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from schedlab.explain.tree import TREE_PREFIX, Tree, load_tree
 from schedlab.rl.env import SchedulingEnv
+from schedlab.rl.evaluation import env_result
 from schedlab.simulator.config import SimConfig
 from schedlab.simulator.result import SimResult
-from schedlab.simulator.stepper import I_DECISIONS
 from schedlab.workload.table import Workload
 
 
@@ -42,8 +40,4 @@ def simulate_tree(workload: Workload, config: SimConfig) -> SimResult:
     env = SchedulingEnv(workload, window_len=None, split="all", **tree_env_options(tree, config))
     t0 = time.perf_counter()
     run_tree(env, tree, 0)
-    elapsed = time.perf_counter() - t0
-    return SimResult(workload=workload, config=config, start=env.start.copy(), end=env.start + env.run,
-                     run=env.run.copy(), size=env.size.copy(), capacity=env.capacity,
-                     reservation=np.full(len(workload), np.inf), sim_seconds=elapsed,
-                     passes=int(env.ist[I_DECISIONS]), extra={"tree": path, "leaves": tree.n_leaves})
+    return env_result(env, config, time.perf_counter() - t0, {"tree": path, "leaves": tree.n_leaves})

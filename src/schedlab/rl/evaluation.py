@@ -56,11 +56,15 @@ def simulate_model(workload: Workload, config: SimConfig) -> SimResult:
     env = SchedulingEnv(workload, window_len=None, split="all", **model_env_options(policy, config))
     t0 = time.perf_counter()
     run_policy(env, policy, 0)
-    elapsed = time.perf_counter() - t0
-    return SimResult(workload=workload, config=config, start=env.start.copy(), end=env.start + env.run,
+    return env_result(env, config, time.perf_counter() - t0, {"model": path, "agent": policy.agent})
+
+
+def env_result(env: SchedulingEnv, config: SimConfig, seconds: float, extra: dict) -> SimResult:
+    """The schedule an episode over a whole workload (``window_len=None``) produced, as a SimResult."""
+    return SimResult(workload=env.workload, config=config, start=env.start.copy(), end=env.start + env.run,
                      run=env.run.copy(), size=env.size.copy(), capacity=env.capacity,
-                     reservation=np.full(len(workload), np.inf), sim_seconds=elapsed,
-                     passes=int(env.ist[I_DECISIONS]), extra={"model": path, "agent": policy.agent})
+                     reservation=np.full(env.L, np.inf), sim_seconds=seconds,
+                     passes=int(env.ist[I_DECISIONS]), extra=extra)
 
 
 def evaluation_windows(workload: Workload, split: str, windows: int, window_len: int, seed: int,
