@@ -236,3 +236,12 @@ def test_classification_form_recovers_sjf_too(lublin_env, held_out):
     d.fit(HeuristicTeacher("sjf"), lublin_env, train, val)
     assert d.tree_.n_leaves <= 4 and held_out.fidelity(d.tree_) >= 0.99
     assert np.all((d.tree_.value >= 0) & (d.tree_.value <= 1))  # leaf scores are shares of "chosen"
+
+
+@pytest.mark.skipif(__import__("shutil").which("dot") is None, reason="Graphviz (dot) is not installed")
+def test_svg_written_when_graphviz_is_installed(tmp_path, sjf_distilled):
+    from schedlab.explain.export import write_all
+
+    paths = write_all(sjf_distilled.tree_, tmp_path)
+    svg = tmp_path / "tree.svg"
+    assert svg in paths and "<svg" in svg.read_text() and "req_rank" in svg.read_text()
