@@ -610,7 +610,9 @@ def explain(
     except ValueError as exc:
         _fail(f"--critical: {exc}")
     wl = _load(trace, Preset.textbook, False, 1.0)
-    with err_console.status("DAgger", spinner="dots") if err_console.is_terminal else _nullcontext() as status:
+    from contextlib import nullcontext
+
+    with err_console.status("DAgger", spinner="dots") if err_console.is_terminal else nullcontext() as status:
         def progress(h: dict) -> None:
             if status is not None:
                 status.update(f"DAgger iteration {h['iteration'] + 1}/{iterations}: {h['decisions']:,} decisions, "
@@ -645,14 +647,6 @@ def explain(
                           f"({res['speedup']:.0f}x faster)")
     for p in written:
         out_console.print(f"wrote {p}")
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *a):
-        return False
 
 
 def _explain_compare(paths: list[Path], as_json: bool) -> None:
