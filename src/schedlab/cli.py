@@ -103,8 +103,8 @@ def _load(trace: str, preset: Preset, lenient: bool, load_scale: float, tau: flo
     return wl
 
 
-def _resolve_model(policy: str) -> str:
-    """``model:NAME`` of a shipped model -> its file; check that a model file is readable."""
+def _resolve_policy(policy: str) -> str:
+    """``model:NAME`` of a shipped model -> its file; check that a model or tree file is readable."""
     if policy.startswith("tree:"):
         from schedlab.explain.tree import load_tree
 
@@ -192,7 +192,7 @@ def simulate(
 
     if policy not in POLICY_NAMES and not policy.startswith(("expr:", "model:", "tree:")):
         _fail(f"unknown policy {policy!r}; choose from {', '.join(POLICY_NAMES)}, expr:..., model:PATH or tree:PATH")
-    policy = _resolve_model(policy)
+    policy = _resolve_policy(policy)
     wl = _load(trace, preset, lenient, load_scale, tau)
     try:
         cfg = SimConfig(policy=policy, backfill=backfill.value, **_config_kwargs(preset, capacity_unit, estimates, overrun))
@@ -254,7 +254,7 @@ def compare(
 
     from schedlab import experiments
 
-    pols = [_resolve_model(p) for p in _split(policies, POLICY_NAMES, "policy")]
+    pols = [_resolve_policy(p) for p in _split(policies, POLICY_NAMES, "policy")]
     bfs = _split(backfill, [b.value for b in Backfill], "backfill mode")
     wl = _load(trace, preset, lenient, load_scale, tau)
     starts = None
@@ -660,7 +660,7 @@ def _explain_compare(paths: list[Path], as_json: bool) -> None:
         except ValueError as exc:
             _fail(str(exc))
         imp = tree.meta.get("importances") or tree.importances()  # sample-weighted when the tree carries them
-        top = "\n".join(to_text(_pruned_view(tree, 3)).splitlines()[:24])
+        top = "\n".join(to_text(tree.truncated(3)).splitlines()[:24])
         sides.append({"path": str(p), "teacher": tree.meta.get("teacher", ""), "leaves": tree.n_leaves,
                       "importances": imp, "top_splits": top})
     if as_json:
@@ -681,30 +681,6 @@ def _explain_compare(paths: list[Path], as_json: bool) -> None:
         splits.add_column(s_["teacher"] or s_["path"])
     splits.add_row(*[s_["top_splits"] for s_ in sides])
     out_console.print(splits)
-
-
-def _pruned_view(tree, depth: int):
-    """The tree cut at ``depth`` (deeper subtrees become leaves with their root's value), for display."""
-    import numpy as np
-
-    from schedlab.explain.tree import Tree
-
-    keep, new_id, d = [], {}, {0: 0}
-    order = [0]
-    while order:
-        i = order.pop(0)
-        new_id[i] = len(keep)
-        keep.append(i)
-        if tree.feature[i] >= 0 and d[i] < depth:
-            for c in (tree.left[i], tree.right[i]):
-                d[int(c)] = d[i] + 1
-                order.append(int(c))
-    # children must follow parents: breadth-first order does
-    feat = np.array([tree.feature[i] if (tree.feature[i] >= 0 and d[i] < depth) else -1 for i in keep])
-    left = np.array([new_id[int(tree.left[i])] if feat[k] >= 0 else -1 for k, i in enumerate(keep)])
-    right = np.array([new_id[int(tree.right[i])] if feat[k] >= 0 else -1 for k, i in enumerate(keep)])
-    return Tree(feature=feat, threshold=tree.threshold[keep], left=left, right=right, value=tree.value[keep],
-                features=tree.features)
 
 
 def main() -> None:

@@ -232,7 +232,7 @@ class DaggerDistiller:
                                  "loosen the rule (e.g. a smaller queue or gap threshold)")
             X, y = data.training_set(idx, self.form)
             est = self._fit_tree(X, y)
-            tree = Tree.from_sklearn(est, env_kwargs={}, meta={})
+            tree = Tree.from_sklearn(est)
             val = mean_bsld(tree.act, env, val_starts)
             self.history_.append({"iteration": it, "beta": beta, "decisions": len(data), "critical": int(len(idx)),
                                   "leaves": tree.n_leaves, "val_bsld": val, "fidelity": data.fidelity(tree)})
@@ -258,33 +258,35 @@ class DaggerDistiller:
             ok = [(e.tree_.node_count, v, e) for v, e in trials if v <= best_v * (1 + self.prune_tolerance)]
             _, val, chosen = min(ok, key=lambda r: (r[0], r[1]))
         self.val_bsld_ = float(val)
-        self.tree_ = Tree.from_sklearn(chosen, env_kwargs={}, meta={})
+        self.tree_ = Tree.from_sklearn(chosen)
         self.n_samples_ = chosen.tree_.n_node_samples.copy()
         return self
 
-    def decision_latency(self, teacher, env: SchedulingEnv, start: int, repeats: int = 3) -> dict:
-        """Median seconds per decision over one window, each policy scheduling it on its own: the
-        teacher's greedy action from the environment's observation, and the tree's (its feature
-        rows built from the environment, then the tree)."""
-        def timed(decide) -> tuple[float, int]:
-            env.reset(options={"start": int(start)})
-            spent, n = 0.0, 0
-            while True:
-                t0 = time.perf_counter()
-                a = decide()
-                spent += time.perf_counter() - t0
-                n += 1
-                _, _, done, _, _ = env.step(a)
-                if done:
-                    return spent / n, n
 
-        out = {}
-        for name, decide in (("teacher", lambda: teacher.act(env)), ("tree", lambda: self.tree_.act(env))):
-            runs = [timed(decide) for _ in range(repeats)]
-            out[name] = float(np.median([r[0] for r in runs]))
-            out["decisions"] = runs[0][1]
-        return out
+def decision_latency(teacher, tree: Tree, env: SchedulingEnv, start: int, repeats: int = 3) -> dict:
+    """Median seconds per decision over one window, each policy scheduling it on its own: the
+    teacher's greedy action from the environment's observation, and the tree's (its feature
+    rows built from the environment, then the descent).  Environment stepping is not timed."""
+
+    def timed(decide) -> tuple[float, int]:
+        env.reset(options={"start": int(start)})
+        spent, n = 0.0, 0
+        while True:
+            t0 = time.perf_counter()
+            a = decide()
+            spent += time.perf_counter() - t0
+            n += 1
+            _, _, done, _, _ = env.step(a)
+            if done:
+                return spent / n, n
+
+    out = {}
+    for name, decide in (("teacher", lambda: teacher.act(env)), ("tree", lambda: tree.act(env))):
+        runs = [timed(decide) for _ in range(repeats)]
+        out[name] = float(np.median([r[0] for r in runs]))
+        out["decisions"] = runs[0][1]
+    return out
 
 
-__all__ = ["DaggerDistiller", "ModelTeacher", "HeuristicTeacher", "Decisions", "FEATURES", "parse_critical",
+__all__ = ["DaggerDistiller", "decision_latency", "ModelTeacher", "HeuristicTeacher", "Decisions", "FEATURES", "parse_critical",
            "rollout", "schedule", "mean_bsld"]

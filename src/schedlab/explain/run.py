@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from schedlab.explain.dagger import DaggerDistiller, Decisions, HeuristicTeacher, ModelTeacher, rollout, schedule
+from schedlab.explain.dagger import (
+    DaggerDistiller, Decisions, HeuristicTeacher, ModelTeacher, decision_latency, rollout, schedule,
+)
 from schedlab.explain.tree import Tree
 from schedlab.policies import STATIC
 from schedlab.rl.env import SchedulingEnv
@@ -87,7 +89,7 @@ def explain(model: str, workload: Workload, *, iterations: int = 5, max_leaves: 
     table = {k: {"mean_bsld": float(np.mean([w["mean_bsld"] for w in v])),
                  "mean_wait": float(np.mean([w["mean_wait"] for w in v])),
                  "utilization": float(np.mean([w["utilization"] for w in v]))} for k, v in rows.items()}
-    latency = d.decision_latency(teacher, env, int(test_starts[0]))
+    latency = decision_latency(teacher, tree, env, int(test_starts[0]))
     t_bsld = table[f"teacher ({teacher.name})"]["mean_bsld"]
     tr_bsld = table[f"tree ({tree.n_leaves} leaves)"]["mean_bsld"]
     best_h = min(heuristics, key=lambda h: table[h]["mean_bsld"])

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from schedlab.explain.features import FEATURES, candidate_rows
+from schedlab.simulator.stepper import _LOGWEEK, F_SHADOW, F_T, I_EXTRA, I_FREE, I_NQ, I_PHASE, N_JOB_FEATURES
 
 TREE_FORMAT = "schedlab-tree/1"
 TREE_PREFIX = "tree:"
@@ -89,7 +91,7 @@ class Tree:
 
     # -- conversions --------------------------------------------------------------------
     @classmethod
-    def from_sklearn(cls, est, score: str = "value", **kw) -> Tree:
+    def from_sklearn(cls, est, **kw) -> Tree:
         """From a fitted DecisionTreeRegressor (score = the leaf mean) or DecisionTreeClassifier
         (score = the leaf's share of the positive class)."""
         t = est.tree_
@@ -98,6 +100,24 @@ class Tree:
         feature = np.where(t.children_left < 0, -1, t.feature).astype(np.int64)
         return cls(feature=feature, threshold=t.threshold.astype(np.float64), left=t.children_left.astype(np.int64),
                    right=t.children_right.astype(np.int64), value=value.astype(np.float64), **kw)
+
+    def truncated(self, depth: int) -> Tree:
+        """The tree cut at ``depth``: deeper subtrees become leaves holding their root's value (for
+        display; inner nodes carry the mean score of the samples they saw)."""
+        keep, new_id, d, todo = [], {}, {0: 0}, [0]
+        while todo:  # breadth first, so children still follow their parents
+            i = todo.pop(0)
+            new_id[i] = len(keep)
+            keep.append(i)
+            if self.feature[i] >= 0 and d[i] < depth:
+                for c in (int(self.left[i]), int(self.right[i])):
+                    d[c] = d[i] + 1
+                    todo.append(c)
+        inner = [self.feature[i] >= 0 and d[i] < depth for i in keep]
+        return Tree(feature=np.array([self.feature[i] if x else -1 for i, x in zip(keep, inner)]),
+                    threshold=self.threshold[keep], value=self.value[keep], features=self.features,
+                    left=np.array([new_id[int(self.left[i])] if x else -1 for i, x in zip(keep, inner)]),
+                    right=np.array([new_id[int(self.right[i])] if x else -1 for i, x in zip(keep, inner)]))
 
     def to_dict(self) -> dict:
         return {"format": TREE_FORMAT, "features": list(self.features), "env_kwargs": self.env_kwargs,
@@ -159,11 +179,6 @@ def load_tree(path: str | Path) -> Tree:
 
 
 # -- the compiled decision path: features and tree descent in one numba call ----------------------
-from numba import njit  # noqa: E402
-
-from schedlab.simulator.stepper import (  # noqa: E402
-    _LOGWEEK, F_SHADOW, F_T, I_EXTRA, I_FREE, I_NQ, I_PHASE, N_JOB_FEATURES,
-)
 
 
 @njit(cache=True)

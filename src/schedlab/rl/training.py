@@ -31,6 +31,7 @@ CURRICULA = ("dras", "none")
 VAL_METRICS = ("bsld", "relative")  # checkpoint choice: mean bsld, or mean of bsld / the baseline's bsld per window
 DRAS_JOBSETS = Path(__file__).resolve().parents[3].parent / "shared" / "traces" / "theta_jobsets_dras"
 VALIDATION_WINDOWS = 16
+VALIDATION_WINDOWS_PER_SCALE = 8  # with several --load-scales
 VALIDATION_LEN = 1024
 
 
@@ -157,14 +158,15 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
         saved = json.loads(info_path.read_text())
         for key in ("agent", "trace", "objective", "train_split", "val_fraction", "steps", "seed", "preset", "env",
                     "load_scales", "val_metric"):
-            if saved.get(key) != json.loads(json.dumps(run_info[key])):
+            before = {"load_scales": [1.0], "val_metric": "bsld"}  # runs saved before these options existed
+            if saved.get(key, before.get(key)) != json.loads(json.dumps(run_info[key])):
                 raise ValueError(f"--resume: {key} differs from the run in {out} ({saved.get(key)!r})")
     else:
         info_path.write_text(json.dumps(run_info, indent=2, default=str))
     # val_fraction 0: in-sample selection on windows anywhere in the training split (as
     # RLScheduler's protocol, whose published windows lie in the trace it trains on)
     val_lo = split_bounds(len(workload), fit_split, "test")[0] if val_fraction > 0 else 0
-    n_val = max(8, VALIDATION_WINDOWS // len(load_scales)) if len(load_scales) > 1 else VALIDATION_WINDOWS
+    n_val = VALIDATION_WINDOWS if len(load_scales) == 1 else VALIDATION_WINDOWS_PER_SCALE
     validation = validation_set(workload, env_options, val_lo, split_bounds(len(workload), train_split, "test")[0],
                                 n=n_val, load_scales=load_scales)
     reference = validation_reference(validation, baseline or "sjf") if val_metric == "relative" else None
