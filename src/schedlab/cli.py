@@ -28,7 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help="schedlab: replay batch-job traces against a simulated supercomputer, compare "
     "scheduling policies, train and evaluate deep-RL schedulers, and distil them into readable decision "
-    "trees (`explain`; use a tree with --policy tree:PATH).  Run `schedlab COMMAND --help` "
+    "trees (`explain`; use a tree with --policy tree:PATH), and fill idle nodes with elastic DNN "
+    "training (`bftrainer`; `data fetch bftrainer` gets its measured data).  Run `schedlab COMMAND --help` "
     "for each command's options.",
 )
 _WIDTH = None if sys.stdout.isatty() else 140  # wide tables when piped to a file or a log
@@ -681,6 +682,135 @@ def _explain_compare(paths: list[Path], as_json: bool) -> None:
         splits.add_column(s_["teacher"] or s_["path"])
     splits.add_row(*[s_["top_splits"] for s_ in sides])
     out_console.print(splits)
+
+
+class Objective(str, Enum):
+    throughput = "throughput"
+    fairness = "fairness"
+
+
+class ElasticSolver(str, Enum):
+    dp = "dp"
+    milp = "milp"
+    equal = "equal"
+
+
+class CostRate(str, Enum):
+    current = "current"
+    stall = "stall"
+
+
+@app.command()
+def bftrainer(
+    idle_trace: str = typer.Option("real", "--idle-trace", help="Where idle nodes come from: real (the 4,734-node, 15-day node-state trace of the BFTrainer data), sim:TRACE:POLICY (nodes left idle by a schedlab simulation of TRACE under POLICY with EASY backfilling, e.g. sim:theta_2022:fcfs) or synthetic (idle/busy renewal process, idle lengths drawn from the measured fragments)."),
+    trainers: str = typer.Option("imagenet", "--trainers", help="Elastic trainers: imagenet (1,001 trainers, 7 ImageNet models), hps (1,000 identical ShuffleNet trainers), hps10 (10 of them), or a trainer_jobs CSV in the same format. Submissions are shifted so the first one is at the window start."),
+    objective: Objective = typer.Option(Objective.throughput, "--objective", help="throughput: maximise Tfwd x samples/s minus rescale losses, as BFTrainer; fairness: first maximise the smallest progress fraction of the running trainers, then throughput."),
+    solver: ElasticSolver = typer.Option(ElasticSolver.dp, "--solver", help="dp: exact dynamic program over node counts (fast); milp: BFTrainer's per-node MILP solved with HiGHS (same optimum, slower); equal: equal share baseline (no optimisation)."),
+    nodes: Optional[int] = typer.Option(None, "--nodes", help="Use only the first N nodes of the machine (default: all; synthetic: 1,024)."),
+    hours: float = typer.Option(24.0, "--hours", help="Length of the replayed window, hours."),
+    start_hour: Optional[float] = typer.Option(None, "--start-hour", help="Window start on the idle trace's clock, hours. Default: real 20.21 (BFTrainer's replay start, 2021-02-10 20:21:15), sim 168 (one week in, past the empty-machine start), synthetic 0."),
+    tfwd: float = typer.Option(10.0, "--tfwd", help="BFTrainer's look-ahead Tfwd in seconds (its default, 10): how long a new allocation is assumed to pay off, against its rescale cost. Small = few rescales."),
+    cost_rate: CostRate = typer.Option(CostRate.current, "--cost-rate", help="Rate the objective charges a rescale at: current (rate before the change, as BFTrainer) or stall (rate after it, what the replay actually loses)."),
+    compat: bool = typer.Option(False, "--bftrainer-compat", help="Keep the published MILP's big-M = N + 1, which caps every trainer's change at (N+1)/2 nodes per event."),
+    max_running: int = typer.Option(10, "--max-running", help="At most this many trainers admitted at once (FCFS); BFTrainer's maxJ."),
+    predict_holes: bool = typer.Option(False, "--predict-holes", help="Learn each idle hole's remaining life from the --history-hours before the window (node, hour of day, hole age) and give growing trainers the longest-lived nodes."),
+    risk: bool = typer.Option(False, "--risk", help="With --predict-holes: also take the predicted pre-emption stalls off each allocation's value in the objective."),
+    history_hours: float = typer.Option(168.0, "--history-hours", help="With --predict-holes: hours of idle trace before the window to learn from."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the synthetic idle trace."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the BFTrainer data (default: $SCHEDLAB_DATA, the `schedlab data fetch` cache, or shared/data beside a checkout)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write summary.json, events/allocations/trainers (Parquet and CSV) and plots (PNG) here."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+):
+    """Fill idle nodes with elastic DNN trainers (BFTrainer): replay an idle trace, re-solve the allocation at every event."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from schedlab.elastic.data import DataNotFound
+    from schedlab.elastic.idle import IdleTraceError
+    from schedlab.elastic.replay import ReplayConfig
+    from schedlab.elastic.run import load_idle, parse_idle_spec, run_bftrainer, write_outputs
+    from schedlab.elastic.trainers import TrainerError, load_job_set
+
+    if risk and not predict_holes:
+        _fail("--risk needs --predict-holes")
+    try:
+        spec = parse_idle_spec(idle_trace)
+        jobs = load_job_set(trainers, data_dir)
+        window, full = load_idle(spec, hours, start_hour, nodes, seed, data_dir)
+        horizon = None
+        if predict_holes:
+            from schedlab.elastic.horizon import HoleLifePredictor
+
+            lo = max(full.start, window.start - history_hours * 3600)
+            if window.start - lo < 3600:
+                _fail("--predict-holes needs at least one hour of idle trace before the window; use --start-hour")
+            horizon = HoleLifePredictor(seed=seed).fit(full.window(lo, window.start))
+        cfg = ReplayConfig(objective=objective.value, solver=solver.value, tfwd=tfwd, cost_rate=cost_rate.value,
+                           compat=compat, max_running=max_running, horizon=horizon,
+                           node_choice="longest" if predict_holes else "lowest", learn_tfwd=risk)
+    except (IdleTraceError, TrainerError, DataNotFound, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    with Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.percentage:>3.0f}% of the window"),
+                  TimeElapsedColumn(), console=err_console, disable=as_json or not err_console.is_terminal) as bar:
+        task = bar.add_task("replay", total=window.end - window.start)
+        res = run_bftrainer(window, jobs, cfg, on_event=lambda t: bar.update(task, completed=t - window.start))
+    s = res.summary
+    written = write_outputs(res, out) if out is not None else []
+    if as_json:
+        print(json.dumps(s))
+        return
+    table = Table(title=f"BFTrainer on {s['idle_trace']} ({s['nodes']:,} nodes, {s['hours']:g} h), {s['trainers']} "
+                        f"trainers, {cfg.solver} / {cfg.objective}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("idle node-hours available", f"{s['idle_node_hours']:,.1f}"),
+        ("idle node-hours used", f"{s['used_node_hours']:,.1f} ({100 * s['idle_used_fraction']:.1f}%)"),
+        ("samples processed", f"{s['samples']:.4g}"),
+        ("efficiency vs same scales, no losses", f"{100 * s['efficiency_vs_same_scales']:.2f}%"),
+        ("efficiency vs dedicated nodes (mean scale)", f"{100 * s['efficiency_vs_dedicated']:.2f}%"),
+        ("trainers started / finished", f"{s['trainers_started']:,} / {s['trainers_finished']:,}"),
+        ("mean / median completion (h)", f"{s['mean_completion_hours']:.2f} / {s['median_completion_hours']:.2f}"),
+        ("starts / stops", f"{s['starts']:,} / {s['stops']:,}"),
+        ("scale-ups / scale-downs", f"{s['scale_ups']:,} / {s['scale_downs']:,}"),
+        ("pre-emptions (trainer-events)", f"{s['preemptions']:,}"),
+        ("decisions", f"{s['decisions']:,}"),
+        ("solver ms per event: median / p95 / max", f"{s['solve_ms_median']:.2f} / {s['solve_ms_p95']:.2f} / {s['solve_ms_max']:.2f}"),
+        ("replay wall time (s)", f"{s['replay_seconds']:.1f}"),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    out_console.print(table)
+    for path in written:
+        out_console.print(f"wrote {path}")
+
+
+data_app = typer.Typer(no_args_is_help=True, help="Measured datasets that schedlab reads but does not ship (no licence of their own).")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("fetch")
+def data_fetch(
+    name: str = typer.Argument(..., help="Dataset to fetch: bftrainer (node-state trace and trainer tables of BFTrainer)."),
+    dest: Optional[Path] = typer.Option(None, "--dest", help="Folder to write into (default: the user cache, ~/.cache/schedlab/data, where schedlab looks)."),
+    convert_only: Optional[Path] = typer.Option(None, "--convert-only", help="Do not download: convert originals already in this folder (the pinned pickles and fragments.npy)."),
+):
+    """Download a public dataset at a pinned commit and convert it into the CSV layout schedlab reads."""
+    from schedlab.elastic import data
+
+    if name != "bftrainer":
+        _fail(f"unknown dataset {name!r}; available: bftrainer")
+    try:
+        if convert_only is not None:
+            target = (dest or data.cache_dir()) / "bftrainer"
+            files = data.convert_bftrainer(convert_only, target)
+        else:
+            target = data.fetch_bftrainer(dest, progress=lambda m: err_console.print(f"[dim]{m}[/]"))
+            files = sorted(target.glob("*.csv*"))
+    except OSError as exc:
+        _fail(f"fetch failed: {exc}")
+    for f in files:
+        out_console.print(f"wrote {f}")
+    out_console.print(f"BFTrainer data ready in {target}")
 
 
 def main() -> None:

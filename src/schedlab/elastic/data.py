@@ -1,0 +1,194 @@
+"""Where the BFTrainer measurements live, and how to fetch and convert them.
+
+The files have no licence of their own, so schedlab does not ship them.  They are looked up in
+``--data-dir``, then ``$SCHEDLAB_DATA``, then the user cache that ``schedlab data fetch`` fills
+(``~/.cache/schedlab/data``), then a ``shared/data`` folder beside a source checkout.
+
+``schedlab data fetch bftrainer`` downloads the public originals (pandas pickles and a NumPy file in
+the BFTrainer GitHub repositories, pinned to commits) and converts them losslessly into the CSV
+layout the rest of :mod:`schedlab.elastic` reads.  Pickles run code when loaded: only the pinned
+files from the two named repositories are unpickled.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import tarfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REQUIRED = ("node_state_changes.csv.gz", "node_state_events.csv.gz", "trainer_scalability.csv")
+
+REPLAYER = "https://raw.githubusercontent.com/BFTrainer/Replayer/515f0e500e34e4cc18e753b64ed000dd7b15f2ad/dataset/"
+BFTRAINER = "https://raw.githubusercontent.com/BFTrainer/BFTrainer/77c38c8cfb8a14911831dce7a1104a5fa10d7832/"
+SOURCES = {
+    "ndstat-10sdn6-evt.tar.gz": REPLAYER + "ndstat-10sdn6-evt.tar.gz",
+    "ImageNet-imgps-JNPs-1001J.pkl": REPLAYER + "ImageNet-imgps-JNPs-1001J.pkl",
+    "ImageNet-imgps-Jbnd-1001J.pkl": REPLAYER + "ImageNet-imgps-Jbnd-1001J.pkl",
+    "hps-shufflenet-JNPs-1000J.pkl": REPLAYER + "hps-shufflenet-JNPs-1000J.pkl",
+    "hps-shufflenet-Jbnd-1000J.pkl": REPLAYER + "hps-shufflenet-Jbnd-1000J.pkl",
+    "hps-shufflenet-JNPs-10J.pkl": REPLAYER + "hps-shufflenet-JNPs-10J.pkl",
+    "hps-shufflenet-Jbnd-10J.pkl": REPLAYER + "hps-shufflenet-Jbnd-10J.pkl",
+    "fragments.npy": BFTRAINER + "fragments.npy",
+}
+#: (job pickle stem, output name) for the three trainer sets.
+JOB_PICKLES = (("ImageNet-imgps-{}-1001J.pkl", "trainer_jobs_imagenet_1001.csv"),
+               ("hps-shufflenet-{}-1000J.pkl", "trainer_jobs_hps_shufflenet_1000.csv"),
+               ("hps-shufflenet-{}-10J.pkl", "trainer_jobs_hps_shufflenet_10.csv"))
+
+
+class DataNotFound(FileNotFoundError):
+    pass
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "schedlab" / "data"
+
+
+def _candidates(data_dir: Path | None) -> list[Path]:
+    out = []
+    if data_dir is not None:
+        return [Path(data_dir)]
+    if os.environ.get("SCHEDLAB_DATA"):
+        out.append(Path(os.environ["SCHEDLAB_DATA"]))
+    out.append(cache_dir())
+    repo = Path(__file__).resolve().parents[3]  # src/schedlab/elastic/data.py -> checkout root
+    out += [repo.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    return out
+
+
+def bftrainer_dir(data_dir: Path | None = None) -> Path:
+    """The folder holding the BFTrainer CSVs (``<data>/bftrainer``), or a clear error."""
+    tried = []
+    for base in _candidates(data_dir):
+        for folder in (base / "bftrainer", base):
+            tried.append(str(folder))
+            if all((folder / f).exists() for f in REQUIRED):
+                return folder
+    raise DataNotFound("BFTrainer data not found (looked in " + ", ".join(dict.fromkeys(tried)) + "); run "
+                       "`schedlab data fetch bftrainer` or pass --data-dir")
+
+
+# --------------------------------------------------------------------------------------------- fetch
+
+def fetch_bftrainer(dest: Path | None = None, progress=None) -> Path:
+    """Download the pinned originals and convert them into ``dest/bftrainer`` (default: the cache)."""
+    dest = Path(dest) if dest is not None else cache_dir()
+    raw = dest / "bftrainer" / "_download"
+    raw.mkdir(parents=True, exist_ok=True)
+    for name, url in SOURCES.items():
+        target = raw / name
+        if target.exists():
+            continue
+        if progress:
+            progress(f"downloading {url}")
+        with urllib.request.urlopen(url, timeout=120) as resp:  # noqa: S310 (fixed https URLs above)
+            data = resp.read()
+        target.write_bytes(data)
+    convert_bftrainer(raw, dest / "bftrainer")
+    return dest / "bftrainer"
+
+
+# ------------------------------------------------------------------------------------------- convert
+
+def _read_node_map(raw: Path) -> pd.DataFrame:
+    pkl = raw / "ndstat-10sdn6-evt.pkl"
+    if not pkl.exists():
+        with tarfile.open(raw / "ndstat-10sdn6-evt.tar.gz") as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith(".pkl"))
+            pkl.write_bytes(tar.extractfile(member).read())
+    return pd.read_pickle(pkl)
+
+
+def node_map_to_changes(dense: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """A dense events x nodes 0/1 map (1 = idle, DatetimeIndex) -> (changes, events, node names, meta).
+
+    Every node is taken as busy before the first event, so a node idle at event 0 gets a change
+    row at time 0 (the shipped map has no idle node at event 0).
+    """
+    values = dense.to_numpy(dtype=np.int8)
+    t0 = dense.index[0]
+    time_s = ((dense.index - t0).total_seconds()).to_numpy().astype(np.int64)
+    prev = np.vstack([np.zeros((1, values.shape[1]), np.int8), values[:-1]])
+    ev_row, node = np.nonzero(values != prev)
+    changes = pd.DataFrame({"time_s": time_s[ev_row], "node": node.astype(np.int64),
+                            "state": np.where(values[ev_row, node] == 1, "idle", "busy")})
+    changes = changes.sort_values(["time_s", "node"], kind="stable").reset_index(drop=True)
+    events = pd.DataFrame({"event": np.arange(len(dense)), "time_s": time_s,
+                           "timestamp": dense.index.strftime("%Y-%m-%d %H:%M:%S"),
+                           "n_idle": values.sum(axis=1).astype(np.int64),
+                           "n_changed": (values != prev).sum(axis=1).astype(np.int64)})
+    events.loc[0, "n_changed"] = 0
+    names = pd.DataFrame({"node": np.arange(values.shape[1]), "node_name": [str(c) for c in dense.columns]})
+    meta = {"n_nodes": int(values.shape[1]), "n_events": int(len(dense)), "n_state_changes": int(len(changes)),
+            "trace_start": str(t0), "trace_end": str(dense.index[-1]), "span_s": int(time_s[-1]),
+            "state_before_first_change": "busy", "replay_start_event": 1000,
+            "replay_start_time": str(dense.index[min(1000, len(dense) - 1)]),
+            "replay_start_offset_s": int(time_s[min(1000, len(dense) - 1)])}
+    return changes, events, names, meta
+
+
+def job_pickles_to_table(bounds: pd.DataFrame, scal: pd.DataFrame, trace_start: pd.Timestamp) -> pd.DataFrame:
+    """BFTrainer's ``Jbnd`` (Tcup, Tcdw, Jmin, Jmax, Pmax, Tsub) and ``JNPs`` frames -> one job table."""
+    models = [str(j).split("-", 1)[1] if "-" in str(j) else "shufflenet" for j in bounds.index]
+    tsub = pd.to_datetime(bounds["Tsub"])
+    return pd.DataFrame({
+        "job_id": [str(j) for j in bounds.index], "model": models,
+        "submit_time": tsub.dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+        "submit_offset_s": ((tsub - trace_start).dt.total_seconds()).astype(np.int64).to_numpy(),
+        "scale_up_cost_s": bounds["Tcup"].astype(float).to_numpy(),
+        "scale_down_cost_s": bounds["Tcdw"].astype(float).to_numpy(),
+        "min_nodes": bounds["Jmin"].astype(np.int64).to_numpy(), "max_nodes": bounds["Jmax"].astype(np.int64).to_numpy(),
+        "total_work_samples": bounds["Pmax"].astype(np.int64).to_numpy(),
+    }).reset_index(drop=True).assign(_ns=list(scal.loc[bounds.index, "Ns"]), _ps=list(scal.loc[bounds.index, "Ps"]))
+
+
+def _scalability_rows(jobs: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for model, g in jobs.groupby("model", sort=False):
+        ns, ps = np.asarray(g["_ns"].iloc[0], float), np.asarray(g["_ps"].iloc[0], float)
+        one = ps[list(ns).index(1)] if 1 in list(ns) else ps[ns > 0][0]
+        rows += [{"model": model, "nodes": int(n), "throughput_samples_per_s": float(p),
+                  "speedup_vs_1_node": float(p / one)} for n, p in zip(ns, ps)]
+    return pd.DataFrame(rows)
+
+
+def convert_bftrainer(raw: Path, dest: Path) -> list[Path]:
+    """Convert downloaded originals in ``raw`` into the CSV layout in ``dest``; return the files written."""
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    dense = _read_node_map(raw)
+    changes, events, names, meta = node_map_to_changes(dense)
+    for frame, fname in ((changes, "node_state_changes.csv.gz"), (events, "node_state_events.csv.gz")):
+        with gzip.open(dest / fname, "wt", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        written.append(dest / fname)
+    names.to_csv(dest / "node_names.csv", index=False)
+    (dest / "node_state_meta.json").write_text(json.dumps(meta, indent=2))
+    written += [dest / "node_names.csv", dest / "node_state_meta.json"]
+    scal_rows = []
+    for stem, out_name in JOB_PICKLES:
+        bounds = pd.read_pickle(raw / stem.format("Jbnd"))
+        scal = pd.read_pickle(raw / stem.format("JNPs"))
+        jobs = job_pickles_to_table(bounds, scal, dense.index[0])
+        scal_rows.append(_scalability_rows(jobs))
+        jobs.drop(columns=["_ns", "_ps"]).to_csv(dest / out_name, index=False)
+        written.append(dest / out_name)
+    scal = pd.concat(scal_rows).drop_duplicates(["model", "nodes"]).reset_index(drop=True)
+    scal.to_csv(dest / "trainer_scalability.csv", index=False)
+    written.append(dest / "trainer_scalability.csv")
+    frag = raw / "fragments.npy"
+    if frag.exists():
+        buf = io.StringIO()
+        pd.DataFrame({"duration_s": np.load(frag, allow_pickle=False)}).to_csv(buf, index=False)
+        with gzip.open(dest / "idle_fragments.csv.gz", "wt", newline="") as fh:
+            fh.write(buf.getvalue())
+        written.append(dest / "idle_fragments.csv.gz")
+    return written

@@ -1,0 +1,112 @@
+"""One BFTrainer experiment, as the ``schedlab bftrainer`` command runs it: idle trace + trainers +
+allocator -> replay -> summary, tables and plots."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from schedlab.elastic.idle import IdleTrace, IdleTraceError, from_simulation, read_node_states, synthetic
+from schedlab.elastic.replay import ReplayConfig, ReplayResult, replay
+from schedlab.elastic.trainers import TrainerSet, load_job_set
+
+#: Default window start (hours on the trace clock) per idle-trace kind.  real: the replay start of
+#: BFTrainer's replayer (event 1000, 2021-02-10 20:21:15); sim: one week in, past the empty-machine
+#: start; synthetic: 0 (it is generated in steady state).
+DEFAULT_START_HOURS = {"real": 72743 / 3600, "sim": 168.0, "synthetic": 0.0}
+
+
+@dataclass
+class IdleSpec:
+    kind: str
+    trace: str | None = None
+    policy: str | None = None
+
+
+def parse_idle_spec(text: str) -> IdleSpec:
+    """``real``, ``synthetic`` or ``sim:TRACE:POLICY`` (POLICY defaults to fcfs; EASY backfilling)."""
+    if text in ("real", "synthetic"):
+        return IdleSpec(text)
+    if text.startswith("sim:"):
+        parts = text.split(":", 2)
+        trace = parts[1] if len(parts) > 1 else ""
+        policy = parts[2] if len(parts) > 2 and parts[2] else "fcfs"
+        if not trace:
+            raise IdleTraceError("sim idle trace needs a trace: sim:TRACE[:POLICY], e.g. sim:theta_2022:fcfs")
+        return IdleSpec("sim", trace, policy)
+    raise IdleTraceError(f"unknown idle trace {text!r}; use real, synthetic or sim:TRACE:POLICY")
+
+
+def simulate_for_holes(trace: str, policy: str):
+    """The main scheduler's schedule (EASY backfilling, whole nodes) whose idle nodes trainers fill."""
+    from schedlab.simulator import simulate
+    from schedlab.workload import load_trace
+
+    wl = load_trace(trace)
+    return simulate(wl, policy=policy, backfill="easy", capacity_unit="nodes")
+
+
+def load_idle(spec: IdleSpec, hours: float, start_hour: float | None = None, nodes: int | None = None,
+              seed: int = 0, data_dir: Path | None = None, sim_result=None) -> tuple[IdleTrace, IdleTrace | None]:
+    """(window to replay, the whole trace it came from) for an idle-trace spec."""
+    if not hours > 0:
+        raise IdleTraceError(f"--hours must be > 0 (got {hours})")
+    start = 3600.0 * (DEFAULT_START_HOURS[spec.kind] if start_hour is None else start_hour)
+    if spec.kind == "synthetic":
+        durations = None
+        try:
+            import pandas as pd
+
+            from schedlab.elastic.data import bftrainer_dir
+
+            frag = bftrainer_dir(data_dir) / "idle_fragments.csv.gz"
+            if frag.exists():
+                durations = pd.read_csv(frag)["duration_s"].to_numpy(np.float64)
+        except FileNotFoundError:
+            durations = None
+        full = synthetic(nodes or 1024, hours + start / 3600.0, idle_durations=durations, seed=seed)
+    elif spec.kind == "real":
+        full = read_node_states(data_dir)
+        if nodes:
+            full = full.first_nodes(nodes)
+    else:
+        res = sim_result if sim_result is not None else simulate_for_holes(spec.trace, spec.policy)
+        full = from_simulation(res)
+        if nodes:
+            full = full.first_nodes(nodes)
+    if start >= full.end:
+        raise IdleTraceError(f"--start-hour {start / 3600:g} is past the end of the idle trace "
+                             f"({full.end / 3600:.1f} h)")
+    return full.window(start, start + hours * 3600.0), full
+
+
+def align_trainers(trainers: TrainerSet, window: IdleTrace) -> TrainerSet:
+    """Shift the job set so its first submission is the window's start (their spacing is kept)."""
+    return trainers.shift_submit(window.start - float(trainers.submit.min()))
+
+
+def run_bftrainer(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig, on_event=None) -> ReplayResult:
+    return replay(idle, align_trainers(trainers, idle), config, on_event=on_event)
+
+
+def write_outputs(result: ReplayResult, out: Path) -> list[Path]:
+    from schedlab.elastic import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "summary.json"]
+    (out / "summary.json").write_text(json.dumps(result.summary, indent=2))
+    for name, df in (("events", result.events), ("allocations", result.allocations), ("trainers", result.trainers)):
+        df.to_parquet(out / f"{name}.parquet", index=False)
+        df.to_csv(out / f"{name}.csv", index=False)
+        written += [out / f"{name}.parquet", out / f"{name}.csv"]
+    written.append(plots.idle_usage(result.events, out))
+    written.append(plots.allocation_by_model(result, out))
+    written.append(plots.trainer_allocation(result, out))
+    return written
+
+
+__all__ = ["DEFAULT_START_HOURS", "IdleSpec", "align_trainers", "load_idle", "load_job_set", "parse_idle_spec",
+           "run_bftrainer", "simulate_for_holes", "write_outputs"]
