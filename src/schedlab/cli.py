@@ -732,6 +732,8 @@ def bftrainer(
 
     if risk and not predict_holes:
         _fail("--risk needs --predict-holes")
+    if not hours > 0:
+        _fail(f"--hours must be > 0 (got {hours})")
     try:
         spec = parse_idle_spec(idle_trace)
         jobs = load_job_set(trainers, data_dir)

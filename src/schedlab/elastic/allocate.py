@@ -100,7 +100,8 @@ class AllocationProblem:
             # the published big-M caps each change at (N + 1) / 2 nodes; a trainer left below its
             # minimum by pre-emption is exempt (otherwise that model has no feasible point)
             capped = np.abs(k - self.current[:, None]) <= (self.capacity + 1) // 2
-            ok &= capped | (self.current < self.min_nodes)[:, None]
+            stranded = (self.current > 0) & (self.current < self.min_nodes)
+            ok &= capped | stranded[:, None]
         return ok
 
     def current_rate(self) -> np.ndarray:
@@ -153,7 +154,7 @@ def objective_value(problem: AllocationProblem, counts) -> tuple[float, float]:
         c = int(problem.current[j])
         if k != 0 and not (problem.min_nodes[j] <= k <= problem.max_nodes[j]):
             return -np.inf, -np.inf
-        if problem.compat and c >= problem.min_nodes[j] and abs(k - c) > (problem.capacity + 1) // 2:
+        if problem.compat and not 0 < c < problem.min_nodes[j] and abs(k - c) > (problem.capacity + 1) // 2:
             return -np.inf, -np.inf
         rate_now = problem.rates[j, c] if c >= problem.min_nodes[j] else 0.0
         if k == c:
@@ -288,7 +289,7 @@ def _node_milp(problem: AllocationProblem, values: np.ndarray, fair: np.ndarray 
         add(np.r_[[xi(j, i) for i in range(n_n)], z0 + mine],             # nodes == chosen count
             np.r_[np.ones(n_n), -zk[mine].astype(float)], 0.0, 0.0)
         held = holder == j
-        if problem.compat and problem.current[j] >= problem.min_nodes[j]:
+        if problem.compat and not 0 < problem.current[j] < problem.min_nodes[j]:
             # BFTrainer's big-M = N + 1:  2*sum_held x + M d >= 2c ;  2*sum_free x + M d <= M
             big_m = n_n + 1
             hx = [xi(j, i) for i in np.flatnonzero(held)]

@@ -181,6 +181,7 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
     def decide(t: float) -> tuple[float, float, int]:
         if not active:
             return np.nan, 0.0, 0
+        t0 = time.perf_counter()   # the decision's time: predictions, problem set-up and solve
         a = np.asarray(active)
         n_idle = int(is_idle.sum())
         horizon, risk = cfg.tfwd, None
@@ -197,7 +198,6 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
             max_nodes=trainers.max_nodes[a], scale_up=trainers.scale_up[a], scale_down=trainers.scale_down[a],
             horizon=horizon, weight=trainers.weight[a], done=done[a], work=trainers.work[a],
             objective=cfg.objective, cost_rate=cfg.cost_rate, compat=cfg.compat, risk=risk)
-        t0 = time.perf_counter()
         if cfg.solver == "dp":
             alloc = solve_dp(problem)
         elif cfg.solver == "milp":
@@ -229,6 +229,7 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
     ev_rows.append((t, "start", int(is_idle.sum()), int(count.sum()), len(active), 0, 0, 0, changed, solve_s, obj,
                     0.0, 0.0, 0.0))
     wall0 = time.perf_counter()
+    conflicts = 0
     while True:
         t_evt = idle.times[e] if e < idle.n_events else np.inf
         t_sub = trainers.submit[order[q_next]] if (q_next < n_t and len(active) < cfg.max_running) else np.inf
@@ -274,6 +275,7 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
         if admit(t):
             kinds.append("submit")
         obj, solve_s, changed = decide(t)
+        conflicts += int(np.count_nonzero((owner >= 0) & ~is_idle))   # trainers on a busy node: must stay 0
         ev_rows.append((t, "+".join(kinds) or "none", int(is_idle.sum()), int(count.sum()), len(active),
                         n_t - q_next, joins, leaves, changed, solve_s, obj, acc["samples"], acc["ideal"], acc["used"]))
         acc.update(samples=0.0, ideal=0.0, used=0.0)
@@ -295,6 +297,7 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
         "preemptions": preempts,
     })
     summary = _summary(idle, trainers, per, events, cfg, wall)
+    summary["busy_node_conflicts"] = conflicts
     return ReplayResult(events, allocations, per, summary, cfg)
 
 
