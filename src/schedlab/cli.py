@@ -685,7 +685,7 @@ def _explain_compare(paths: list[Path], as_json: bool) -> None:
     out_console.print(splits)
 
 
-class Objective(str, Enum):
+class ElasticObjective(str, Enum):
     throughput = "throughput"
     fairness = "fairness"
 
@@ -705,7 +705,7 @@ class CostRate(str, Enum):
 def bftrainer(
     idle_trace: str = typer.Option("real", "--idle-trace", help="Where idle nodes come from: real (the 4,734-node, 15-day node-state trace of the BFTrainer data), sim:TRACE:POLICY (nodes left idle by a schedlab simulation of TRACE under POLICY with EASY backfilling, e.g. sim:theta_2022:fcfs) or synthetic (idle/busy renewal process, idle lengths drawn from the measured fragments)."),
     trainers: str = typer.Option("imagenet", "--trainers", help="Elastic trainers: imagenet (1,001 trainers, 7 ImageNet models), hps (1,000 identical ShuffleNet trainers), hps10 (10 of them), or a trainer_jobs CSV in the same format. Submissions are shifted so the first one is at the window start."),
-    objective: Objective = typer.Option(Objective.throughput, "--objective", help="throughput: maximise Tfwd x samples/s minus rescale losses, as BFTrainer; fairness: first maximise the smallest progress fraction of the running trainers, then throughput."),
+    objective: ElasticObjective = typer.Option(ElasticObjective.throughput, "--objective", help="throughput: maximise Tfwd x samples/s minus rescale losses, as BFTrainer; fairness: first maximise the smallest progress fraction of the running trainers, then throughput."),
     solver: ElasticSolver = typer.Option(ElasticSolver.dp, "--solver", help="dp: exact dynamic program over node counts (fast); milp: BFTrainer's per-node MILP solved with HiGHS (same optimum, slower); equal: equal share baseline (no optimisation)."),
     nodes: Optional[int] = typer.Option(None, "--nodes", help="Use only the first N nodes of the machine (default: all; synthetic: 1,024)."),
     hours: float = typer.Option(24.0, "--hours", help="Length of the replayed window, hours."),
