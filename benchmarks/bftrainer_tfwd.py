@@ -51,9 +51,9 @@ def main() -> None:
     print(f"best fixed Tfwd on week 1: {best:g} s")
     for tf in GRID:
         run(f"fixed Tfwd={tf:g}", 1, ReplayConfig(tfwd=tf))
-    run(f"learned nodes, Tfwd={best:g}", 1, ReplayConfig(tfwd=best, horizon=model, node_choice="longest",
-                                                         learn_tfwd=False))
-    run(f"learned nodes+risk, Tfwd={best:g}", 1, ReplayConfig(tfwd=best, horizon=model, node_choice="longest"))
+    run(f"learned nodes, Tfwd={best:g}", 1, ReplayConfig(tfwd=best, horizon=model, node_choice="longest"))
+    run(f"learned nodes+risk, Tfwd={best:g}", 1, ReplayConfig(tfwd=best, horizon=model, node_choice="longest",
+                                                               risk=True))
     out = Path(__file__).parent / "results" / "bftrainer_tfwd.json"
     out.write_text(json.dumps({"best_fixed_tfwd_week1": best, "predictor_fit_seconds": fit_s,
                                "predictor_holes": model.n_holes_, "rows": rows}, indent=2))

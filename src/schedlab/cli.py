@@ -21,6 +21,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from schedlab.policies import POLICY_NAMES  # noqa: E402
+from schedlab.report.outputs import write_outputs as _write_outputs  # noqa: E402
 from schedlab.workload import BUNDLED, DEFAULT_TRACE  # noqa: E402
 
 app = typer.Typer(
@@ -156,20 +157,6 @@ def _fmt(v: float, metric: str | None = None) -> str:
     if abs(v) >= 100:
         return f"{v:,.1f}"
     return f"{v:.3f}"
-
-
-def _write_outputs(out: Path, summary: dict, frames: dict, plots) -> list[str]:
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    written.append(str(out / "summary.json"))
-    for name, df in frames.items():
-        df.to_parquet(out / f"{name}.parquet", index=False)
-        df.to_csv(out / f"{name}.csv", index=False)
-        written += [str(out / f"{name}.parquet"), str(out / f"{name}.csv")]
-    for make in plots:
-        written.append(str(make()))
-    return written
 
 
 @app.command()
@@ -750,7 +737,7 @@ def bftrainer(
             horizon = HoleLifePredictor(seed=seed).fit(full.window(lo, window.start))
         cfg = ReplayConfig(objective=objective.value, solver=solver.value, tfwd=tfwd, cost_rate=cost_rate.value,
                            compat=compat, max_running=max_running, horizon=horizon,
-                           node_choice="longest" if predict_holes else "lowest", learn_tfwd=risk)
+                           node_choice="longest" if predict_holes else "lowest", risk=risk)
     except (IdleTraceError, TrainerError, DataNotFound, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     with Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.percentage:>3.0f}% of the window"),
@@ -784,7 +771,7 @@ def bftrainer(
         ("scale-ups / scale-downs", f"{s['scale_ups']:,} / {s['scale_downs']:,}"),
         ("pre-emptions (trainer-events)", f"{s['preemptions']:,}"),
         ("decisions", f"{s['decisions']:,}"),
-        ("decision ms per event: median / p95 / max", f"{s['solve_ms_median']:.2f} / {s['solve_ms_p95']:.2f} / {s['solve_ms_max']:.2f}"),
+        ("decision ms per event: median / p95 / max", f"{s['decision_ms_median']:.2f} / {s['decision_ms_p95']:.2f} / {s['decision_ms_max']:.2f}"),
         ("replay wall time (s)", f"{s['replay_seconds']:.1f}"),
         ("trainer on a busy node (must be 0)", f"{s['busy_node_conflicts']}"),
     ]

@@ -1,4 +1,4 @@
-"""A learned look-ahead: predict how much longer each idle hole will last.
+"""Learned hole life: predict how much longer each idle hole will last.
 
 BFTrainer's one tuning knob is Tfwd, the time the allocator assumes a new allocation will be
 useful for.  The right value depends on the machine's idle holes, which differ between machines,
@@ -15,8 +15,8 @@ in ``_``) regresses log remaining life on
 with gradient-boosted trees, trained on holes of the history sampled at several ages.  In a
 replay it gives
 
-* ``horizons(...)``: the look-ahead of the objective per trainer and node count, the predicted
-  time until that allocation is next disrupted, clipped to ``[min_horizon, max_horizon]``;
+* ``risk(...)``: expected pre-emptions per second of each trainer at each node count, which
+  :mod:`.allocate` can charge in the objective (``--risk``);
 * ``predict_remaining(...)``: per node, so growing trainers take the longest-lived nodes and
   shrinking ones give back the shortest-lived (``node_choice='longest'``).
 """

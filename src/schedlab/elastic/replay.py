@@ -47,8 +47,8 @@ class ReplayConfig:
     tfwd          BFTrainer's look-ahead (seconds) in the objective, when no ``horizon`` model is given
     horizon       a fitted :class:`~schedlab.elastic.horizon.HoleLifePredictor`: predicted remaining
                   hole life per idle node, refreshed at every decision
-    learn_tfwd    with a ``horizon``: take the objective's look-ahead from the predictions instead
-                  of ``tfwd``
+    risk          with a ``horizon``: take each allocation's predicted pre-emption stalls off its
+                  value in the objective (``AllocationProblem.risk``)
     node_choice   which free nodes a growing trainer takes: ``lowest`` index (deterministic, as good
                   as any without a model) or ``longest`` predicted remaining life (needs ``horizon``);
                   shrinking trainers give back the opposite end
@@ -62,7 +62,7 @@ class ReplayConfig:
     max_running: int = 10
     horizon: object | None = None
     node_choice: str = "lowest"
-    learn_tfwd: bool = True
+    risk: bool = False
     milp_time_limit: float = 60.0
 
     def __post_init__(self):
@@ -85,7 +85,7 @@ class ReplayConfig:
         return {"objective": self.objective, "solver": self.solver, "tfwd": self.tfwd, "cost_rate": self.cost_rate,
                 "compat": self.compat, "max_running": self.max_running,
                 "horizon": None if self.horizon is None else type(self.horizon).__name__,
-                "node_choice": self.node_choice, "learn_tfwd": self.horizon is not None and self.learn_tfwd}
+                "node_choice": self.node_choice, "risk": self.horizon is not None and self.risk}
 
 
 @dataclass
@@ -189,7 +189,7 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
             nodes = np.flatnonzero(is_idle)
             life = cfg.horizon.predict_remaining(t, nodes, hole_start[nodes])
             life_map[nodes] = life
-            if cfg.learn_tfwd:
+            if cfg.risk:
                 free_life = life_map[nodes[owner[nodes] < 0]]
                 held = [life_map[owner == j] for j in a]
                 risk = cfg.horizon.risk(held, count[a], free_life, rates.shape[1])
@@ -204,12 +204,12 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
             alloc = solve_milp(problem, time_limit=cfg.milp_time_limit)
         else:
             alloc = equal_share(problem)
-        solve_s = time.perf_counter() - t0
+        decision_s = time.perf_counter() - t0
         changed = 0
         for j, k in sorted(zip(a, alloc.counts), key=lambda jk: jk[1] - count[jk[0]]):  # shrink first
             changed += int(k != count[j])
             set_count(int(j), int(k), t)
-        return alloc.objective, solve_s, changed
+        return alloc.objective, decision_s, changed
 
     def admit(t: float) -> int:
         nonlocal q_next
@@ -225,8 +225,8 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
     t = idle.start
     e = 0
     admit(t)
-    obj, solve_s, changed = decide(t)
-    ev_rows.append((t, "start", int(is_idle.sum()), int(count.sum()), len(active), 0, 0, 0, changed, solve_s, obj,
+    obj, decision_s, changed = decide(t)
+    ev_rows.append((t, "start", int(is_idle.sum()), int(count.sum()), len(active), 0, 0, 0, changed, decision_s, obj,
                     0.0, 0.0, 0.0))
     wall0 = time.perf_counter()
     conflicts = 0
@@ -274,10 +274,10 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
             hole_start[came] = t
         if admit(t):
             kinds.append("submit")
-        obj, solve_s, changed = decide(t)
+        obj, decision_s, changed = decide(t)
         conflicts += int(np.count_nonzero((owner >= 0) & ~is_idle))   # trainers on a busy node: must stay 0
         ev_rows.append((t, "+".join(kinds) or "none", int(is_idle.sum()), int(count.sum()), len(active),
-                        n_t - q_next, joins, leaves, changed, solve_s, obj, acc["samples"], acc["ideal"], acc["used"]))
+                        n_t - q_next, joins, leaves, changed, decision_s, obj, acc["samples"], acc["ideal"], acc["used"]))
         acc.update(samples=0.0, ideal=0.0, used=0.0)
         if on_event is not None:
             on_event(t)
@@ -286,7 +286,7 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
     wall = time.perf_counter() - wall0
 
     events = pd.DataFrame(ev_rows, columns=["time", "kind", "idle_nodes", "used_nodes", "running", "queued", "joins",
-                                            "leaves", "rescaled", "solve_s", "objective", "samples", "ideal_samples",
+                                            "leaves", "rescaled", "decision_s", "objective", "samples", "ideal_samples",
                                             "used_node_seconds"])
     allocations = pd.DataFrame(alloc_rows, columns=["time", "trainer", "nodes"])
     allocations["job_id"] = trainers.job_id[allocations["trainer"].to_numpy()] if len(allocations) else []
@@ -329,7 +329,7 @@ def _summary(idle: IdleTrace, trainers: TrainerSet, per: pd.DataFrame, events: p
     available = idle.idle_node_seconds()
     fin = per["finished"].notna()
     jct = (per.loc[fin, "finished"] - per.loc[fin, "submit"]) / 3600
-    solve_ms = events["solve_s"].to_numpy()[1:] * 1000 if len(events) > 1 else np.zeros(1)
+    decision_ms = events["decision_s"].to_numpy()[1:] * 1000 if len(events) > 1 else np.zeros(1)
     out = {
         "idle_trace": idle.name, "nodes": idle.n_nodes, "hours": (idle.end - idle.start) / 3600,
         "trainers": trainers.name, "config": cfg.to_dict(),
@@ -345,7 +345,7 @@ def _summary(idle: IdleTrace, trainers: TrainerSet, per: pd.DataFrame, events: p
         "scale_ups": int(per["scale_ups"].sum()), "scale_downs": int(per["scale_downs"].sum()),
         "starts": int(per["starts"].sum()), "stops": int(per["stops"].sum()),
         "preemptions": int(per["preemptions"].sum()), "decisions": int(len(events)),
-        "solve_ms_median": float(np.median(solve_ms)), "solve_ms_p95": float(np.percentile(solve_ms, 95)),
-        "solve_ms_max": float(solve_ms.max()), "replay_seconds": wall,
+        "decision_ms_median": float(np.median(decision_ms)), "decision_ms_p95": float(np.percentile(decision_ms, 95)),
+        "decision_ms_max": float(decision_ms.max()), "replay_seconds": wall,
     }
     return out

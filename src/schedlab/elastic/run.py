@@ -3,7 +3,6 @@ allocator -> replay -> summary, tables and plots."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,20 +91,15 @@ def run_bftrainer(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig, o
     return replay(idle, align_trainers(trainers, idle), config, on_event=on_event)
 
 
-def write_outputs(result: ReplayResult, out: Path) -> list[Path]:
+def write_outputs(result: ReplayResult, out: Path) -> list[str]:
+    """summary.json, the events / allocations / trainers tables (Parquet and CSV) and three plots."""
     from schedlab.elastic import plots
+    from schedlab.report.outputs import write_outputs as write
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "summary.json"]
-    (out / "summary.json").write_text(json.dumps(result.summary, indent=2))
-    for name, df in (("events", result.events), ("allocations", result.allocations), ("trainers", result.trainers)):
-        df.to_parquet(out / f"{name}.parquet", index=False)
-        df.to_csv(out / f"{name}.csv", index=False)
-        written += [out / f"{name}.parquet", out / f"{name}.csv"]
-    written.append(plots.idle_usage(result.events, out))
-    written.append(plots.allocation_by_model(result, out))
-    written.append(plots.trainer_allocation(result, out))
-    return written
+    return write(out, result.summary,
+                 {"events": result.events, "allocations": result.allocations, "trainers": result.trainers},
+                 [lambda: plots.idle_usage(result.events, out), lambda: plots.allocation_by_model(result, out),
+                  lambda: plots.trainer_allocation(result, out)])
 
 
 __all__ = ["DEFAULT_START_HOURS", "IdleSpec", "align_trainers", "load_idle", "load_job_set", "parse_idle_spec",
