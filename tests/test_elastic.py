@@ -310,9 +310,27 @@ def test_cli_synthetic_runs_without_data(tmp_path):
     (["--idle-trace", "synthetic", "--trainers", "nosuchset"], "no trainer set"),
     (["--idle-trace", "synthetic", "--hours", "0"], "--hours must be > 0"),
     (["--idle-trace", "synthetic", "--risk"], "--risk needs --predict-holes"),
+    (["--idle-trace", "synthetic", "--tfwd-from-holes", "0.01"], "--tfwd-from-holes needs --predict-holes"),
     (["--idle-trace", "synthetic", "--nodes", "8", "--tfwd", "-1"], "tfwd must be > 0"),
 ])
 def test_cli_bad_inputs(args, message):
     r = runner.invoke(app, ["bftrainer", *args])
     assert r.exit_code == 2, r.output
     assert message in r.output
+
+
+def test_hole_predictor_learns_that_old_holes_last_longer_and_drives_the_replay():
+    """Heavy-tailed holes: a hole that has lasted an hour is predicted to last longer than a new one.
+    With the predictor, trainers take the longest-lived nodes and Tfwd follows the predictions."""
+    from schedlab.elastic.horizon import HoleLifePredictor
+
+    rng = np.random.default_rng(0)
+    history = synthetic(200, 72, idle_fraction=0.15, idle_durations=rng.pareto(1.2, 20_000) * 300 + 60, seed=1)
+    model = HoleLifePredictor(max_iter=60).fit(history)
+    young, old = model.predict_remaining(5e4, np.array([3, 3]), np.array([5e4 - 10, 5e4 - 3600]))
+    assert old > 2 * young
+    window = synthetic(64, 6, idle_fraction=0.2, seed=9)
+    res = replay(window, _synthetic_jobs(), ReplayConfig(tfwd=30.0, max_running=4, horizon=model,
+                                                          node_choice="longest", tfwd_scale=0.05))
+    assert res.summary["busy_node_conflicts"] == 0 and res.summary["samples"] > 0
+    assert res.summary["config"]["tfwd_scale"] == 0.05

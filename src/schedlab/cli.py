@@ -702,6 +702,7 @@ def bftrainer(
     compat: bool = typer.Option(False, "--bftrainer-compat", help="Keep the published MILP's big-M = N + 1, which caps every trainer's change at (N+1)/2 nodes per event."),
     max_running: int = typer.Option(10, "--max-running", help="At most this many trainers admitted at once (FCFS); BFTrainer's maxJ."),
     predict_holes: bool = typer.Option(False, "--predict-holes", help="Learn each idle hole's remaining life from the --history-hours before the window (node, hour of day, hole age) and give growing trainers the longest-lived nodes."),
+    tfwd_from_holes: Optional[float] = typer.Option(None, "--tfwd-from-holes", help="With --predict-holes: instead of the fixed --tfwd, set Tfwd at every event to this factor x the median predicted remaining life of the free idle nodes (e.g. 0.01)."),
     risk: bool = typer.Option(False, "--risk", help="With --predict-holes: also take the predicted pre-emption stalls off each allocation's value in the objective."),
     history_hours: float = typer.Option(168.0, "--history-hours", help="With --predict-holes: hours of idle trace before the window to learn from."),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic idle trace."),
@@ -720,6 +721,10 @@ def bftrainer(
 
     if risk and not predict_holes:
         _fail("--risk needs --predict-holes")
+    if tfwd_from_holes is not None and not predict_holes:
+        _fail("--tfwd-from-holes needs --predict-holes")
+    if tfwd_from_holes is not None and not tfwd_from_holes > 0:
+        _fail(f"--tfwd-from-holes must be > 0 (got {tfwd_from_holes})")
     if not hours > 0:
         _fail(f"--hours must be > 0 (got {hours})")
     try:
@@ -737,7 +742,8 @@ def bftrainer(
             horizon = HoleLifePredictor(seed=seed).fit(full.window(lo, window.start))
         cfg = ReplayConfig(objective=objective.value, solver=solver.value, tfwd=tfwd, cost_rate=cost_rate.value,
                            compat=compat, max_running=max_running, horizon=horizon,
-                           node_choice="longest" if predict_holes else "lowest", risk=risk)
+                           node_choice="longest" if predict_holes else "lowest", risk=risk,
+                           tfwd_scale=tfwd_from_holes)
     except (IdleTraceError, TrainerError, DataNotFound, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     with Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.percentage:>3.0f}% of the window"),

@@ -47,6 +47,8 @@ class ReplayConfig:
     tfwd          BFTrainer's look-ahead (seconds) in the objective, when no ``horizon`` model is given
     horizon       a fitted :class:`~schedlab.elastic.horizon.HoleLifePredictor`: predicted remaining
                   hole life per idle node, refreshed at every decision
+    tfwd_scale    with a ``horizon``: Tfwd at each decision = this x the median predicted remaining
+                  life of the free idle nodes (clipped to 1..3600 s) instead of the fixed ``tfwd``
     risk          with a ``horizon``: take each allocation's predicted pre-emption stalls off its
                   value in the objective (``AllocationProblem.risk``)
     node_choice   which free nodes a growing trainer takes: ``lowest`` index (deterministic, as good
@@ -63,6 +65,7 @@ class ReplayConfig:
     horizon: object | None = None
     node_choice: str = "lowest"
     risk: bool = False
+    tfwd_scale: float | None = None
     milp_time_limit: float = 60.0
 
     def __post_init__(self):
@@ -85,7 +88,8 @@ class ReplayConfig:
         return {"objective": self.objective, "solver": self.solver, "tfwd": self.tfwd, "cost_rate": self.cost_rate,
                 "compat": self.compat, "max_running": self.max_running,
                 "horizon": None if self.horizon is None else type(self.horizon).__name__,
-                "node_choice": self.node_choice, "risk": self.horizon is not None and self.risk}
+                "node_choice": self.node_choice, "risk": self.horizon is not None and self.risk,
+                "tfwd_scale": self.tfwd_scale if self.horizon is not None else None}
 
 
 @dataclass
@@ -189,8 +193,11 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
             nodes = np.flatnonzero(is_idle)
             life = cfg.horizon.predict_remaining(t, nodes, hole_start[nodes])
             life_map[nodes] = life
+            free_life = life_map[nodes[owner[nodes] < 0]]
+            if cfg.tfwd_scale is not None:
+                pool = free_life if len(free_life) else life
+                horizon = float(np.clip(cfg.tfwd_scale * np.median(pool), 1.0, 3600.0)) if len(pool) else cfg.tfwd
             if cfg.risk:
-                free_life = life_map[nodes[owner[nodes] < 0]]
                 held = [life_map[owner == j] for j in a]
                 risk = cfg.horizon.risk(held, count[a], free_life, rates.shape[1])
         problem = AllocationProblem(
