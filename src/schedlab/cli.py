@@ -796,27 +796,31 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("fetch")
 def data_fetch(
-    name: str = typer.Argument(..., help="Dataset to fetch: bftrainer (node-state trace and trainer tables of BFTrainer)."),
+    name: str = typer.Argument(..., help="Dataset to fetch: bftrainer (BFTrainer's node-state trace and trainer tables), "
+                               "ecosched (EcoSched's multi-GPU app profiles and evaluation logs), open_a100 (OPEN's "
+                               "CPU-cap x GPU-cap performance matrix on A100)."),
     dest: Optional[Path] = typer.Option(None, "--dest", help="Folder to write into (default: the user cache, ~/.cache/schedlab/data, where schedlab looks)."),
-    convert_only: Optional[Path] = typer.Option(None, "--convert-only", help="Do not download: convert originals already in this folder (the pinned pickles and fragments.npy)."),
+    convert_only: Optional[Path] = typer.Option(None, "--convert-only", help="Do not download: convert originals already in this folder (the pinned upstream files, laid out as in their repository)."),
 ):
     """Download a public dataset at a pinned commit and convert it into the CSV layout schedlab reads."""
-    from schedlab.elastic import data
+    from schedlab.datasets import cache_dir
+    from schedlab.fetchers import FETCHERS
 
-    if name != "bftrainer":
-        _fail(f"unknown dataset {name!r}; available: bftrainer")
+    if name not in FETCHERS:
+        _fail(f"unknown dataset {name!r}; available: {', '.join(FETCHERS)}")
+    fetch, convert, label = FETCHERS[name]
     try:
         if convert_only is not None:
-            target = (dest or data.cache_dir()) / "bftrainer"
-            files = data.convert_bftrainer(convert_only, target)
+            target = (dest or cache_dir()) / name
+            files = convert(convert_only, target)
         else:
-            target = data.fetch_bftrainer(dest, progress=lambda m: err_console.print(f"[dim]{m}[/]"))
+            target = fetch(dest, progress=lambda m: err_console.print(f"[dim]{m}[/]"))
             files = sorted(target.glob("*.csv*"))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         _fail(f"fetch failed: {exc}")
     for f in files:
         out_console.print(f"wrote {f}")
-    out_console.print(f"BFTrainer data ready in {target}")
+    out_console.print(f"{label} data ready in {target}")
 
 
 def main() -> None:

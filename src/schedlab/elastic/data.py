@@ -15,13 +15,14 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import tarfile
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from schedlab.datasets import DataNotFound, cache_dir, find_dataset  # noqa: F401  (re-exported)
 
 REQUIRED = ("node_state_changes.csv.gz", "node_state_events.csv.gz", "trainer_scalability.csv")
 
@@ -43,37 +44,10 @@ JOB_PICKLES = (("ImageNet-imgps-{}-1001J.pkl", "trainer_jobs_imagenet_1001.csv")
                ("hps-shufflenet-{}-10J.pkl", "trainer_jobs_hps_shufflenet_10.csv"))
 
 
-class DataNotFound(FileNotFoundError):
-    pass
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "schedlab" / "data"
-
-
-def _candidates(data_dir: Path | None) -> list[Path]:
-    out = []
-    if data_dir is not None:
-        return [Path(data_dir)]
-    if os.environ.get("SCHEDLAB_DATA"):
-        out.append(Path(os.environ["SCHEDLAB_DATA"]))
-    out.append(cache_dir())
-    repo = Path(__file__).resolve().parents[3]  # src/schedlab/elastic/data.py -> checkout root
-    out += [repo.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
-    return out
-
-
 def bftrainer_dir(data_dir: Path | None = None) -> Path:
     """The folder holding the BFTrainer CSVs (``<data>/bftrainer``), or a clear error."""
-    tried = []
-    for base in _candidates(data_dir):
-        for folder in (base / "bftrainer", base):
-            tried.append(str(folder))
-            if all((folder / f).exists() for f in REQUIRED):
-                return folder
-    raise DataNotFound("BFTrainer data not found (looked in " + ", ".join(dict.fromkeys(tried)) + "); run "
-                       "`schedlab data fetch bftrainer` or pass --data-dir")
+    return find_dataset("bftrainer", REQUIRED, data_dir,
+                        "run `schedlab data fetch bftrainer` or pass --data-dir")
 
 
 # --------------------------------------------------------------------------------------------- fetch

@@ -1,0 +1,32 @@
+"""The datasets ``schedlab data fetch NAME`` knows: name -> (fetch, convert, label).
+
+``fetch(dest, progress)`` downloads the pinned public originals and converts them, returning the
+folder written; ``convert(raw_dir, dest)`` converts originals already on disk, returning the files
+written.  Each dataset's module owns its URLs and its conversion.
+"""
+
+from __future__ import annotations
+
+
+def _bftrainer():
+    from schedlab.elastic import data
+    return data.fetch_bftrainer, data.convert_bftrainer, "BFTrainer"
+
+
+_LOADERS = {"bftrainer": _bftrainer}
+
+
+class _Registry(dict):
+    """Imports a dataset's module only when it is asked for (keeps ``schedlab --help`` fast)."""
+
+    def __getitem__(self, name):
+        return _LOADERS[name]()
+
+    def __contains__(self, name):
+        return name in _LOADERS
+
+    def __iter__(self):
+        return iter(_LOADERS)
+
+
+FETCHERS = _Registry()
