@@ -823,6 +823,30 @@ def data_fetch(
     out_console.print(f"{label} data ready in {target}")
 
 
+energy_app = typer.Typer(no_args_is_help=True, help="Energy- and power-aware GPU scheduling on measured data: EcoSched "
+                         "(GPU counts and co-scheduling on one multi-GPU node), OPEN (performance under CPU/GPU power "
+                         "caps from a little profiling) and EcoShift (sharing a cluster power cap).")
+app.add_typer(energy_app, name="energy")
+
+
+def _register_subcommands() -> None:
+    """Commands that live beside their library code (each module's ``register(app)`` adds them)."""
+    import importlib
+
+    for module, target in (("schedlab.energy.cli_ecosched", energy_app), ("schedlab.energy.cli_power", energy_app),
+                           ("schedlab.analytics.cli", app)):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(target)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     try:
         app()
