@@ -13,7 +13,18 @@ def _bftrainer():
     return data.fetch_bftrainer, data.convert_bftrainer, "BFTrainer"
 
 
-_LOADERS = {"bftrainer": _bftrainer}
+def _ecosched():
+    from schedlab.energy import data
+    return (data.fetch_ecosched, data.convert_ecosched,
+            "EcoSched (not produced by fetch: " + ", ".join(data.ECOSCHED_NOT_PRODUCED) + ")")
+
+
+def _open_a100():
+    from schedlab.energy import data
+    return data.fetch_open_a100, data.convert_open_a100, "OPEN A100"
+
+
+_LOADERS = {"bftrainer": _bftrainer, "ecosched": _ecosched, "open_a100": _open_a100}
 
 
 class _Registry(dict):
