@@ -1,0 +1,523 @@
+"""Multiresolution DMD (mrDMD) of an entities x time telemetry matrix, anomaly z-scores, clusters.
+
+Kutz, Fu & Brunton (2016) separate slow from fast variation by recursion: on a time window, fit
+DMD to a *subsampled* copy of the data that can only resolve ``max_cycles`` cycles per window,
+keep the slow modes, subtract their contribution (reconstructed on the full time grid), split the
+window in two halves and repeat on what is left.  Level ``l`` has ``2**l`` windows and resolves
+variation up to ``max_cycles * 2**l`` cycles per whole span; what no level takes is the residual
+(the fastest variation and noise).
+
+Cost.  Every window is reduced to ``snapshots`` columns before its SVD, so a window costs
+O(entities x snapshots x rank) for the SVD / DMD (randomized range finder when the snapshot
+count is large against the rank) plus one pass over its samples for the reduction and one rank-r
+product to subtract the slow modes: O(entities x time x (1 + rank)) per level, never
+O(entities x time**2).  The full-resolution reconstruction is never stored; per level only the
+modes, eigenvalues and amplitudes of each window, and per entity and window the RMS of that
+level's contribution (``window_rms_``), are kept.
+
+Subsampling.  ``subsample="mean"`` (default) takes block means rather than every ``step``-th
+sample: a boxcar anti-alias filter, so fast oscillations and noise do not alias into the slow
+modes of coarse levels.  ``"decimate"`` is the paper's plain decimation.
+
+Anomaly scores (:func:`score_anomalies`): for every entity, level and window, the RMS about the
+window mean of that level's reconstruction (plus the residual's, per finest window), as a robust
+z-score against a healthy baseline: ``z = (v - median) / (1.4826 * MAD)`` over the baseline
+entities, over the entities and windows inside a baseline time range, or, by default, over all
+entities in the same window.  ``|z| > 3.5`` is flagged (Iglewicz & Hoaglin's cut-off for the
+modified z-score).  The across-entity baseline finds entities that behave unlike the rest; a
+change of the whole machine (every node steps) is a changepoint of the aggregate series, which
+:func:`schedlab.analytics.changepoints.detect_changepoints` finds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class MrDMDWindow:
+    """The slow modes that one level took from one time window ``[start, stop)`` (sample indices)."""
+
+    level: int
+    index: int
+    start: int
+    stop: int
+    step: int                    # samples per snapshot
+    t0: float                    # sample position of snapshot 0 (block centre for "mean")
+    modes: np.ndarray            # entities x k, complex
+    eigs: np.ndarray             # k discrete-time eigenvalues per snapshot step
+    amplitudes: np.ndarray       # k
+    rank: int                    # SVD rank used (slow modes are a subset)
+
+    @property
+    def n_modes(self) -> int:
+        return len(self.eigs)
+
+    def frequencies(self, dt: float = 1.0) -> np.ndarray:
+        """Cycles per unit time of each slow mode (``dt`` = time per sample)."""
+        return np.angle(self.eigs) / (2 * np.pi * self.step * dt)
+
+    def dynamics(self, t: np.ndarray) -> np.ndarray:
+        """k x len(t) time dynamics ``b * lambda**((t - t0) / step)`` at sample positions ``t``."""
+        loglam = np.log(self.eigs)
+        return self.amplitudes[:, None] * np.exp(np.outer(loglam, (np.asarray(t, float) - self.t0) / self.step))
+
+
+def _robust_rank(s: np.ndarray, shape: tuple[int, int]) -> int:
+    """Gavish & Donoho optimal hard threshold with unknown noise: tau = omega(beta) * median(s)."""
+    beta = min(shape) / max(shape)
+    omega = 0.56 * beta ** 3 - 0.95 * beta ** 2 + 1.82 * beta + 1.43
+    return int(np.sum(s > omega * np.median(s)))
+
+
+def _svd(X: np.ndarray, rank, method: str, rng: np.random.Generator, oversample: int, power_iter: int):
+    """Truncated SVD of X (entities x snapshots); randomized range finder when it pays."""
+    n, m = X.shape
+    if method == "auto":
+        method = "randomized" if isinstance(rank, (int, np.integer)) and rank + oversample < min(n, m) // 2 else "full"
+    if method == "randomized" and not isinstance(rank, str):
+        k = min(rank + oversample, min(n, m))
+        Q, _ = np.linalg.qr(X @ rng.standard_normal((m, k)))
+        for _ in range(power_iter):
+            Q, _ = np.linalg.qr(X.T @ Q)
+            Q, _ = np.linalg.qr(X @ Q)
+        Ub, s, Vt = np.linalg.svd(Q.T @ X, full_matrices=False)
+        U = Q @ Ub
+    else:
+        U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    r = _robust_rank(s, X.shape) if rank == "oht" else int(rank)
+    r = min(r, len(s))
+    if len(s) and s[0] > 0:
+        r = min(r, int(np.sum(s > s[0] * 1e-10)))
+    else:
+        r = 0
+    return U[:, :r], s[:r], Vt[:r]
+
+
+class MrDMD:
+    """Multiresolution DMD of an entities x time matrix (see the module docstring).
+
+    Parameters: ``max_levels`` levels at most (fewer if windows get shorter than ``2 * snapshots``
+    samples); ``max_cycles`` slow cycles kept per window; ``rank`` the SVD rank per window (an
+    int, or ``"oht"`` for the Gavish-Donoho optimal hard threshold); ``snapshots`` the subsampled
+    columns per window (default ``max(8 * max_cycles, 2 * rank + 2)``); ``subsample`` ``"mean"`` or
+    ``"decimate"``; ``svd`` ``"auto"``, ``"full"`` or ``"randomized"``; ``seed`` for the randomized
+    SVD; ``chunk`` columns per block when subtracting (bounds the extra memory).
+    """
+
+    def __init__(self, max_levels: int = 6, max_cycles: int = 2, rank: int | str = 10,
+                 snapshots: int | None = None, subsample: str = "mean", svd: str = "auto",
+                 oversample: int = 10, power_iter: int = 2, seed: int = 0, chunk: int = 2048,
+                 noise_floor: float = 1.0):
+        self.max_levels = max_levels
+        self.max_cycles = max_cycles
+        self.rank = rank
+        self.snapshots = snapshots
+        self.subsample = subsample
+        self.svd = svd
+        self.oversample = oversample
+        self.power_iter = power_iter
+        self.seed = seed
+        self.chunk = chunk
+        self.noise_floor = noise_floor
+
+    # ------------------------------------------------------------------ fit
+    def _check(self):
+        if not (isinstance(self.max_levels, (int, np.integer)) and self.max_levels >= 1):
+            raise ValueError(f"max_levels must be an int >= 1, got {self.max_levels!r}")
+        if not self.max_cycles > 0:
+            raise ValueError(f"max_cycles must be positive, got {self.max_cycles!r}")
+        if not (self.rank == "oht" or (isinstance(self.rank, (int, np.integer)) and self.rank >= 1)):
+            raise ValueError(f"rank must be an int >= 1 or 'oht', got {self.rank!r}")
+        if self.subsample not in ("mean", "decimate"):
+            raise ValueError(f"subsample must be 'mean' or 'decimate', got {self.subsample!r}")
+        if self.svd not in ("auto", "full", "randomized"):
+            raise ValueError(f"svd must be 'auto', 'full' or 'randomized', got {self.svd!r}")
+        snaps = self.snapshots
+        if snaps is None:
+            snaps = max(int(np.ceil(8 * self.max_cycles)), 2 * (self.rank if self.rank != "oht" else 8) + 2)
+        if snaps < 4:
+            raise ValueError(f"snapshots must be >= 4, got {snaps}")
+        return int(snaps)
+
+    def fit(self, X, times=None) -> "MrDMD":
+        """Decompose ``X`` (entities x time, finite, on a regular grid); ``times`` labels the columns."""
+        snaps = self._check()
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"X must be a 2-D entities x time array, got shape {X.shape}")
+        n, m = X.shape
+        if n < 1 or m < 2 * snaps:
+            raise ValueError(f"X has {m} time samples; need at least 2 * snapshots = {2 * snaps}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError(f"X has {int(np.sum(~np.isfinite(X)))} NaN/inf entries; fill gaps first "
+                             "(e.g. TelemetryMatrix.filled())")
+        if times is not None and len(times) != m:
+            raise ValueError(f"times has {len(times)} entries but X has {m} columns")
+        rng = np.random.default_rng(self.seed)
+        R = np.array(X, dtype=np.float64, order="C", copy=True)          # the residual, updated in place
+        n_levels = 1
+        while n_levels < self.max_levels and (m >> n_levels) >= 2 * snaps:
+            n_levels += 1
+        self.levels_: list[list[MrDMDWindow]] = []
+        self.window_rms_: list[np.ndarray] = []
+        self.window_dev_: list[np.ndarray] = []
+        self.window_bounds_: list[np.ndarray] = []
+        for lev in range(n_levels):
+            edges = np.array([(j * m) >> lev for j in range((1 << lev) + 1)])
+            wins, rms, dev = [], np.zeros((n, 1 << lev)), np.zeros((n, 1 << lev))
+            # subsample every window of this level in one pass over R
+            starts, keep = [], []
+            steps = []
+            for j in range(1 << lev):
+                a, b = edges[j], edges[j + 1]
+                step = max(1, (b - a) // snaps)
+                k = (b - a) // step
+                steps.append((step, k))
+                if self.subsample == "mean":
+                    cuts = a + step * np.arange(k + 1)
+                    keep += list(range(len(starts), len(starts) + k))
+                    starts += list(cuts[:-1]) + ([cuts[-1]] if cuts[-1] < b else [])
+            if self.subsample == "mean":
+                sums = np.add.reduceat(R, np.asarray(starts), axis=1)[:, keep]
+            col = 0
+            for j in range(1 << lev):
+                a, b = edges[j], edges[j + 1]
+                step, k = steps[j]
+                if self.subsample == "mean":
+                    Xs = sums[:, col:col + k] / step
+                    col += k
+                    t0 = a + (step - 1) / 2
+                else:
+                    Xs = R[:, a:a + step * k:step]
+                    t0 = float(a)
+                win = self._dmd_window(Xs, lev, j, a, b, step, t0, rng)
+                wins.append(win)
+                if win.n_modes:
+                    rms[:, j] = self._subtract(R, win)
+                    dev[:, j] = self._deviation(win)
+            self.levels_.append(wins)
+            self.window_rms_.append(rms)
+            self.window_dev_.append(dev)
+            self.window_bounds_.append(edges)
+        fin = self.window_bounds_[-1]
+        self.residual_sum_ = np.column_stack([R[:, a:b].sum(axis=1) for a, b in zip(fin[:-1], fin[1:])])
+        self.residual_sumsq_ = np.column_stack([np.einsum("ij,ij->i", R[:, a:b], R[:, a:b])
+                                                for a, b in zip(fin[:-1], fin[1:])])
+        self.residual_rms_ = self.residual_rms(n_levels - 1)
+        # per-entity white-noise level of the residual (first differences, robust)
+        d = np.diff(R, axis=1)
+        self.noise_ = 1.4826 * np.median(np.abs(d - np.median(d, axis=1, keepdims=True)), axis=1) / np.sqrt(2)
+        del d
+        self.n_levels_ = n_levels
+        self.n_entities_, self.n_times_ = n, m
+        self.snapshots_ = snaps
+        self.times_ = None if times is None else np.asarray(times)
+        return self
+
+    def _dmd_window(self, Xs, lev, j, a, b, step, t0, rng) -> MrDMDWindow:
+        n, k = Xs.shape
+        X1, X2 = Xs[:, :-1], Xs[:, 1:]
+        U, s, Vt = _svd(X1, self.rank, self.svd, rng, self.oversample, self.power_iter)
+        empty = MrDMDWindow(lev, j, int(a), int(b), int(step), float(t0), np.zeros((n, 0), complex),
+                            np.zeros(0, complex), np.zeros(0, complex), len(s))
+        if len(s) == 0:
+            return empty
+        X2VS = (X2 @ Vt.T) / s                                       # n x r
+        Atilde = U.T @ X2VS
+        lam, W = np.linalg.eig(Atilde)
+        ok = np.abs(lam) > 1e-12
+        lam, W = lam[ok], W[:, ok]
+        # slow modes: |omega| / 2 pi <= max_cycles per window, omega = log(lambda) per snapshot
+        slow = np.abs(np.log(lam)) / (2 * np.pi) * k <= self.max_cycles
+        if not slow.any():
+            return empty
+        lam, W = lam[slow], W[:, slow]
+        Phi = X2VS @ W                                               # exact DMD modes
+        # amplitudes that best fit all snapshots (not only the first): min ||Xs - Phi diag(b) V||
+        V = lam[:, None] ** np.arange(k)[None, :]
+        P = (Phi.conj().T @ Phi) * (V @ V.conj().T).conj()
+        q = np.einsum("ij,ji->i", V, Xs.T @ Phi.conj()).conj()
+        try:
+            bamp = np.linalg.solve(P, q)
+        except np.linalg.LinAlgError:
+            bamp = np.linalg.lstsq(P, q, rcond=None)[0]
+        return MrDMDWindow(lev, j, int(a), int(b), int(step), float(t0), Phi, lam, bamp, len(s))
+
+    def _subtract(self, R: np.ndarray, win: MrDMDWindow) -> np.ndarray:
+        """R[:, window] -= slow reconstruction, in column chunks; return its per-entity RMS about the mean."""
+        n = R.shape[0]
+        Pr, Pi = win.modes.real, win.modes.imag
+        s1, s2 = np.zeros(n), np.zeros(n)
+        for c in range(win.start, win.stop, self.chunk):
+            e = min(c + self.chunk, win.stop)
+            D = win.dynamics(np.arange(c, e))
+            block = Pr @ D.real - Pi @ D.imag
+            R[:, c:e] -= block
+            s1 += block.sum(axis=1)
+            s2 += np.einsum("ij,ij->i", block, block)
+        w = win.stop - win.start
+        return np.sqrt(np.maximum(s2 / w - (s1 / w) ** 2, 0.0))
+
+    def residual_rms(self, level: int) -> np.ndarray:
+        """Entities x windows RMS (about the window mean) of the residual on ``level``'s windows."""
+        if not 0 <= level < len(self.window_bounds_):
+            raise ValueError(f"level must be in 0..{len(self.window_bounds_) - 1}, got {level}")
+        group = 1 << (len(self.window_bounds_) - 1 - level)          # finest windows per window
+        fin = self.window_bounds_[-1]
+        w = np.add.reduceat(np.diff(fin), np.arange(0, len(fin) - 1, group))
+        s1 = np.add.reduceat(self.residual_sum_, np.arange(0, len(fin) - 1, group), axis=1)
+        s2 = np.add.reduceat(self.residual_sumsq_, np.arange(0, len(fin) - 1, group), axis=1)
+        return np.sqrt(np.maximum(s2 / w - (s1 / w) ** 2, 0.0))
+
+    def _deviation(self, win: MrDMDWindow) -> np.ndarray:
+        """Per-entity RMS of the window's slow part that a scaled shared pattern does not explain.
+
+        Entity i's centred contribution is c_i . d(t) with c_i = modes[i] * amplitudes; the shared
+        pattern is the entity-median coefficient vector c_ref, fitted to each entity by least
+        squares (its own scale a_i), so a node that merely runs the common cycle harder or softer
+        scores ~0 and one that drifts, steps or oscillates on its own does not.  O(n k**2).
+        """
+        t = np.linspace(win.start, win.stop - 1, min(2048, win.stop - win.start))
+        D = np.exp(np.outer(np.log(win.eigs), (t - win.t0) / win.step))
+        D = D - D.mean(axis=1, keepdims=True)
+        G = (D @ D.conj().T) / D.shape[1]                                # k x k Gram, time-averaged
+        C = win.modes * win.amplitudes[None, :]
+        ref = np.median(C.real, axis=0) + 1j * np.median(C.imag, axis=0)
+        g_rr = float(np.real(ref.conj() @ G @ ref))
+        if g_rr <= 0:
+            a = np.zeros(len(C))
+        else:
+            a = np.real(C.conj() @ (G @ ref)) / g_rr
+        E = C - a[:, None] * ref[None, :]
+        return np.sqrt(np.maximum(np.real(np.einsum("ik,kl,il->i", E.conj(), G, E)), 0.0))
+
+    # ------------------------------------------------------------------ use
+    def _fitted(self):
+        if not hasattr(self, "levels_"):
+            raise ValueError("this MrDMD is not fitted yet; call fit(X) first")
+
+    def reconstruct(self, level=None, entities=None, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Slow part taken by ``level`` (an int, a list of ints, or None = all levels), columns [start, stop)."""
+        self._fitted()
+        stop = self.n_times_ if stop is None else stop
+        if not 0 <= start < stop <= self.n_times_:
+            raise ValueError(f"need 0 <= start < stop <= {self.n_times_}, got {start}, {stop}")
+        levels = range(self.n_levels_) if level is None else np.atleast_1d(level)
+        for lev in levels:
+            if not 0 <= int(lev) < self.n_levels_:
+                raise ValueError(f"level must be in 0..{self.n_levels_ - 1}, got {lev}")
+        rows = slice(None) if entities is None else np.asarray(entities)
+        out = np.zeros((self.n_entities_ if entities is None else len(rows), stop - start))
+        for lev in levels:
+            for win in self.levels_[int(lev)]:
+                a, b = max(win.start, start), min(win.stop, stop)
+                if a >= b or not win.n_modes:
+                    continue
+                D = win.dynamics(np.arange(a, b))
+                out[:, a - start:b - start] += (win.modes[rows] @ D).real
+        return out
+
+    def amplitudes(self) -> pd.DataFrame:
+        """Long table: entity, level (``n_levels_`` = residual), window, start, stop, rms."""
+        self._fitted()
+        frames = []
+        for lev in range(self.n_levels_ + 1):
+            vals = self.window_rms_[lev] if lev < self.n_levels_ else self.residual_rms_
+            edges = self.window_bounds_[min(lev, self.n_levels_ - 1)]
+            nw = vals.shape[1]
+            frames.append(pd.DataFrame({
+                "entity": np.repeat(np.arange(self.n_entities_), nw),
+                "level": lev, "window": np.tile(np.arange(nw), self.n_entities_),
+                "start": np.tile(edges[:-1], self.n_entities_), "stop": np.tile(edges[1:], self.n_entities_),
+                "rms": vals.ravel()}))
+        return pd.concat(frames, ignore_index=True)
+
+    def mode_table(self, dt: float = 1.0) -> pd.DataFrame:
+        """One row per slow mode: level, window, frequency (cycles per unit of ``dt``), |eig|, |b|."""
+        self._fitted()
+        rows = []
+        for wins in self.levels_:
+            for w in wins:
+                for f, lam, b in zip(w.frequencies(dt), w.eigs, w.amplitudes):
+                    rows.append((w.level, w.index, w.start, w.stop, f, abs(lam), abs(b)))
+        return pd.DataFrame(rows, columns=["level", "window", "start", "stop", "frequency", "abs_eig", "abs_amplitude"])
+
+    def entity_features(self, log: bool = True) -> np.ndarray:
+        """Per entity: every level's window RMS and the residual's, concatenated (for clustering)."""
+        self._fitted()
+        F = np.hstack(self.window_rms_ + [self.residual_rms_])
+        return np.log1p(F) if log else F
+
+
+# ---------------------------------------------------------------------------------- scoring
+def _robust_z(v: np.ndarray, ref: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    ref = ref[np.isfinite(ref)]
+    if ref.size == 0:
+        return np.full_like(v, np.nan)
+    med = np.median(ref)
+    scale = max(1.4826 * np.median(np.abs(ref - med)), floor)
+    if scale == 0:                                  # more than half identical: mean absolute deviation
+        scale = 1.2533 * np.mean(np.abs(ref - med))
+    if scale == 0:
+        scale = max(abs(med), 1.0) * 1e-9
+    return (v - med) / scale
+
+
+def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, threshold: float | None = None,
+                    alpha: float = 0.05,
+                    include_residual: bool = True, times=None, feature: str = "deviation",
+                    residual_level: int | None = None) -> pd.DataFrame:
+    """Robust z-scores of every (entity, level, window) RMS of a fitted :class:`MrDMD`.
+
+    Baseline: ``baseline_entities`` (indices or boolean mask of healthy entities): per window,
+    median and MAD over those entities.  ``baseline_time`` (``(start, stop)`` in sample indices, or
+    in ``times`` units when the model or ``times`` has times): per level, the median and MAD over
+    all entities of the windows lying inside the range; a level with no window inside falls back
+    to the across-entity baseline.  Neither: per window, over all entities.
+
+    Returns a DataFrame with entity, level (``model.n_levels_`` = residual), component
+    (``"slow"``/``"residual"``), window, start, stop (sample indices), start_time, stop_time,
+    rms (the feature), z, flagged (``|z| > threshold``), baseline; ``attrs["threshold"]`` is the
+    threshold used.
+    """
+    model._fitted()
+    if feature not in ("deviation", "rms"):
+        raise ValueError(f"feature must be 'deviation' or 'rms', got {feature!r}")
+    slow_vals = model.window_dev_ if feature == "deviation" else model.window_rms_
+    if baseline_entities is not None and baseline_time is not None:
+        raise ValueError("give baseline_entities or baseline_time, not both")
+    if threshold is not None and not threshold > 0:
+        raise ValueError(f"threshold must be positive, got {threshold}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    n = model.n_entities_
+    ent_mask = None
+    if baseline_entities is not None:
+        be = np.asarray(baseline_entities)
+        if be.dtype == bool:
+            if be.shape != (n,):
+                raise ValueError(f"boolean baseline_entities must have length {n}, got {be.shape}")
+            ent_mask = be
+        else:
+            if be.size and (be.min() < 0 or be.max() >= n):
+                raise ValueError(f"baseline_entities must be indices in 0..{n - 1}")
+            ent_mask = np.zeros(n, bool)
+            ent_mask[be.astype(int)] = True
+        if ent_mask.sum() < 3:
+            raise ValueError(f"need at least 3 baseline entities, got {int(ent_mask.sum())}")
+    times = model.times_ if times is None else np.asarray(times)
+    if times is not None and len(times) != model.n_times_:
+        raise ValueError(f"times has {len(times)} entries but the model has {model.n_times_} samples")
+    if baseline_time is not None:
+        if len(baseline_time) != 2:
+            raise ValueError("baseline_time must be (start, stop)")
+        lo, hi = baseline_time
+        if times is not None:
+            lo, hi = np.searchsorted(times, lo, side="left"), np.searchsorted(times, hi, side="right")
+        if not 0 <= lo < hi:
+            raise ValueError(f"baseline_time {baseline_time} selects no samples")
+    frames = []
+    nlev = model.n_levels_
+    rlev = min(3, nlev - 1) if residual_level is None else int(residual_level)
+    if not 0 <= rlev < nlev:
+        raise ValueError(f"residual_level must be in 0..{nlev - 1}, got {residual_level}")
+    for lev in range(nlev + (1 if include_residual else 0)):
+        vals = slow_vals[lev] if lev < nlev else model.residual_rms(rlev)
+        edges = model.window_bounds_[lev if lev < nlev else rlev]
+        nw = vals.shape[1]
+        z = np.empty_like(vals)
+        # no z-score may rest on a spread below what noise alone gives a window's slow part:
+        # sigma / sqrt(samples per snapshot) (block means), or 5 % of sigma for the residual
+        wins = model.levels_[lev if lev < nlev else rlev]
+        noise = float(np.median(model.noise_))
+        floors = (np.array([noise / np.sqrt(w.step) for w in wins]) * model.noise_floor if lev < nlev
+                  else np.full(nw, 0.05 * noise))
+        how = "entities" if ent_mask is not None else "across-entities"
+        inside = None
+        if baseline_time is not None:
+            inside = (edges[:-1] >= lo) & (edges[1:] <= hi)
+            if inside.any():
+                how = "time"
+                z[:] = _robust_z(vals, vals[:, inside].ravel(), float(np.median(floors)))
+            else:
+                inside = None
+        if inside is None:
+            for j in range(nw):
+                ref = vals[ent_mask, j] if ent_mask is not None else vals[:, j]
+                z[:, j] = _robust_z(vals[:, j], ref, floors[j])
+        st, sp = np.tile(edges[:-1], n), np.tile(edges[1:], n)
+        df = pd.DataFrame({"entity": np.repeat(np.arange(n), nw), "level": lev,
+                           "component": "slow" if lev < nlev else "residual",
+                           "window": np.tile(np.arange(nw), n), "start": st, "stop": sp})
+        if times is not None:
+            df["start_time"] = times[st]
+            df["stop_time"] = times[np.minimum(sp, model.n_times_ - 1)]
+        df["rms"] = vals.ravel()
+        df["z"] = z.ravel()
+        df["baseline"] = how
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    if threshold is None:
+        from scipy.stats import norm
+
+        threshold = max(3.5, float(norm.isf(alpha / (2 * len(out)))))
+    out["flagged"] = np.abs(out["z"].to_numpy()) > threshold
+    out.attrs["threshold"] = threshold
+    return out
+
+
+def flagged_entities(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per flagged entity: how many cells, max |z|, first flagged start and last flagged stop."""
+    f = scores[scores["flagged"]].assign(absz=lambda d: d["z"].abs())
+    if f.empty:
+        return pd.DataFrame(columns=["entity", "cells", "max_abs_z", "first_start", "last_stop"])
+    g = f.groupby("entity")
+    return pd.DataFrame({"cells": g.size(), "max_abs_z": g["absz"].max(), "first_start": g["start"].min(),
+                         "last_stop": g["stop"].max()}).reset_index().sort_values("max_abs_z", ascending=False)
+
+
+# ---------------------------------------------------------------------------------- clustering
+@dataclass
+class ClusterResult:
+    labels: np.ndarray
+    k: int
+    silhouette: dict            # k -> silhouette score
+    method: str
+
+
+def cluster_entities(model_or_features, k_range=range(2, 9), method: str = "kmeans", seed: int = 0) -> ClusterResult:
+    """Group entities by behaviour: k-means or agglomerative (Ward) on standardised features.
+
+    Features are :meth:`MrDMD.entity_features` (log window RMS per level) when given a fitted
+    model, else the given entities x features array.  ``k`` maximises the silhouette score.
+    """
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+    from sklearn.metrics import silhouette_score
+
+    F = model_or_features.entity_features() if isinstance(model_or_features, MrDMD) else np.asarray(model_or_features, float)
+    if F.ndim != 2 or not np.all(np.isfinite(F)):
+        raise ValueError("features must be a finite 2-D entities x features array")
+    if method not in ("kmeans", "agglomerative"):
+        raise ValueError(f"method must be 'kmeans' or 'agglomerative', got {method!r}")
+    ks = [k for k in k_range if 2 <= k < len(F)]
+    if not ks:
+        raise ValueError(f"no k in {list(k_range)} fits {len(F)} entities (need 2 <= k < entities)")
+    sd = F.std(axis=0)
+    F = (F - F.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    scores, labels = {}, {}
+    for k in ks:
+        est = (KMeans(n_clusters=k, n_init=10, random_state=seed) if method == "kmeans"
+               else AgglomerativeClustering(n_clusters=k, linkage="ward"))
+        lab = est.fit_predict(F)
+        if len(np.unique(lab)) < 2:
+            continue
+        labels[k], scores[k] = lab, float(silhouette_score(F, lab, random_state=seed,
+                                                           sample_size=min(len(F), 5000)))
+    if not scores:
+        raise ValueError("every k gave a single cluster (identical entities?)")
+    best = max(scores, key=scores.get)
+    return ClusterResult(labels=labels[best], k=best, silhouette=scores, method=method)
