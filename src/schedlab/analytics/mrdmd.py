@@ -105,13 +105,18 @@ class MrDMD:
     int, or ``"oht"`` for the Gavish-Donoho optimal hard threshold); ``snapshots`` the subsampled
     columns per window (default ``max(8 * max_cycles, 2 * rank + 2)``); ``subsample`` ``"mean"`` or
     ``"decimate"``; ``svd`` ``"auto"``, ``"full"`` or ``"randomized"``; ``seed`` for the randomized
-    SVD; ``chunk`` columns per block when subtracting (bounds the extra memory).
+    SVD; ``chunk`` columns per block when subtracting (bounds the extra memory); ``delays`` stacks
+    that many time-shifted copies of the snapshots (a Hankel matrix) before the DMD, because nodes
+    that all follow one load curve give a data matrix of spatial rank ~2, and DMD needs two modes
+    (a conjugate pair) per oscillation; ``noise_floor`` scales the z-score floor (see
+    :func:`score_anomalies`).
     """
 
     def __init__(self, max_levels: int = 6, max_cycles: int = 2, rank: int | str = 10,
                  snapshots: int | None = None, subsample: str = "mean", svd: str = "auto",
                  oversample: int = 10, power_iter: int = 2, seed: int = 0, chunk: int = 2048,
-                 noise_floor: float = 1.0):
+                 noise_floor: float = 1.0, delays: int = 4, shared_rank: int = 3,
+                 shared_fraction: float = 0.2):
         self.max_levels = max_levels
         self.max_cycles = max_cycles
         self.rank = rank
@@ -123,6 +128,9 @@ class MrDMD:
         self.seed = seed
         self.chunk = chunk
         self.noise_floor = noise_floor
+        self.delays = delays
+        self.shared_rank = shared_rank
+        self.shared_fraction = shared_fraction
 
     # ------------------------------------------------------------------ fit
     def _check(self):
@@ -134,11 +142,13 @@ class MrDMD:
             raise ValueError(f"rank must be an int >= 1 or 'oht', got {self.rank!r}")
         if self.subsample not in ("mean", "decimate"):
             raise ValueError(f"subsample must be 'mean' or 'decimate', got {self.subsample!r}")
+        if not (isinstance(self.delays, (int, np.integer)) and self.delays >= 1):
+            raise ValueError(f"delays must be an int >= 1, got {self.delays!r}")
         if self.svd not in ("auto", "full", "randomized"):
             raise ValueError(f"svd must be 'auto', 'full' or 'randomized', got {self.svd!r}")
         snaps = self.snapshots
         if snaps is None:
-            snaps = max(int(np.ceil(8 * self.max_cycles)), 2 * (self.rank if self.rank != "oht" else 8) + 2)
+            snaps = max(int(np.ceil(8 * self.max_cycles)), 2 * (self.rank if self.rank != "oht" else 8) + 2) + self.delays - 1
         if snaps < 4:
             raise ValueError(f"snapshots must be >= 4, got {snaps}")
         return int(snaps)
@@ -220,6 +230,10 @@ class MrDMD:
 
     def _dmd_window(self, Xs, lev, j, a, b, step, t0, rng) -> MrDMDWindow:
         n, k = Xs.shape
+        d = self.delays
+        if d > 1:                                                    # time-delay (Hankel) stack
+            Xs = np.vstack([Xs[:, i:k - d + 1 + i] for i in range(d)])
+            k = Xs.shape[1]
         X1, X2 = Xs[:, :-1], Xs[:, 1:]
         U, s, Vt = _svd(X1, self.rank, self.svd, rng, self.oversample, self.power_iter)
         empty = MrDMDWindow(lev, j, int(a), int(b), int(step), float(t0), np.zeros((n, 0), complex),
@@ -245,7 +259,7 @@ class MrDMD:
             bamp = np.linalg.solve(P, q)
         except np.linalg.LinAlgError:
             bamp = np.linalg.lstsq(P, q, rcond=None)[0]
-        return MrDMDWindow(lev, j, int(a), int(b), int(step), float(t0), Phi, lam, bamp, len(s))
+        return MrDMDWindow(lev, j, int(a), int(b), int(step), float(t0), Phi[:n], lam, bamp, len(s))
 
     def _subtract(self, R: np.ndarray, win: MrDMDWindow) -> np.ndarray:
         """R[:, window] -= slow reconstruction, in column chunks; return its per-entity RMS about the mean."""
@@ -274,26 +288,33 @@ class MrDMD:
         return np.sqrt(np.maximum(s2 / w - (s1 / w) ** 2, 0.0))
 
     def _deviation(self, win: MrDMDWindow) -> np.ndarray:
-        """Per-entity RMS of the window's slow part that a scaled shared pattern does not explain.
+        """Per-entity RMS of the window's slow part outside the entities' shared pattern.
 
-        Entity i's centred contribution is c_i . d(t) with c_i = modes[i] * amplitudes; the shared
-        pattern is the entity-median coefficient vector c_ref, fitted to each entity by least
-        squares (its own scale a_i), so a node that merely runs the common cycle harder or softer
-        scores ~0 and one that drifts, steps or oscillates on its own does not.  O(n k**2).
+        Entity i's centred contribution is c_i . d(t), c_i = modes[i] * amplitudes.  In the
+        time-energy metric (Gram matrix of the dynamics) the shared patterns are the top
+        ``shared_rank`` directions of the *normalised* rows (spherical PCA: every entity one vote,
+        so one loud anomalous node cannot claim a direction).  A node that runs the common cycles
+        harder or softer, or mixes them differently, scores ~0; one that drifts, steps or
+        oscillates on its own does not.  O(n k**2).
         """
         t = np.linspace(win.start, win.stop - 1, min(2048, win.stop - win.start))
         D = np.exp(np.outer(np.log(win.eigs), (t - win.t0) / win.step))
         D = D - D.mean(axis=1, keepdims=True)
         G = (D @ D.conj().T) / D.shape[1]                                # k x k Gram, time-averaged
-        C = win.modes * win.amplitudes[None, :]
-        ref = np.median(C.real, axis=0) + 1j * np.median(C.imag, axis=0)
-        g_rr = float(np.real(ref.conj() @ G @ ref))
-        if g_rr <= 0:
-            a = np.zeros(len(C))
-        else:
-            a = np.real(C.conj() @ (G @ ref)) / g_rr
-        E = C - a[:, None] * ref[None, :]
-        return np.sqrt(np.maximum(np.real(np.einsum("ik,kl,il->i", E.conj(), G, E)), 0.0))
+        ev, EV = np.linalg.eigh(G)
+        Wh = (EV * np.sqrt(np.maximum(ev, 0.0))) @ EV.conj().T           # G^(1/2)
+        Y = (win.modes * win.amplitudes[None, :]) @ Wh                   # ||Y_i||^2 = energy
+        norm = np.linalg.norm(Y, axis=1)
+        q = min(self.shared_rank, Y.shape[1])
+        if q == 0 or not np.any(norm > 0):
+            return norm
+        Yn = Y[norm > 0] / norm[norm > 0, None]
+        _, sv, Vt = np.linalg.svd(Yn, full_matrices=False)
+        # a direction is shared when at least `shared_fraction` of the entities' votes lie on it
+        q = min(q, int(np.sum(sv ** 2 >= self.shared_fraction * len(Yn))))
+        Vq = Vt[:q].conj().T                                             # k x q
+        E = Y - (Y @ Vq) @ Vq.conj().T
+        return np.linalg.norm(E, axis=1)
 
     # ------------------------------------------------------------------ use
     def _fitted(self):
