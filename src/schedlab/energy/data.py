@@ -55,6 +55,7 @@ A required file that is missing, or a line that cannot be parsed, raises an erro
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 import urllib.error
@@ -597,21 +598,34 @@ def _read_performance(path: Path, app: str) -> pd.DataFrame:
     return df
 
 
-def _read_series(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    df = pd.read_csv(path)
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
-    if df.empty:
+def _read_series(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The named columns of a small per-pair time-series CSV, as float arrays."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader, [])]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+        idx = [header.index(c) for c in columns]
+        values = []
+        for lineno, row in enumerate(reader, 2):
+            if not row:
+                continue
+            try:
+                values.append([float(row[i]) for i in idx])
+            except (ValueError, IndexError):
+                raise _bad(path, lineno, ",".join(row), "sample row") from None
+    if not values:
         raise ValueError(f"{path}: no samples")
-    return df
+    arr = np.asarray(values, dtype=float)
+    return {c: arr[:, k] for k, c in enumerate(columns)}
 
 
 def pair_stats(cpu_power: Path, gpu_metrics: Path | None) -> dict:
     """Runtime and mean powers of one run from its CPU-power and (optional) GPU-metrics series."""
     cpu = _read_series(cpu_power, ("Time (s)", "Package Power (W)", "DRAM Power (W)"))
-    pkg, dram = cpu["Package Power (W)"].astype(float), cpu["DRAM Power (W)"].astype(float)
-    out = {"_runtime": float(cpu["Time (s)"].iloc[-1]),
+    pkg, dram = cpu["Package Power (W)"], cpu["DRAM Power (W)"]
+    out = {"_runtime": float(cpu["Time (s)"][-1]),
            "cpu_pkg_power_w": round(float(pkg[pkg >= 0].mean()), 4),
            "cpu_dram_power_w": round(float(dram[dram >= 0].mean()), 4),
            "n_negative_rapl_samples_dropped": int((pkg < 0).sum() + (dram < 0).sum()),
@@ -619,7 +633,7 @@ def pair_stats(cpu_power: Path, gpu_metrics: Path | None) -> dict:
     out["runtime_s"] = round(out["_runtime"], 4)
     if gpu_metrics is not None:
         gpu = _read_series(gpu_metrics, ("Time (s)", "Power (W)"))
-        out["gpu_power_w"] = round(float(gpu["Power (W)"].astype(float).mean()), 4)
+        out["gpu_power_w"] = round(float(gpu["Power (W)"].mean()), 4)
     return out
 
 
@@ -677,9 +691,8 @@ def convert_open_a100(raw_dir: Path, dest: Path, raw_series: bool = True, progre
             perf = pd.concat([perf, _raw_columns(raw_dir, folder, perf, notes, app)], axis=1)
         else:
             for c in RAW_COLUMNS:
-                perf[c] = pd.Series(pd.NA, index=perf.index,
-                                    dtype={"n_negative_rapl_samples_dropped": "Int64",
-                                           "runtime_matches_perf_norm": "boolean"}.get(c, "float64"))
+                dtype = {"n_negative_rapl_samples_dropped": "Int64", "runtime_matches_perf_norm": "boolean"}.get(c)
+                perf[c] = pd.Series(pd.NA, index=perf.index, dtype=dtype) if dtype else np.nan
         frames.append(perf)
     measured = pd.concat(frames).sort_values(["source_set", "app", "cpu_cap_w", "gpu_cap_w"]).reset_index(drop=True)
     if raw_series:
