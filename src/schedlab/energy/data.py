@@ -170,10 +170,6 @@ def open_a100_dir(data_dir: Path | None = None) -> Path:
 
 # -------------------------------------------------------------------------------------------- fetch
 
-class _Missing(Exception):
-    pass
-
-
 def _download(base: str, path: str, raw: Path, optional: bool = False) -> bool:
     """Download ``base + path`` to ``raw/path`` unless present; False if optional and absent upstream."""
     target = raw / path
