@@ -394,7 +394,7 @@ def _attribute_per_node(jobs, tel, method) -> EnergyResult:
     unknown = con.sql("SELECT count(DISTINCT node) FROM job_nodes ANTI JOIN (SELECT DISTINCT node FROM tel_nodes) USING (node)").fetchone()[0]
     if unknown:
         notes.append(f"{unknown:,} nodes in the jobs' node lists have no telemetry: their jobs get no energy there")
-    w = {"equal": "ov", "cores": "ov * cores / nodes", "gpus": "ov * gpus / nodes"}[method]
+    w = {"equal": "js.ov", "cores": "js.ov * js.cores / js.nodes", "gpus": "js.ov * js.gpus / js.nodes"}[method]
     _index_jobs(jobs)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE jns AS
         SELECT jx.job_id, jn.node, js.slot, js.ov, {w} AS w

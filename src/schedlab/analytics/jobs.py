@@ -229,6 +229,7 @@ def _connect():
 
     con = duckdb.connect()
     con.execute("SET threads TO 2")
+    con.execute("SET preserve_insertion_order = false")
     return con
 
 
@@ -506,7 +507,8 @@ def read_swf_jobs(path: Path, report: CleaningReport):
     submit = origin + f[:, COL["submit"]]
     wait = f[:, COL["wait"]]
     run = f[:, COL["run"]]
-    start = np.where(wait >= 0, submit + np.maximum(wait, 0), np.nan)
+    # wait or runtime -1 (unknown; e.g. cancelled before start): no start, kept for state counts
+    start = np.where((wait >= 0) & (run >= 0), submit + np.maximum(wait, 0), np.nan)
     end = np.where(run >= 0, start + run, np.nan)
     procs = np.where(f[:, COL["alloc_procs"]] > 0, f[:, COL["alloc_procs"]], f[:, COL["req_procs"]])
     mp, mn = raw.header_int("MaxProcs"), raw.header_int("MaxNodes")
@@ -765,7 +767,9 @@ def _clean(con, staged: str, name: str, report: CleaningReport) -> None:
     report.change("never started (no start time): kept for state counts, left out of runtime/wait/energy", never)
     report.change("nodes missing or < 1 -> 1", no_nodes)
     report.change("unrecognised state -> UNKNOWN", odd_state)
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW {name} AS
+    # Materialised once (DuckDB keeps it columnar and spills to disk past its memory limit), so
+    # that the dozen statistics queries do not each re-scan and re-deduplicate the source.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
       WITH k AS (SELECT *, start IS NULL OR isnan(start) AS _ns FROM {name}_flag WHERE _why IS NULL)
       SELECT job_id, "user", partition, node_type,
              CASE WHEN NOT _ns AND start < submit THEN start ELSE submit END AS submit,
@@ -790,14 +794,15 @@ def _check_hostlists(con, view: str, path: str, report: CleaningReport, lenient:
             expand_hostlist(v)
         except HostlistError as exc:
             if not lenient:
-                row = con.sql(f"SELECT job_id FROM {view} WHERE nodelist = ? LIMIT 1", params=[v]).fetchone()[0]
+                row = con.execute(f"SELECT job_id FROM {view} WHERE nodelist = ? LIMIT 1", [v]).fetchone()[0]
                 raise HostlistError(f"{path}: job {row}: {exc} (use --lenient to clear such node lists and count them)") from None
             bad.append(v)
     if bad:
-        n = con.sql(f"SELECT count(*) FROM {view} WHERE list_contains(?, nodelist)", params=[bad]).fetchone()[0]
+        n = con.execute(f"SELECT count(*) FROM {view} WHERE list_contains(?, nodelist)", [bad]).fetchone()[0]
         report.change("unparseable node list cleared (job kept; no per-node energy)", int(n))
+        bad_sql = "[" + ", ".join("'" + b.replace("'", "''") + "'" for b in bad) + "]"
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view}_h AS SELECT * REPLACE "
-                    f"(CASE WHEN list_contains(?, nodelist) THEN NULL ELSE nodelist END AS nodelist) FROM {view}", )
+                    f"(CASE WHEN list_contains({bad_sql}, nodelist) THEN NULL ELSE nodelist END AS nodelist) FROM {view}")
     return bad
 
 
