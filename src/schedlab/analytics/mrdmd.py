@@ -361,10 +361,18 @@ class MrDMD:
                     rows.append((w.level, w.index, w.start, w.stop, f, abs(lam), abs(b)))
         return pd.DataFrame(rows, columns=["level", "window", "start", "stop", "frequency", "abs_eig", "abs_amplitude"])
 
-    def entity_features(self, log: bool = True) -> np.ndarray:
-        """Per entity: every level's window RMS and the residual's, concatenated (for clustering)."""
+    def entity_features(self, log: bool = True, window_levels: int = 2) -> np.ndarray:
+        """Per entity: window RMS of levels 0..window_levels, and each finer level's median over windows.
+
+        Fine levels have many short, noisy windows; their medians describe behaviour without
+        letting noise features outvote the few coarse ones when standardised.
+        """
         self._fitted()
-        F = np.hstack(self.window_rms_ + [self.residual_rms_])
+        cols = [self.window_rms_[lev] for lev in range(min(window_levels + 1, self.n_levels_))]
+        cols += [np.median(self.window_rms_[lev], axis=1, keepdims=True)
+                 for lev in range(window_levels + 1, self.n_levels_)]
+        cols.append(np.median(self.residual_rms_, axis=1, keepdims=True))
+        F = np.hstack(cols)
         return np.log1p(F) if log else F
 
 
