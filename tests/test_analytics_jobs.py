@@ -357,3 +357,23 @@ def test_cli_analyze_surf_week_with_telemetry(tmp_path):
     html = (out / "report.html").read_text()
     assert "Telemetry" in html and "Energy attribution" in html
     assert (out / "energy_jobs.parquet").exists() and (out / "power_changepoints.png").exists()
+
+
+def test_per_node_telemetry_section_flags_the_odd_node(tmp_path):
+    from schedlab.analytics.report import telemetry_section
+
+    rng = np.random.default_rng(0)
+    t = 1_700_000_000 + 60 * np.arange(1, 801)
+    rows = []
+    for n in range(12):
+        p = 200 + 50 * np.sin(t / 3600) + rng.normal(0, 5, len(t))
+        if n == 3:
+            p[400:500] += 150  # one node draws 150 W more for 100 minutes
+        rows.append(pd.DataFrame({"node": f"n{n:02d}", "timestamp": t, "power": p}))
+    f = tmp_path / "tel.parquet"
+    pd.concat(rows).to_parquet(f)
+    tel = read_power(f)
+    assert tel.level == "node" and tel.interval == 60
+    out = telemetry_section(tel)
+    assert out["changepoints"] >= 1
+    assert [a["node"] for a in out["anomalous_nodes"]][:1] == ["n03"]

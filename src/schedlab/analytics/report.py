@@ -292,7 +292,8 @@ def findings(s: dict) -> list[str]:
                       if tr["changepoints"] else "."))
     if tr.get("anomalous_nodes"):
         names = ", ".join(a["node"] for a in tr["anomalous_nodes"][:5])
-        out.append(f"mrDMD flags {len(tr['anomalous_nodes'])} nodes as anomalous (most: {names}).")
+        k = len(tr["anomalous_nodes"])
+        out.append(f"mrDMD flags {k} node{'s' if k != 1 else ''} as anomalous (most anomalous first: {names}).")
     cl = s["cleaning"]
     dropped = sum(cl["dropped"].values())
     if dropped or cl["changed"]:
