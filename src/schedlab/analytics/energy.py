@@ -275,8 +275,6 @@ def attribute_energy(jobs, tel: PowerTelemetry, method: str = "auto", fragments:
 
 
 def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
-    import pandas as pd
-
     con, dt, t0 = jobs.con, tel.interval, tel.t0
     notes = list(tel.notes)
     meas = tel.frame.groupby("slot", as_index=False)["energy_j"].sum()
@@ -331,7 +329,6 @@ def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
     if over.any():
         notes.append(f"{int(over.sum()):,} slots with more busy nodes than {n}: static share scaled down there")
     # idle power per node
-    e_min_node = float(per["energy_j"].min()) / n
     if hardware is not None and "idle_w" in hardware.columns:
         p0 = float((hardware["idle_w"] * hardware["nodes"]).sum() / hardware["nodes"].sum())
         how = "hardware table idle_w"

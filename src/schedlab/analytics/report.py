@@ -232,7 +232,7 @@ def findings(s: dict) -> list[str]:
     out.append(f"{ov['jobs']:,} jobs submitted from {_utc(ov['first_submit'])} to {_utc(ov['last_submit'])} "
                f"({ov['span_days']:.1f} days), {ov['node_hours']:,.0f} node-hours.")
     if "ml" in cls and "generic" in cls:
-        m, g = cls["ml"], cls["generic"]
+        m = cls["ml"]
         out.append(f"ML jobs are {_pct(m['job_share'])} of submissions but {_pct(m['node_hour_share'])} of node-hours.")
     elif cls:
         only = next(iter(cls))
