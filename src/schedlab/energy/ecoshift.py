@@ -223,14 +223,15 @@ def solve_mck(cost_units, values, budget_units: int):
         Fp = F if L == L_prev else np.concatenate([F, np.full(L - L_prev, F[-1])])
         new = np.full(L + 1, -np.inf)
         ch = np.zeros(L + 1, dtype=np.int8 if len(inc) < 127 else np.int16)
+        cand, better = np.empty(L + 1), np.empty(L + 1, dtype=bool)
         for k in range(len(inc)):
             c = int(inc[k])
             if c > L:
                 break
-            cand = Fp[:L + 1 - c] + val[k]
-            better = cand > new[c:]
-            new[c:][better] = cand[better]
-            ch[c:][better] = k
+            np.add(Fp[:L + 1 - c], val[k], out=cand[:L + 1 - c])
+            np.greater(cand[:L + 1 - c], new[c:], out=better[:L + 1 - c])
+            np.copyto(new[c:], cand[:L + 1 - c], where=better[:L + 1 - c])
+            np.copyto(ch[c:], k, where=better[:L + 1 - c])
         F = new
         lengths.append(L)
         choices.append(ch)
