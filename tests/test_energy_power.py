@@ -55,9 +55,12 @@ def test_dp_two_apps_by_hand():
 def test_dp_three_apps_prefers_cheaper_on_ties():
     pairs = grid((10, 20), (10,))                    # costs 20, 30
     pred = np.array([[1.0, 1.0], [0.5, 0.7], [0.5, 0.6]])
-    a = es.global_dp(es.PowerProblem(pairs, pred, 80))
-    # A gains nothing from 30 W; B's upgrade (+.2) beats C's (+.1); 20 + 30 + 20 = 70 <= 80
+    # 70 W: room for one upgrade; B's (+.2) beats C's (+.1) and A's (+0)
+    a = es.global_dp(es.PowerProblem(pairs, pred, 70))
     assert a.pair_index.tolist() == [0, 1, 0] and a.total_w == 70
+    # 90 W: room for all three, but A gains nothing from its 30 W pair, so it stays at 20 W
+    a = es.global_dp(es.PowerProblem(pairs, pred, 90))
+    assert a.pair_index.tolist() == [0, 1, 1] and a.total_w == 80
 
 
 def test_fair_share_definition_on_a100_grid():
