@@ -166,7 +166,7 @@ def register(energy_app: typer.Typer) -> None:
         predictor: str = typer.Option("open", "--predictor", help=(
             "What the policies decide on: open (OPEN's leave-one-app-out predictions: each app is new) or oracle "
             "(the measured performance). Results are always scored on measured performance.")),
-        mode: str = typer.Option("counters", "--mode", help="OPEN's profiling mode for --predictor open: counters or runtime."),
+        mode: str = typer.Option("runtime", "--mode", help="How OPEN profiles each new app for --predictor open: runtime (full runs at the profiled pairs, measured; the default, more accurate and fast) or counters (OPEN's counter-only profiling through its MLP; trains one MLP per app, minutes)."),
         profile_fraction: float = typer.Option(0.2, "--profile-fraction", help=FRACTION_HELP),
         seed: int = typer.Option(0, "--seed", help=SEED_HELP),
         epochs: int = typer.Option(1500, "--epochs", help=EPOCHS_HELP),
