@@ -31,8 +31,9 @@ app = typer.Typer(
     help="schedlab: replay batch-job traces against a simulated supercomputer, compare "
     "scheduling policies, train and evaluate deep-RL schedulers, and distil them into readable decision "
     "trees (`explain`; use a tree with --policy tree:PATH), and fill idle nodes with elastic DNN "
-    "training (`bftrainer`; `data fetch bftrainer` gets its measured data).  Run `schedlab COMMAND --help` "
-    "for each command's options.",
+    "training (`bftrainer`), schedule GPU nodes for energy and share power caps (`energy ecosched|open|ecoshift`), "
+    "and characterise a workload and its energy (`analyze`).  `data fetch NAME` gets the measured datasets "
+    "these read.  Run `schedlab COMMAND --help` for each command's options.",
 )
 _WIDTH = None if sys.stdout.isatty() else 140  # wide tables when piped to a file or a log
 out_console = Console(width=_WIDTH)

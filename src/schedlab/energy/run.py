@@ -94,8 +94,11 @@ def run_ecosched(gpu_model: str = "H100", queue: str = "default", policies=("all
             on_policy(name)
         kw = dict(slowdown_tol=mode_tol if name == "lookahead" else tol, idle_weight=idle_weight,
                   blocking_weight=blocking_weight, metric=metric, estimate=estimate, anchor=anchor, width=width)
-        s = simulate(jobs, table, make_policy(name, **kw), node)
+        pol = make_policy(name, **kw)
+        s = simulate(jobs, table, pol, node)
         s.check(node)
+        if name in ("score", "bandit"):
+            params[f"{name}_idle_weight_used"] = pol.idle_weight_
         schedules[name] = s
     if "optimal" in names:
         from schedlab.energy.optimal import solve_optimal
