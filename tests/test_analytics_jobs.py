@@ -377,3 +377,77 @@ def test_per_node_telemetry_section_flags_the_odd_node(tmp_path):
     out = telemetry_section(tel)
     assert out["changepoints"] >= 1
     assert [a["node"] for a in out["anomalous_nodes"]][:1] == ["n03"]
+
+
+# ---------------------------------------------------------------------------- larger than memory
+def test_parquet_statistics_under_a_memory_limit(tmp_path):
+    """1.2 M jobs (36 MB of Parquet, 69 MB as Arrow arrays, 141 MB as the canonical DuckDB
+    table with text ids) analysed with DuckDB capped at 40 MB: the cleaned table spills to the temp directory, and every count, sum and quantile equals
+    the numpy computation on the generating arrays."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 1_200_000
+    rng = np.random.default_rng(42)
+    submit = 1.66e9 + np.sort(rng.uniform(0, 180 * 86400, n))
+    start = submit + rng.exponential(600, n)
+    end = start + rng.lognormal(7, 1.5, n)
+    nodes = rng.integers(1, 9, n)
+    gpus = np.where(rng.random(n) < 0.2, rng.integers(1, 5, n), 0)
+    state = rng.choice(4, n, p=[0.8, 0.1, 0.05, 0.05]).astype(np.int32)
+    job_id = np.arange(n, dtype=np.int64)
+    job_id[-2000:] = job_id[:2000]                  # later resubmissions of the first 2,000 ids
+    end[5000:5500] = start[5000:5500] - 1.0          # negative runtimes
+    names = ["COMPLETED", "FAILED", "TIMEOUT", "CANCELLED"]
+    tbl = pa.table({
+        "job_id": job_id, "user": pa.DictionaryArray.from_arrays(rng.integers(0, 500, n).astype(np.int32),
+                                                                 [f"u{i:03d}" for i in range(500)]),
+        "partition": pa.DictionaryArray.from_arrays((gpus > 0).astype(np.int32), ["cpu", "gpu"]),
+        "submit": submit, "start": start, "end": end, "nodes": nodes, "gpus": gpus,
+        "state": pa.DictionaryArray.from_arrays(state, names)})
+    pq.write_table(tbl, tmp_path / "jobs.parquet", row_group_size=250_000)
+    assert tbl.nbytes > 40 * 2**20                  # the data (as arrays) is over the memory budget
+    del tbl
+
+    t = read_jobs(tmp_path / "jobs.parquet", memory_limit="40MB", temp_directory=tmp_path / "spill").with_classes()
+    assert t.scalar("SELECT current_setting('memory_limit')").startswith(("38", "40"))
+    assert t.cleaning.dropped == {"duplicate job id (first kept)": 2000, "with end before start (negative runtime)": 500}
+    stats = C.characterize(t)
+    mem = t.con.sql("SELECT sum(memory_usage_bytes), sum(temporary_storage_bytes) FROM duckdb_memory()").fetchone()
+    print(f"rows {n:,}, Parquet {(tmp_path / 'jobs.parquet').stat().st_size / 2**20:.1f} MB, DuckDB in memory "
+          f"{mem[0] / 2**20:.1f} MB + spilled {mem[1] / 2**20:.1f} MB under memory_limit 40MB")
+    assert mem[0] <= 40 * 2**20 and mem[1] > 40 * 2**20   # held within the budget, more than that spilled
+
+    keep = np.ones(n, bool)
+    keep[-2000:] = False
+    keep[5000:5500] = False
+    run = (end - start)[keep]
+    assert stats.overview["jobs"] == keep.sum() == n - 2500
+    assert stats.overview["node_hours"] == pytest.approx((nodes[keep] * run).sum() / 3600, rel=1e-9)
+    assert stats.overview["users"] == 500
+    ml = gpus[keep] > 0
+    cls = stats.classes.set_index("job_class")
+    assert cls.loc["ml", "jobs"] == ml.sum() and cls.loc["generic", "jobs"] == (~ml).sum()
+    assert cls.loc["ml", "run_median_s"] == pytest.approx(np.median(run[ml]), rel=1e-12)
+    fr = stats.failures.set_index("job_class")
+    assert fr.loc["all", "failed"] == (state[keep] == 1).sum()
+    assert fr.loc["all", "timeout_rate"] == pytest.approx((state[keep] == 2).mean(), rel=1e-12)
+    d = stats.distributions.set_index(["job_class", "metric"])
+    for q in (5, 50, 95, 99):
+        assert d.loc[("generic", "run"), f"p{q}"] == pytest.approx(np.quantile(run[~ml], q / 100), rel=1e-9)
+    e = stats.ecdf[(stats.ecdf["job_class"] == "ml") & (stats.ecdf["metric"] == "nodes")]
+    assert e["value"].iloc[-1] == 8 and e["value"].iloc[0] == 1
+    assert stats.arrivals["jobs"].sum() == keep.sum()
+    b = stats.burstiness.set_index("job_class")
+    s_ml = np.sort(np.minimum(submit, start)[keep][ml])
+    assert b.loc["ml", "interarrival_mean_s"] == pytest.approx(np.diff(s_ml).mean(), rel=1e-9)
+
+    # the view mode (nothing materialised; each statistic re-scans the Parquet file) agrees
+    # (on the first 100,000 rows, to keep the test short: every scan re-reads the file)
+    pq.write_table(pq.read_table(tmp_path / "jobs.parquet").slice(0, 100_000), tmp_path / "head.parquet")
+    h = np.arange(n) < 100_000
+    v = read_jobs(tmp_path / "head.parquet", memory_limit="40MB", temp_directory=tmp_path / "spill2",
+                  materialize=False).with_classes()
+    assert v.con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'jobs'").fetchone()[0] == 0
+    assert C.overview(v)["node_hours"] == pytest.approx((nodes * (end - start))[keep & h].sum() / 3600, rel=1e-9)
+    assert C.failure_rates(v).set_index("job_class").loc["all", "failed"] == (state[keep & h] == 1).sum()

@@ -112,23 +112,32 @@ def failure_by_hour(t):
         FROM {t.view} WHERE state <> 'UNKNOWN' GROUP BY 1, 2 ORDER BY 1, 2""").df()
 
 
+def _metrics(t) -> dict:
+    return {name: col for name, col in METRICS.items() if name != "wait" or t.waits_known}
+
+
 def distributions(t):
-    """Per class x metric (run s, wait s, nodes, cores): n, mean, quantiles, max."""
-    c = _cls(t)
-    qs = "[" + ", ".join(str(q) for q in QUANTILES) + "]"
-    frames = []
-    for name, col in METRICS.items():
-        if name == "wait" and not t.waits_known:
-            continue
-        df = t.con.sql(f"""SELECT {c} AS job_class, '{name}' AS metric, count({col}) AS n, avg({col}) AS mean,
-              quantile_cont({col}, {qs}) AS q, max({col}) AS max
-            FROM {t.view} WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY 1""").df()
-        for i, q in enumerate(QUANTILES):
-            df[f"p{int(round(q * 100))}"] = df["q"].map(lambda v, i=i: float(v[i]) if v is not None else np.nan)
-        frames.append(df.drop(columns="q"))
+    """Per class x metric (run s, wait s, nodes, cores): n, mean, quantiles, max.
+
+    One scan for all metrics (the aggregates skip NULLs, i.e. jobs that never started)."""
     import pandas as pd
 
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    c = _cls(t)
+    qs = "[" + ", ".join(str(q) for q in QUANTILES) + "]"
+    mets = _metrics(t)
+    aggs = ", ".join(f"count({col}), avg({col}), quantile_cont({col}, {qs}), max({col})" for col in mets.values())
+    res = t.con.sql(f"SELECT {c} AS job_class, {aggs} FROM {t.view} GROUP BY 1 ORDER BY 1").fetchall()
+    rows = []
+    for k, name in enumerate(mets):
+        for r in res:
+            n, mean, q, mx = r[1 + 4 * k:5 + 4 * k]
+            if not n:
+                continue
+            row = {"job_class": r[0], "metric": name, "n": int(n), "mean": mean, "max": mx}
+            row.update({f"p{int(round(p * 100))}": float(v) for p, v in zip(QUANTILES, q)})
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["job_class", "metric", "n", "mean", "max"]
+                        + [f"p{int(round(p * 100))}" for p in QUANTILES])
 
 
 def ecdfs(t):
@@ -137,13 +146,14 @@ def ecdfs(t):
 
     c = _cls(t)
     probs = "[" + ", ".join(str(p) for p in ECDF_PROBS) + "]"
+    mets = _metrics(t)
+    aggs = ", ".join(f"quantile_disc({col}, {probs})" for col in mets.values())
     rows = []
-    for name, col in METRICS.items():
-        if name == "wait" and not t.waits_known:
-            continue
-        for cls, vals in t.con.sql(f"""SELECT {c}, quantile_disc({col}, {probs}) FROM {t.view}
-                                       WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY 1""").fetchall():
-            rows += [(cls, name, p, float(v)) for p, v in zip(ECDF_PROBS, vals)]
+    res = t.con.sql(f"SELECT {c}, {aggs} FROM {t.view} GROUP BY 1 ORDER BY 1").fetchall()
+    for k, name in enumerate(mets):
+        for r in res:
+            if r[1 + k] is not None:
+                rows += [(r[0], name, p, float(v)) for p, v in zip(ECDF_PROBS, r[1 + k])]
     return pd.DataFrame(rows, columns=["job_class", "metric", "prob", "value"])
 
 

@@ -71,6 +71,9 @@ def register(app: typer.Typer) -> None:
         timezone: str = typer.Option("UTC", "--timezone", help="Time zone of time stamps written without a UTC offset "
                                      "(sacct prints local time), e.g. Europe/Amsterdam. Offsets in the data always win."),
         lenient: bool = typer.Option(False, "--lenient", help="Clear and count unparseable node lists instead of stopping."),
+        memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="Cap DuckDB's memory, e.g. 2GB: a "
+                                                   "Parquet job table larger than it spills to --temp-dir (slower, not failing)."),
+        temp_dir: Optional[Path] = typer.Option(None, "--temp-dir", help="Where DuckDB spills past --memory-limit."),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where data:DATASET/FILE paths are looked up first."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write report.html, summary.json, tables "
                                            "(Parquet + CSV) and plots (PNG) here."),
@@ -104,7 +107,8 @@ def register(app: typer.Typer) -> None:
                         st.update(name)
                 an = run_analysis(paths["jobs"], format=format.value, telemetry=paths["telemetry"],
                                   fragments=paths["fragments"], hardware=paths["hardware"], class_rule=class_rule,
-                                  timezone=timezone, method=method.value, lenient=lenient, step=step)
+                                  timezone=timezone, method=method.value, lenient=lenient, step=step,
+                                  memory_limit=memory_limit, temp_directory=temp_dir)
                 written = write_report(an, out) if out is not None else []
         except (ValueError, FileNotFoundError) as exc:
             _fail(str(exc))

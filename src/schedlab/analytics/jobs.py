@@ -224,12 +224,36 @@ class JobTable:
                         self.states_known, self.timezone, meta)
 
 
-def _connect():
+def _bytes(size: str) -> float | None:
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([kmgt]?i?b?)\s*", str(size).lower())
+    if not m:
+        return None
+    unit = m.group(2).rstrip("b").rstrip("i")
+    return float(m.group(1)) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}[unit]
+
+
+def _connect(memory_limit: str | None = None, temp_directory: str | Path | None = None, threads: int | None = None):
+    """An in-memory DuckDB connection.  ``memory_limit`` (e.g. ``"40MB"``, ``"2GB"``) caps DuckDB's
+    buffer memory; past it, the materialised job table, sorts, joins and window partitions spill
+    to ``temp_directory`` (default: DuckDB's own, ``.tmp`` beside the process; give one on a fast
+    local disk for tables larger than memory).  ``threads`` defaults to 2, or 1 under a limit below
+    128 MB (each DuckDB thread holds its own buffers; two do not fit in a few tens of MB)."""
     import duckdb
 
+    if threads is None:
+        lim = _bytes(memory_limit) if memory_limit is not None else None
+        threads = 1 if lim is not None and lim < 128 * 2**20 else 2
     con = duckdb.connect()
-    con.execute("SET threads TO 2")
+    con.execute(f"SET threads TO {int(threads)}")
     con.execute("SET preserve_insertion_order = false")
+    if temp_directory is not None:
+        Path(temp_directory).mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = '{_sql_str(temp_directory)}'")
+    if memory_limit is not None:
+        try:
+            con.execute(f"SET memory_limit = '{_sql_str(memory_limit)}'")
+        except Exception as exc:
+            raise ValueError(f"memory_limit {memory_limit!r} is not a DuckDB memory size (e.g. '512MB', '4GB'): {exc}") from None
     return con
 
 
@@ -561,10 +585,10 @@ def _time_sql(con, src: str, col: str, typ: str, tz: str, report: CleaningReport
 
 
 _STATE_SQL = """CASE
-  WHEN s IN ('COMPLETED','FAILED','TIMEOUT','CANCELLED','OUT_OF_MEMORY','NODE_FAIL','PREEMPTED','BOOT_FAIL','DEADLINE') THEN s
-  WHEN s IN ('CD') THEN 'COMPLETED' WHEN s IN ('F') THEN 'FAILED' WHEN s IN ('TO') THEN 'TIMEOUT'
-  WHEN s IN ('CA','CANCELED') THEN 'CANCELLED' WHEN s IN ('OOM') THEN 'OUT_OF_MEMORY' WHEN s = 'NF' THEN 'NODE_FAIL'
-  ELSE coalesce(s, 'UNKNOWN') END"""
+  WHEN {s} IN ('COMPLETED','FAILED','TIMEOUT','CANCELLED','OUT_OF_MEMORY','NODE_FAIL','PREEMPTED','BOOT_FAIL','DEADLINE') THEN {s}
+  WHEN {s} IN ('CD') THEN 'COMPLETED' WHEN {s} IN ('F') THEN 'FAILED' WHEN {s} IN ('TO') THEN 'TIMEOUT'
+  WHEN {s} IN ('CA','CANCELED') THEN 'CANCELLED' WHEN {s} IN ('OOM') THEN 'OUT_OF_MEMORY' WHEN {s} = 'NF' THEN 'NODE_FAIL'
+  ELSE coalesce({s}, 'UNKNOWN') END"""
 
 
 def _parquet_sql(con, path: Path, tz: str, report: CleaningReport):
@@ -607,12 +631,13 @@ def _parquet_sql(con, path: Path, tz: str, report: CleaningReport):
     if cols["state"]:
         if types[cols["state"]] == "VARCHAR":
             s = f"""rtrim(split_part(upper(trim("{cols['state']}")), ' ', 1), '+')"""
-            sel["state"] = _STATE_SQL.replace("s IN", f"{s} IN").replace("s =", f"{s} =").replace("coalesce(s,", f"coalesce({s},")
+            sel["state"] = _STATE_SQL.replace("{s}", s)
         else:
             sel["state"] = f"""CASE "{cols['state']}" WHEN 1 THEN 'COMPLETED' WHEN 0 THEN 'FAILED' WHEN 5 THEN 'CANCELLED' ELSE 'UNKNOWN' END"""
     else:
         sel["state"] = "'UNKNOWN'"
-    return "SELECT " + ", ".join(f'{sel[c]} AS "{c}"' for c in JOB_COLUMNS) + f" FROM {src}"
+    return ("SELECT " + ", ".join(f'{sel[c]} AS "{c}"' for c in JOB_COLUMNS)
+            + f", file_row_number AS _row FROM read_parquet('{_sql_str(path)}', file_row_number = true)")
 
 
 def _opendc_sql(con, path: Path, tz: str, report: CleaningReport) -> str:
@@ -638,7 +663,8 @@ def _opendc_sql(con, path: Path, tz: str, report: CleaningReport) -> str:
     return (f"SELECT CAST(id AS VARCHAR) AS job_id, CAST(NULL AS VARCHAR) AS \"user\", CAST(NULL AS VARCHAR) AS partition, "
             f"CAST(NULL AS VARCHAR) AS node_type, {t} AS submit, {t} AS start, {t} + CAST(duration AS DOUBLE) / 1000.0 AS \"end\", "
             f"CAST(1 AS BIGINT) AS nodes, {cores} AS cores, {gpus} AS gpus, CAST(NULL AS DOUBLE) AS time_limit, "
-            f"'UNKNOWN' AS state, CAST(NULL AS VARCHAR) AS exit_code, CAST(NULL AS VARCHAR) AS nodelist FROM {src}")
+            f"'UNKNOWN' AS state, CAST(NULL AS VARCHAR) AS exit_code, CAST(NULL AS VARCHAR) AS nodelist, "
+            f"file_row_number AS _row FROM read_parquet('{_sql_str(path)}', file_row_number = true)")
 
 
 def _schedlab_frame(path: Path, report: CleaningReport):
@@ -730,17 +756,22 @@ def detect_format(path: Path) -> str:
 # --------------------------------------------------------------------------------------------
 # Counted cleaning (SQL, so it also runs lazily over Parquet)
 # --------------------------------------------------------------------------------------------
-def _clean(con, staged: str, name: str, report: CleaningReport) -> None:
+def _clean(con, staged: str, name: str, report: CleaningReport, materialize: bool = True) -> None:
     """Create view ``name`` from relation ``staged`` applying the documented rules, counting each.
 
     Drop rules run in order (a job is counted under the first that removes it): no id or submit
     time; end before start (negative runtime); started but no end (still running); duplicate id
     (the earliest submit is kept).  Rewrites: start before submit -> wait 0; nodes missing -> 1;
     unknown state -> UNKNOWN.  Jobs that never started stay (state counts) without runtime/wait.
+
+    ``staged`` has a unique row number ``_row``.  Only the rows dropped as duplicates are stored
+    (a temp table of their ``_row``, usually empty); with ``materialize=False`` the cleaned table
+    is a view over ``staged`` (a Parquet scan), so nothing of size O(table) is held in memory and
+    each statistic re-scans the file; with ``materialize=True`` it is a DuckDB temp table (columnar,
+    spilled to the temp directory past the memory limit), which makes the statistics faster.
     """
     states = ", ".join(f"'{s}'" for s in STATES)
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW {name}_flag AS
-      WITH f AS (
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW {name}_flag0 AS
         SELECT *, CASE
           WHEN job_id IS NULL OR submit IS NULL OR isnan(submit) THEN 'with no job id or submit time'
           WHEN start IS NOT NULL AND NOT isnan(start) AND "end" IS NOT NULL AND "end" < start
@@ -748,17 +779,30 @@ def _clean(con, staged: str, name: str, report: CleaningReport) -> None:
           WHEN start IS NOT NULL AND NOT isnan(start) AND ("end" IS NULL OR isnan("end"))
                THEN 'still running (start but no end time)'
           ELSE NULL END AS _drop
-        FROM {staged})
-      SELECT *, CASE WHEN _drop IS NULL AND row_number() OVER (PARTITION BY _drop IS NULL, job_id
-                       ORDER BY submit, start NULLS LAST) > 1 THEN 'duplicate job id (first kept)' ELSE _drop END AS _why
-      FROM f""")
+        FROM {staged}""")
+    # duplicates: a (spillable) hash aggregate finds the repeated ids, a window over those rows
+    # alone picks the ones to drop; only their row numbers are kept
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {name}_dups AS
+      WITH d AS (SELECT job_id FROM {name}_flag0 WHERE _drop IS NULL GROUP BY job_id HAVING count(*) > 1),
+           r AS (SELECT _row, row_number() OVER (PARTITION BY job_id ORDER BY submit, start NULLS LAST, _row) AS rn
+                 FROM {name}_flag0 WHERE _drop IS NULL AND job_id IN (SELECT job_id FROM d))
+      SELECT _row FROM r WHERE rn > 1""")
+    n_dups = int(con.sql(f"SELECT count(*) FROM {name}_dups").fetchone()[0])
+    if n_dups:
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW {name}_flag AS
+          SELECT f.*, CASE WHEN _drop IS NOT NULL THEN _drop WHEN d._row IS NOT NULL
+                           THEN 'duplicate job id (first kept)' ELSE NULL END AS _why
+          FROM {name}_flag0 f LEFT JOIN {name}_dups d ON f._row = d._row""")
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name}_flag AS SELECT *, _drop AS _why FROM {name}_flag0")
     c = con.sql(f"""SELECT count(*),
         count(*) FILTER (WHERE _why IS NULL AND start IS NOT NULL AND NOT isnan(start) AND start < submit),
         count(*) FILTER (WHERE _why IS NULL AND (start IS NULL OR isnan(start))),
         count(*) FILTER (WHERE _why IS NULL AND (nodes IS NULL OR nodes < 1)),
-        count(*) FILTER (WHERE _why IS NULL AND state NOT IN ({states}))
+        count(*) FILTER (WHERE _why IS NULL AND state NOT IN ({states})),
+        count(*) FILTER (WHERE _why IS NULL)
       FROM {name}_flag""").fetchone()
-    total, neg_wait, never, no_nodes, odd_state = (int(v or 0) for v in c)
+    total, neg_wait, never, no_nodes, odd_state, kept = (int(v or 0) for v in c)
     if not report.read:
         report.read = total
     for why, n in con.sql(f"SELECT _why, count(*) FROM {name}_flag WHERE _why IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall():
@@ -767,9 +811,8 @@ def _clean(con, staged: str, name: str, report: CleaningReport) -> None:
     report.change("never started (no start time): kept for state counts, left out of runtime/wait/energy", never)
     report.change("nodes missing or < 1 -> 1", no_nodes)
     report.change("unrecognised state -> UNKNOWN", odd_state)
-    # Materialised once (DuckDB keeps it columnar and spills to disk past its memory limit), so
-    # that the dozen statistics queries do not each re-scan and re-deduplicate the source.
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
+    kind = "TABLE" if materialize else "VIEW"
+    con.execute(f"""CREATE OR REPLACE TEMP {kind} {name} AS
       WITH k AS (SELECT *, start IS NULL OR isnan(start) AS _ns FROM {name}_flag WHERE _why IS NULL)
       SELECT job_id, "user", partition, node_type,
              CASE WHEN NOT _ns AND start < submit THEN start ELSE submit END AS submit,
@@ -782,7 +825,7 @@ def _clean(con, staged: str, name: str, report: CleaningReport) -> None:
              CASE WHEN _ns THEN NULL ELSE start - least(start, submit) END AS wait,
              CASE WHEN _ns THEN NULL ELSE "end" - start END AS run
       FROM k""")
-    report.kept = int(con.sql(f"SELECT count(*) FROM {name}").fetchone()[0])
+    report.kept = kept
 
 
 def _check_hostlists(con, view: str, path: str, report: CleaningReport, lenient: bool) -> None:
@@ -806,13 +849,23 @@ def _check_hostlists(con, view: str, path: str, report: CleaningReport, lenient:
     return bad
 
 
-def read_jobs(path: str | Path, format: str = "auto", timezone: str = "UTC", lenient: bool = False) -> JobTable:
+def read_jobs(path: str | Path, format: str = "auto", timezone: str = "UTC", lenient: bool = False,
+              memory_limit: str | None = None, temp_directory: str | Path | None = None,
+              threads: int | None = None, materialize: bool = True) -> JobTable:
     """Read a job table (see the module docstring for the schema) and clean it, counting each rule.
 
     ``format``: auto (from name and content), sacct (``sacct --parsable2``), csv, parquet, swf,
     opendc (``tasks.parquet``), schedlab (a ``schedlab simulate --out`` folder or its jobs table).
     ``timezone``: the zone of naive time stamps.  ``lenient``: clear unparseable node lists
     (counted) instead of raising :class:`HostlistError`.
+
+    Memory: a Parquet (or OpenDC) file is never loaded into pandas; DuckDB scans it and keeps the
+    cleaned table as a columnar temp table that it spills to ``temp_directory`` once its buffers
+    reach ``memory_limit`` (e.g. ``"40MB"``; default DuckDB's, 80 % of RAM), so tables larger than
+    memory work, only slower.  ``materialize=False`` keeps even that table out: the cleaned table
+    is a view over the Parquet scan (slower statistics, each re-reads the file).  ``threads``: DuckDB
+    threads (default 2; 1 under a memory limit below 128 MB).  Text formats (sacct, CSV, SWF,
+    schedlab) are parsed with pandas.
     """
     path = Path(path)
     if not path.exists():
@@ -823,7 +876,7 @@ def read_jobs(path: str | Path, format: str = "auto", timezone: str = "UTC", len
     if fmt == "opendc" and path.is_dir():
         path = path / "tasks.parquet"
     report = CleaningReport(source=str(path))
-    con = _connect()
+    con = _connect(memory_limit, temp_directory, threads)
     sql = None
     frame = None
     try:
@@ -861,15 +914,17 @@ def read_jobs(path: str | Path, format: str = "auto", timezone: str = "UTC", len
                 frame[c] = frame[c].astype(float)
             else:
                 frame[c] = frame[c].astype("Int64")
+        frame["_row"] = np.arange(len(frame), dtype=np.int64)
         con.register("jobs_src", frame)
         cast = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in _SQL_TYPES.items())
-        con.execute(f"CREATE TEMP VIEW jobs_raw AS SELECT {cast} FROM jobs_src")
+        con.execute(f"CREATE TEMP VIEW jobs_raw AS SELECT {cast}, _row FROM jobs_src")
     else:
         try:
             con.execute(f"CREATE TEMP VIEW jobs_raw AS {sql}")
         except Exception as exc:
             raise JobFormatError(f"{path}: cannot read as {fmt}: {exc}") from None
-    _clean(con, "jobs_raw", "jobs", report)
+    lazy = frame is None and not materialize
+    _clean(con, "jobs_raw", "jobs", report, materialize=not lazy)
     view = "jobs"
     if _check_hostlists(con, "jobs", str(path), report, lenient):
         view = "jobs_h"

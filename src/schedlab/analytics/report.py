@@ -69,15 +69,20 @@ def _utc(t) -> str:
 # --------------------------------------------------------------------------------------------
 def run_analysis(jobs_path, format: str = "auto", telemetry=None, fragments=None, hardware=None,
                  class_rule: str | None = None, timezone: str = "UTC", method: str = "auto",
-                 lenient: bool = False, step=lambda name: None) -> Analysis:
-    """Read and analyse; ``step(name)`` is called before each stage (progress display)."""
+                 lenient: bool = False, step=lambda name: None, memory_limit: str | None = None,
+                 temp_directory=None) -> Analysis:
+    """Read and analyse; ``step(name)`` is called before each stage (progress display).
+
+    ``memory_limit`` / ``temp_directory``: DuckDB's memory cap and spill folder (see
+    :func:`schedlab.analytics.jobs.read_jobs`)."""
     from schedlab.analytics import characterize as C
     from schedlab.analytics.jobs import read_jobs
 
     timings = {}
     t = time.perf_counter()
     step("reading jobs")
-    jobs = read_jobs(jobs_path, format=format, timezone=timezone, lenient=lenient)
+    jobs = read_jobs(jobs_path, format=format, timezone=timezone, lenient=lenient, memory_limit=memory_limit,
+                     temp_directory=temp_directory)
     hw = None
     if hardware is not None:
         from schedlab.analytics.energy import read_hardware
