@@ -400,6 +400,32 @@ class MrDMD:
         return np.log1p(F) if log else F
 
 
+def fill_inactive(X, active) -> np.ndarray:
+    """A copy of entities x time ``X`` whose inactive cells (``~active``) hold what the entity
+    would draw if it ran then: its median active value times the machine-wide profile (per time,
+    the median over active entities of value / own median; interpolated where none is active).
+
+    Fit :class:`MrDMD` to this rather than to a jobs matrix with zeros: the on/off edges of every
+    job would otherwise dominate the slow modes, and score with ``active`` so that filled cells are
+    never scored."""
+    X = np.array(X, dtype=float)
+    act = np.asarray(active, bool)
+    if act.shape != X.shape:
+        raise ValueError(f"active has shape {act.shape}, X has {X.shape}")
+    lvl = np.array([np.median(x[a]) if a.any() else 0.0 for x, a in zip(X, act)])
+    ok = lvl > 0
+    if not ok.any():
+        return np.where(act, X, 0.0)
+    R = np.where(act[ok], X[ok] / lvl[ok, None], np.nan)
+    seen = act[ok].any(axis=0)
+    p = np.ones(X.shape[1])
+    if seen.any():
+        p[seen] = np.nanmedian(R[:, seen], axis=0)
+        idx = np.arange(X.shape[1])
+        p = np.interp(idx, idx[seen], p[seen])
+    return np.where(act, X, lvl[:, None] * p[None, :])
+
+
 # ---------------------------------------------------------------------------------- scoring
 def _robust_z(v: np.ndarray, ref: np.ndarray, floor: float = 0.0) -> np.ndarray:
     ref = ref[np.isfinite(ref)]
@@ -417,7 +443,8 @@ def _robust_z(v: np.ndarray, ref: np.ndarray, floor: float = 0.0) -> np.ndarray:
 def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, threshold: float | None = None,
                     alpha: float = 0.05,
                     include_residual: bool = True, times=None, feature: str = "deviation",
-                    residual_level: int | None = None, transform: bool = True) -> pd.DataFrame:
+                    residual_level: int | None = None, transform: bool = True, active=None,
+                    min_active: float = 1.0, min_reference: int = 5) -> pd.DataFrame:
     """Robust z-scores of every (entity, level, window) RMS of a fitted :class:`MrDMD`.
 
     Baseline: ``baseline_entities`` (indices or boolean mask of healthy entities): per window,
@@ -425,6 +452,15 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
     in ``times`` units when the model or ``times`` has times): per level, the median and MAD over
     all entities of the windows lying inside the range; a level with no window inside falls back
     to the across-entity baseline.  Neither: per window, over all entities.
+
+    ``active`` (entities x time booleans, e.g. a job's run span in a jobs x time matrix): a cell
+    is scored only when its entity is active on at least ``min_active`` of the window's samples,
+    and only against the entities active in that window (at least ``min_reference`` of them, else
+    the window is not scored); other cells get z = NaN and are never flagged.  Without it a job
+    that starts or ends inside a window looks unlike the idle (all-zero) ones, so every running
+    job is flagged.  With ``active`` the residual feature is relative to the entity's median over
+    its active windows (its whole-span noise level is mostly idle zeros).  The Bonferroni count
+    is the number of scored cells.
 
     Returns a DataFrame with entity, level (``model.n_levels_`` = residual), component
     (``"slow"``/``"residual"``), window, start, stop (sample indices), start_time, stop_time,
@@ -467,6 +503,16 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
             lo, hi = np.searchsorted(times, lo, side="left"), np.searchsorted(times, hi, side="right")
         if not 0 <= lo < hi:
             raise ValueError(f"baseline_time {baseline_time} selects no samples")
+    act_cum = None
+    if active is not None:
+        active = np.asarray(active, bool)
+        if active.shape != (n, model.n_times_):
+            raise ValueError(f"active must be an entities x time boolean array of shape {(n, model.n_times_)}, "
+                             f"got {active.shape}")
+        if not 0 < min_active <= 1:
+            raise ValueError(f"min_active must be in (0, 1], got {min_active}")
+        act_cum = np.zeros((n, model.n_times_ + 1), np.int32)
+        np.cumsum(active, axis=1, out=act_cum[:, 1:])
     frames = []
     nlev = model.n_levels_
     rlev = min(3, nlev - 1) if residual_level is None else int(residual_level)
@@ -476,9 +522,18 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
     for lev in range(nlev + (1 if include_residual else 0)):
         # residual: each entity's fast-noise level in the window relative to its own (whole-span,
         # robust) noise level, so nodes with different but steady noise do not look unlike each other
-        vals = (slow_vals[lev] if lev < nlev
-                else model.residual_noise(rlev) / np.maximum(model.noise_, 1e-12 * max(1.0, noise0))[:, None])
         edges = model.window_bounds_[lev if lev < nlev else rlev]
+        act = None
+        if act_cum is not None:
+            act = (act_cum[:, edges[1:]] - act_cum[:, edges[:-1]]) >= min_active * np.diff(edges)[None, :] - 1e-9
+        if lev < nlev:
+            vals = slow_vals[lev]
+        elif act is None:
+            vals = model.residual_noise(rlev) / np.maximum(model.noise_, 1e-12 * max(1.0, noise0))[:, None]
+        else:
+            rn = model.residual_noise(rlev)
+            own = np.array([np.median(r[a]) if a.any() else np.nan for r, a in zip(rn, act)])
+            vals = rn / np.where(own > 0, own, np.nan)[:, None]
         nw = vals.shape[1]
         z = np.empty_like(vals)
         # no z-score may rest on a spread below what noise alone gives a window's slow part:
@@ -491,10 +546,21 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
             # the slow feature is a norm (chi-like, right-skewed): Wilson-Hilferty's cube root of its
             # square makes it near-normal, so that |z| tails match the Gaussian threshold; the floor
             # is carried through the transform at each window's median
-            med = np.median(vals[ent_mask] if ent_mask is not None else vals, axis=0)
+            v = vals[ent_mask] if ent_mask is not None else vals
+            if act is not None:
+                v = np.where(act[ent_mask] if ent_mask is not None else act, v, np.nan)
+            if act is not None:
+                med = np.zeros(v.shape[1])
+                some = np.isfinite(v).any(axis=0)
+                med[some] = np.nanmedian(v[:, some], axis=0)
+            else:
+                med = np.median(v, axis=0)
             floors = (med + floors) ** (2 / 3) - med ** (2 / 3)
             vals = vals ** (2 / 3)
+        raw = slow_vals[lev] if lev < nlev else vals
         how = "entities" if ent_mask is not None else "across-entities"
+        if act is not None:
+            vals = np.where(act, vals, np.nan)                   # _robust_z drops NaN references
         inside = None
         if baseline_time is not None:
             inside = (edges[:-1] >= lo) & (edges[1:] <= hi)
@@ -506,6 +572,9 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
         if inside is None:
             for j in range(nw):
                 ref = vals[ent_mask, j] if ent_mask is not None else vals[:, j]
+                if act is not None and np.isfinite(ref).sum() < min_reference:
+                    z[:, j] = np.nan
+                    continue
                 z[:, j] = _robust_z(vals[:, j], ref, floors[j])
         st, sp = np.tile(edges[:-1], n), np.tile(edges[1:], n)
         df = pd.DataFrame({"entity": np.repeat(np.arange(n), nw), "level": lev,
@@ -514,15 +583,18 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
         if times is not None:
             df["start_time"] = times[st]
             df["stop_time"] = times[np.minimum(sp, model.n_times_ - 1)]
-        df["rms"] = vals.ravel()
+        df["rms"] = raw.ravel()
         df["z"] = z.ravel()
         df["baseline"] = how
+        if act is not None:
+            df["active"] = act.ravel()
         frames.append(df)
     out = pd.concat(frames, ignore_index=True)
     if threshold is None:
         from scipy.stats import norm
 
-        threshold = max(3.5, float(norm.isf(alpha / (2 * len(out)))))
+        scored = max(1, int(np.isfinite(out["z"].to_numpy()).sum()))
+        threshold = max(3.5, float(norm.isf(alpha / (2 * scored))))
     out["flagged"] = np.abs(out["z"].to_numpy()) > threshold
     out.attrs["threshold"] = threshold
     return out

@@ -54,6 +54,7 @@ class SyntheticTelemetry:
     anomalies: pd.DataFrame            # kind, entity, start, stop, magnitude_w
     dt: float
     params: dict = field(default_factory=dict)
+    active: np.ndarray | None = None   # entities x samples: running (jobs); None = always
 
     @property
     def anomalous_entities(self) -> set[int]:
@@ -147,3 +148,47 @@ def match_detections(scores: pd.DataFrame, truth: pd.DataFrame, tolerance: int =
             "found_each": found, "flagged_cells": int(len(f)), "false_alarm_cells": int((~matched).sum()),
             "false_alarm_rate": float((~matched).sum() / max(1, len(scores))),
             "false_alarm_entities": sorted(set(int(e) for e in fe[~matched]))}
+
+
+def make_job_telemetry(n_jobs: int = 150, n_samples: int = 2048, dt: float = 300.0, anomalies=(),
+                       min_length: int = 256, noise: float = 6.0, seed: int = 0) -> SyntheticTelemetry:
+    """Jobs x time usage: job j runs on ``[start_j, stop_j)`` (at least ``min_length`` samples) at
+    its own level (100-400) following the machine's daily cycle, plus white noise; 0 when not
+    running (``active`` marks the run spans).  ``anomalies`` (kinds ``drift``, ``step``,
+    ``oscillation``; default magnitudes as :func:`make_telemetry`) are planted on distinct jobs that
+    run at least half the span, inside their run."""
+    if n_jobs < 8 or n_samples < 4 * min_length:
+        raise ValueError(f"need n_jobs >= 8 and n_samples >= 4 * min_length, got {n_jobs}, {n_samples}")
+    rng = np.random.default_rng(seed)
+    length = np.minimum(n_samples, (min_length + rng.exponential(n_samples / 3, n_jobs)).astype(int))
+    start = (rng.random(n_jobs) * (n_samples - length + 1)).astype(int)
+    stop = start + length
+    t = np.arange(n_samples)
+    active = (t[None, :] >= start[:, None]) & (t[None, :] < stop[:, None])
+    day = 2 * np.pi * t * dt / 86400.0
+    load = 0.8 + 0.2 * np.cos(day - 0.6)
+    level = rng.uniform(100, 400, n_jobs)
+    X = level[:, None] * load[None, :] + rng.standard_normal((n_jobs, n_samples)) * noise * rng.uniform(0.8, 1.2, n_jobs)[:, None]
+    rows = []
+    long_jobs = list(rng.permutation(np.flatnonzero(length >= n_samples // 2)))
+    for spec in anomalies:
+        a = Anomaly(spec) if isinstance(spec, str) else spec
+        if a.kind not in ("drift", "step", "oscillation"):
+            raise ValueError(f"job anomaly kind must be drift, step or oscillation, got {a.kind!r}")
+        ent = int(long_jobs.pop()) if a.entity is None else int(a.entity)
+        s0 = int(start[ent] + length[ent] // 3) if a.start is None else int(a.start)
+        s1 = int(stop[ent]) if a.kind != "oscillation" else min(int(stop[ent]), s0 + n_samples // 10)
+        mag = (DEFAULT_MAGNITUDE[a.kind] if a.magnitude is None else a.magnitude) * noise
+        k = np.arange(s1 - s0)
+        if a.kind == "drift":
+            X[ent, s0:s1] += mag * k / max(1, s1 - s0 - 1)
+        elif a.kind == "step":
+            X[ent, s0:s1] += mag
+        else:
+            X[ent, s0:s1] += mag * np.sin(2 * np.pi * k / a.period)
+        rows.append((a.kind, ent, s0, s1, mag))
+    X[~active] = 0.0
+    truth = pd.DataFrame(rows, columns=["kind", "entity", "start", "stop", "magnitude_w"])
+    return SyntheticTelemetry(values=X, times=t * dt, rack=np.zeros(n_jobs, int), group=np.zeros(n_jobs, int),
+                              anomalies=truth, dt=dt, params=dict(n_jobs=n_jobs, n_samples=n_samples, seed=seed),
+                              active=active)

@@ -13,7 +13,8 @@ the whole 277-node CPU partition (one series: the ``host`` column lists all node
 row), so :func:`surf_cluster_power` returns one series, not a matrix.  ``fragments.parquet`` has
 per-job CPU usage in 30 s slots; :func:`surf_jobs_matrix` places job j's k-th fragment at
 ``submission_time + k * 30 s`` (the OpenDC trace has no separate start time: jobs start at
-submission in it) and gives a jobs x time matrix in which 0 means "not running".
+submission in it) and gives a jobs x time matrix in which 0 means "not running"; its ``active`` mask marks the cells
+(all of whose 30 s slots) hold a fragment, for :func:`schedlab.analytics.mrdmd.score_anomalies`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class TelemetryMatrix:
     step: pd.Timedelta
     n_missing: int
     missing_per_entity: np.ndarray
+    active: np.ndarray | None = None      # entities x time: the entity runs (jobs); None = always
 
     @property
     def shape(self):
@@ -163,8 +165,12 @@ def surf_jobs_matrix(data_dir=None, min_duration: float = 3600.0, step="30s", st
     ok = (slot >= 0) & (slot < n_slots)
     M = np.zeros((len(ids), n_slots))
     M[row[ok], slot[ok]] = fr["cpu_usage"].to_numpy()[ok]
+    A = np.zeros((len(ids), n_slots), bool)
+    A[row[ok], slot[ok]] = True                              # a fragment: the job runs in that slot
     n_cells = n_slots // k
     M = M[:, :n_cells * k].reshape(len(ids), n_cells, k).mean(axis=2)
+    A = A[:, :n_cells * k].reshape(len(ids), n_cells, k).all(axis=2)
     keep = M.any(axis=1)
     return TelemetryMatrix(values=M[keep], entities=ids[keep], times=pd.date_range(start, periods=n_cells, freq=step),
-                           step=step, n_missing=0, missing_per_entity=np.zeros(int(keep.sum()), dtype=np.int64))
+                           step=step, n_missing=0, missing_per_entity=np.zeros(int(keep.sum()), dtype=np.int64),
+                           active=A[keep])
