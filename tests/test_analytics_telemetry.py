@@ -51,8 +51,8 @@ def test_clean_data_does_not_fire(seed):
 def test_clean_family_wise_false_alarms_and_planted_recall():
     """Default threshold: Bonferroni at alpha = 0.05 over all cells of a run, on near-normal scores
     (cube-root-transformed slow deviations, residual fast noise relative to each node's own).
-    Measured on seeds 0-79: 1 of 80 clean runs had any flagged cell (1.1e-5 per cell; before the
-    calibration 8 of 80 runs, 4e-5 to 7e-5 per cell).  Here 12 further clean runs: none fires."""
+    Measured on seeds 0-79: 1 of 80 clean runs had a flagged cell (2.8e-6 per cell; before the
+    calibration 8 of 80 runs, 6.6e-5 per cell on seeds 0-19).  Here 12 further clean runs: none fires."""
     fired = [s for s in range(200, 212)
              if score_anomalies(MrDMD().fit(make_telemetry(64, 4096, seed=s).values))["flagged"].any()]
     assert fired == []
