@@ -187,6 +187,9 @@ def test_schedlab_simulation_output_is_read_and_analysed(tmp_path):
     assert s["format"] == "schedlab" and s["overview"]["jobs"] == 4
     waits = sorted(frame["wait"])
     assert s["classes"][0]["wait_median_s"] == pytest.approx(np.median(waits))
+    # processor units, no node counts: the size is given in core-hours, not as job-hours
+    core_h = float((frame["procs"] * frame["run"]).sum() / 3600)
+    assert f"{core_h:,.0f} core-hours (the input has no node counts)" in s["findings"][0]
 
 
 # ---------------------------------------------------------------------------- statistics by hand

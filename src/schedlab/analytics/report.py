@@ -234,8 +234,15 @@ def findings(s: dict) -> list[str]:
     out = []
     ov = s["overview"]
     cls = {r["job_class"]: r for r in s["classes"]}
+    # when no job had a node count (e.g. a simulation in processor units), node-hours would be
+    # job-hours: say core-hours instead
+    no_nodes = s.get("cleaning", {}).get("changed", {}).get("nodes missing or < 1 -> 1", 0)
+    if ov["jobs"] and no_nodes >= ov["jobs"] and ov.get("core_hours"):
+        size = f"{ov['core_hours']:,.0f} core-hours (the input has no node counts)"
+    else:
+        size = f"{ov['node_hours']:,.0f} node-hours"
     out.append(f"{ov['jobs']:,} jobs submitted from {_utc(ov['first_submit'])} to {_utc(ov['last_submit'])} "
-               f"({ov['span_days']:.1f} days), {ov['node_hours']:,.0f} node-hours.")
+               f"({ov['span_days']:.1f} days), {size}.")
     if "ml" in cls and "generic" in cls:
         m = cls["ml"]
         out.append(f"ML jobs are {_pct(m['job_share'])} of submissions but {_pct(m['node_hour_share'])} of node-hours.")
