@@ -146,7 +146,7 @@ def register(energy_app: typer.Typer) -> None:
             va = s.get("vs_authors")
             vs = (f"ours {va['ours_acc_all_mean']:.2f} vs {va['authors_acc_all_mean']:.2f}, better on "
                   f"{va['ours_better_apps']}/{va['apps']}") if va else "-"
-            t.add_row(m, f"unprofiled", f"{u['median']:.2f}", f"{u['mean']:.2f}", f"{u['min']:.2f} ({u['min_app']})",
+            t.add_row(m, "unprofiled", f"{u['median']:.2f}", f"{u['mean']:.2f}", f"{u['min']:.2f} ({u['min_app']})",
                       f"{a['median']:.2f}", vs)
         out_console.print(t)
         for p in written:
