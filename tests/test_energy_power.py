@@ -281,6 +281,35 @@ def test_counters_mode_accuracy_one_app():
     assert per_app["acc_unprofiled"].iloc[0] > 93.0
 
 
+def test_mlp_ensemble_is_the_mean_of_independent_members_and_deterministic():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0, 1, (200, 3))
+    y = 0.6 + 0.3 * X[:, 0] * X[:, 1] + 0.1 * X[:, 2]
+    m = op.MLPPredictor(hidden=(16,), epochs=200, seed=7, n_models=3).fit(X, y)
+    members = m.predict_members(X[:20])
+    assert members.shape == (3, 20) and np.ptp(members, axis=0).max() > 0   # different initial weights
+    assert m.predict(X[:20]) == pytest.approx(members.mean(0))
+    assert op.accuracy(m.predict(X), y) > 97.0
+    again = op.MLPPredictor(hidden=(16,), epochs=200, seed=7, n_models=3).fit(X, y).predict_members(X[:20])
+    assert np.array_equal(members, again)
+    with pytest.raises(op.OpenError, match="n_models"):
+        op.MLPPredictor(n_models=0)
+
+
+@needs_data
+def test_leave_one_out_reuses_cached_mlps():
+    cache = {}
+    a, _, _ = op.leave_one_out(DATA, "counters", 0.2, repeats=1, apps=["gromacs"], epochs=50, n_models=2,
+                               mlp_cache=cache)
+    assert list(cache) == [("gromacs", 50, 0, 2)]
+    mlp = cache[("gromacs", 50, 0, 2)]
+    b, _, _ = op.leave_one_out(DATA, "counters", 0.1, repeats=1, apps=["gromacs"], epochs=50, n_models=2,
+                               mlp_cache=cache)
+    assert cache[("gromacs", 50, 0, 2)] is mlp and len(cache) == 1
+    c, _, _ = op.leave_one_out(DATA, "counters", 0.2, repeats=1, apps=["gromacs"], epochs=50, n_models=2)
+    assert a["acc_unprofiled"].iloc[0] == c["acc_unprofiled"].iloc[0]   # deterministic for a seed
+
+
 @needs_data
 def test_oracle_ecoshift_gain_at_70_percent():
     df = es.evaluate_fractions(DATA.pairs, DATA.perf, DATA.perf, fractions=[0.7], policies=["ecoshift", "global-dp"])
