@@ -14,7 +14,7 @@ JSON_HELP = "Print one JSON object to stdout instead of tables."
 FRACTION_HELP = "Share of a new app's measured cap pairs that are profiled (the max-cap pair is always one of them)."
 MODE_HELP = ("What profiling a pair yields: counters (a short run; OPEN's MLP predicts performance there), "
              "runtime (a full run; performance there is measured), or both (leave-one-out only).")
-EPOCHS_HELP = "Training epochs of OPEN's MLP (counters mode); fewer is faster and less accurate."
+EPOCHS_HELP = "Training epochs of each of the 5 networks of OPEN's MLP ensemble (counters mode); fewer is faster and less accurate."
 SEED_HELP = "Seed for the profiled pairs, the MLP's initial weights and the apps drawn for --nodes."
 
 
@@ -37,7 +37,7 @@ def register(energy_app: typer.Typer) -> None:
         app_name: Optional[str] = typer.Option(None, "--app", help=(
             "Predict this one app as new (fitted on all the others) and print its predicted surface.")),
         apps: Optional[str] = typer.Option(None, "--apps", help="Leave-one-out over only these apps (comma-separated)."),
-        epochs: int = typer.Option(1500, "--epochs", help=EPOCHS_HELP),
+        epochs: int = typer.Option(750, "--epochs", help=EPOCHS_HELP),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_HELP),
         out: Optional[Path] = typer.Option(None, "--out", help="Write summary.json, the per-app table (Parquet + CSV) and plots here."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -169,7 +169,7 @@ def register(energy_app: typer.Typer) -> None:
         mode: str = typer.Option("runtime", "--mode", help="How OPEN profiles each new app for --predictor open: runtime (full runs at the profiled pairs, measured; the default, more accurate and fast) or counters (OPEN's counter-only profiling through its MLP; trains one MLP per app, minutes)."),
         profile_fraction: float = typer.Option(0.2, "--profile-fraction", help=FRACTION_HELP),
         seed: int = typer.Option(0, "--seed", help=SEED_HELP),
-        epochs: int = typer.Option(1500, "--epochs", help=EPOCHS_HELP),
+        epochs: int = typer.Option(750, "--epochs", help=EPOCHS_HELP),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_HELP),
         out: Optional[Path] = typer.Option(None, "--out", help="Write summary.json, the policy table and allocations (Parquet + CSV) and plots here."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
