@@ -441,10 +441,10 @@ def test_lookup_in_data_dir(tmp_path):
 
 def test_registered_in_data_fetch():
     from schedlab.fetchers import FETCHERS
-    fetch, convert, label = FETCHERS["ecosched"]
+    fetch, convert, label = FETCHERS["ecosched"]()
     assert fetch is D.fetch_ecosched and convert is D.convert_ecosched
     assert "not produced by fetch: gpu_timeseries.csv.gz" in label
-    fetch, convert, label = FETCHERS["open_a100"]
+    fetch, convert, label = FETCHERS["open_a100"]()
     assert fetch is D.fetch_open_a100 and convert is D.convert_open_a100 and label == "OPEN A100"
 
 

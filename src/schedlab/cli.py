@@ -809,7 +809,7 @@ def data_fetch(
 
     if name not in FETCHERS:
         _fail(f"unknown dataset {name!r}; available: {', '.join(FETCHERS)}")
-    fetch, convert, label = FETCHERS[name]
+    fetch, convert, label = FETCHERS[name]()
     try:
         if convert_only is not None:
             target = (dest or cache_dir()) / name

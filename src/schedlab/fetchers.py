@@ -24,20 +24,6 @@ def _open_a100():
     return data.fetch_open_a100, data.convert_open_a100, "OPEN A100"
 
 
-_LOADERS = {"bftrainer": _bftrainer, "ecosched": _ecosched, "open_a100": _open_a100}
-
-
-class _Registry(dict):
-    """Imports a dataset's module only when it is asked for (keeps ``schedlab --help`` fast)."""
-
-    def __getitem__(self, name):
-        return _LOADERS[name]()
-
-    def __contains__(self, name):
-        return name in _LOADERS
-
-    def __iter__(self):
-        return iter(_LOADERS)
-
-
-FETCHERS = _Registry()
+#: dataset name -> loader; a loader imports its module only when that dataset is asked for
+#: (keeps ``schedlab --help`` fast) and returns (fetch, convert, label)
+FETCHERS = {"bftrainer": _bftrainer, "ecosched": _ecosched, "open_a100": _open_a100}

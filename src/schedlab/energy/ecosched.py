@@ -315,7 +315,6 @@ class Lookahead(_Base):
         # completion any of them finds (a cheap portfolio of heuristics)
         self.bases = [EcoSched(slowdown_tol=slowdown_tol, idle_weight=w, metric=metric, estimate=estimate, anchor=None)
                       for w in self.idle_weights]
-        self.base = self.bases[0]
 
     def reset(self, queue, table, node) -> None:
         super().reset(queue, table, node)

@@ -11,7 +11,7 @@ Energy over the schedule [0, makespan]:
 
 where idle GPU-seconds = n_gpus x makespan - sum of (GPUs x runtime).  EDP = energy x makespan.
 The logs show no measurable co-location slowdown (median logged/profiled runtime of co-located jobs
-equals that of solo jobs to within 1% on every GPU model), so a job's runtime does not depend on
+is within 1.2 points of that of solo jobs on every GPU model), so a job's runtime does not depend on
 its neighbour.
 """
 

@@ -17,6 +17,14 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, out: Path, name: str) -> Path:
+    path = Path(out) / name
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def predicted_vs_measured(measured: np.ndarray, predicted: np.ndarray, apps, out: Path,
                           name: str = "open_pred_vs_measured.png", title: str = "OPEN, leave-one-app-out") -> Path:
     """Scatter of predicted vs measured perf_norm, one colour per app, with the y = x line."""
@@ -31,11 +39,7 @@ def predicted_vs_measured(measured: np.ndarray, predicted: np.ndarray, apps, out
     ax.set_ylabel("predicted perf_norm")
     ax.set_title(title)
     ax.legend(fontsize=5, ncol=2, loc="upper left", markerscale=2)
-    path = Path(out) / name
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, out, name)
 
 
 def accuracy_per_app(per_app: pd.DataFrame, out: Path, name: str = "open_accuracy_per_app.png") -> Path:
@@ -58,11 +62,7 @@ def accuracy_per_app(per_app: pd.DataFrame, out: Path, name: str = "open_accurac
     ax.set_ylabel("100 - MAPE (%)")
     ax.set_ylim(max(0, float(np.nanmin(per_app[[c for _, c in cols]].to_numpy())) - 5), 100)
     ax.legend(fontsize=8)
-    path = Path(out) / name
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, out, name)
 
 
 def gain_vs_cap(table: pd.DataFrame, out: Path, name: str = "ecoshift_gain_vs_cap.png") -> Path:
@@ -76,11 +76,7 @@ def gain_vs_cap(table: pd.DataFrame, out: Path, name: str = "ecoshift_gain_vs_ca
     ax.set_xlabel("cluster cap / peak")
     ax.set_ylabel("measured mean perf vs fair share (%)")
     ax.legend(fontsize=8)
-    path = Path(out) / name
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, out, name)
 
 
 def allocation_per_node(frame: pd.DataFrame, out: Path, name: str = "ecoshift_allocation.png",
@@ -97,8 +93,4 @@ def allocation_per_node(frame: pd.DataFrame, out: Path, name: str = "ecoshift_al
     ax.set_ylabel("W")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    path = Path(out) / name
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, out, name)
