@@ -312,6 +312,9 @@ def test_cli_synthetic_runs_without_data(tmp_path):
     (["--idle-trace", "synthetic", "--risk"], "--risk needs --predict-holes"),
     (["--idle-trace", "synthetic", "--tfwd-from-holes", "0.01"], "--tfwd-from-holes needs --predict-holes"),
     (["--idle-trace", "synthetic", "--nodes", "8", "--tfwd", "-1"], "tfwd must be > 0"),
+    (["--idle-trace", "synthetic", "--tfwd-learned"], "--tfwd-learned needs --predict-holes"),
+    (["--idle-trace", "synthetic", "--predict-holes", "--tfwd-learned", "--tfwd-from-holes", "0.01"],
+     "not both"),
 ])
 def test_cli_bad_inputs(args, message):
     r = runner.invoke(app, ["bftrainer", *args])
@@ -334,3 +337,34 @@ def test_hole_predictor_learns_that_old_holes_last_longer_and_drives_the_replay(
                                                           node_choice="longest", tfwd_scale=0.05))
     assert res.summary["busy_node_conflicts"] == 0 and res.summary["samples"] > 0
     assert res.summary["config"]["tfwd_scale"] == 0.05
+
+
+def test_learned_tfwd_is_the_predicted_time_to_the_next_idle_node_leaving():
+    """--tfwd-learned: at every decision Tfwd = 1 / sum(1 / predicted remaining life) over the idle
+    nodes, no knob; the events log records it, and it follows the pool (shorter with more nodes)."""
+    from schedlab.elastic.horizon import HoleLifePredictor
+
+    rng = np.random.default_rng(0)
+    history = synthetic(200, 72, idle_fraction=0.15, idle_durations=rng.pareto(1.2, 20_000) * 300 + 60, seed=1)
+    model = HoleLifePredictor(max_iter=60).fit(history)
+    window = synthetic(64, 6, idle_fraction=0.2, seed=9)
+    seen = []
+
+    class Spy:   # the fitted model, recording each decision's predictions
+        def predict_remaining(self, t, nodes, hole_start):
+            life = model.predict_remaining(t, nodes, hole_start)
+            seen.append(float(np.clip(1.0 / np.sum(1.0 / np.maximum(life, 1.0)), 1.0, 3600.0)))
+            return life
+
+    res = replay(window, _synthetic_jobs(), ReplayConfig(max_running=4, horizon=Spy(), node_choice="longest",
+                                                          tfwd_learned=True))
+    used = res.events["tfwd"].dropna().to_numpy()
+    assert len(used) == len(seen) > 10
+    np.testing.assert_allclose(used, seen)
+    assert res.summary["config"]["tfwd_learned"] and res.summary["busy_node_conflicts"] == 0
+    assert res.summary["tfwd_median"] == pytest.approx(float(np.median(used)))
+    assert used.std() > 0   # it moves with the pool, unlike a fixed Tfwd
+    fixed = replay(window, _synthetic_jobs(), ReplayConfig(tfwd=30.0, max_running=4))
+    assert set(fixed.events["tfwd"].dropna()) == {30.0}
+    with pytest.raises(ValueError, match="not both"):
+        ReplayConfig(horizon=model, tfwd_learned=True, tfwd_scale=0.1)

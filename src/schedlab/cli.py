@@ -704,6 +704,7 @@ def bftrainer(
     max_running: int = typer.Option(10, "--max-running", help="At most this many trainers admitted at once (FCFS); BFTrainer's maxJ."),
     predict_holes: bool = typer.Option(False, "--predict-holes", help="Learn each idle hole's remaining life from the --history-hours before the window (node, hour of day, hole age) and give growing trainers the longest-lived nodes."),
     tfwd_from_holes: Optional[float] = typer.Option(None, "--tfwd-from-holes", help="With --predict-holes: instead of the fixed --tfwd, set Tfwd at every event to this factor x the median predicted remaining life of the free idle nodes (e.g. 0.01)."),
+    tfwd_learned: bool = typer.Option(False, "--tfwd-learned", help="With --predict-holes: no Tfwd or scale to tune. At every event Tfwd is the predicted time until the next idle node is taken back (1 / sum of 1 / predicted remaining life over the idle nodes, at least 1 s), i.e. how long the allocation being chosen stands before the pool changes."),
     risk: bool = typer.Option(False, "--risk", help="With --predict-holes: also take the predicted pre-emption stalls off each allocation's value in the objective."),
     history_hours: float = typer.Option(168.0, "--history-hours", help="With --predict-holes: hours of idle trace before the window to learn from."),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic idle trace."),
@@ -724,6 +725,10 @@ def bftrainer(
         _fail("--risk needs --predict-holes")
     if tfwd_from_holes is not None and not predict_holes:
         _fail("--tfwd-from-holes needs --predict-holes")
+    if tfwd_learned and not predict_holes:
+        _fail("--tfwd-learned needs --predict-holes")
+    if tfwd_learned and tfwd_from_holes is not None:
+        _fail("give --tfwd-learned or --tfwd-from-holes, not both")
     if tfwd_from_holes is not None and not tfwd_from_holes > 0:
         _fail(f"--tfwd-from-holes must be > 0 (got {tfwd_from_holes})")
     if not hours > 0:
@@ -744,7 +749,7 @@ def bftrainer(
         cfg = ReplayConfig(objective=objective.value, solver=solver.value, tfwd=tfwd, cost_rate=cost_rate.value,
                            compat=compat, max_running=max_running, horizon=horizon,
                            node_choice="longest" if predict_holes else "lowest", risk=risk,
-                           tfwd_scale=tfwd_from_holes)
+                           tfwd_scale=tfwd_from_holes, tfwd_learned=tfwd_learned)
     except (IdleTraceError, TrainerError, DataNotFound, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     with Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.percentage:>3.0f}% of the window"),
@@ -778,6 +783,7 @@ def bftrainer(
         ("scale-ups / scale-downs", f"{s['scale_ups']:,} / {s['scale_downs']:,}"),
         ("pre-emptions (trainer-events)", f"{s['preemptions']:,}"),
         ("decisions", f"{s['decisions']:,}"),
+        ("Tfwd per decision, median (s)", f"{s['tfwd_median']:.1f}" if s.get("tfwd_median") is not None else "-"),
         ("decision ms per event: median / p95 / max", f"{s['decision_ms_median']:.2f} / {s['decision_ms_p95']:.2f} / {s['decision_ms_max']:.2f}"),
         ("replay wall time (s)", f"{s['replay_seconds']:.1f}"),
         ("trainer on a busy node (must be 0)", f"{s['busy_node_conflicts']}"),

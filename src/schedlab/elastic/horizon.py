@@ -18,7 +18,9 @@ replay it gives
 * ``risk(...)``: expected pre-emptions per second of each trainer at each node count, which
   :mod:`.allocate` can charge in the objective (``--risk``);
 * ``predict_remaining(...)``: per node, so growing trainers take the longest-lived nodes and
-  shrinking ones give back the shortest-lived (``node_choice='longest'``).
+  shrinking ones give back the shortest-lived (``node_choice='longest'``), and the objective's Tfwd
+  can follow the predictions (``tfwd_scale``, or ``tfwd_learned``: the predicted time until the
+  next idle node is taken back).
 """
 
 from __future__ import annotations
