@@ -151,6 +151,24 @@ def test_swf_reader(tmp_path):
     assert t.cleaning.kept == 3
 
 
+def test_swf_status_zero_everywhere_is_not_recorded_and_bundled_names_read(tmp_path):
+    """theta_2022 writes status 0 ("failed") on every job: that is a trace without states, counted
+    as a cleaning rewrite, not a machine where every job failed.  A mix of 0s and 1s stays as is."""
+    p = tmp_path / "zeros.swf"
+    p.write_text("1 0 10 100 8 -1 -1 8 200 -1 0 7 1 -1 1 -1 -1 -1\n"
+                 "2 5 3 50 4 -1 -1 4 100 -1 0 8 1 -1 2 -1 -1 -1\n")
+    t = read_jobs(p)
+    assert set(t.df()["state"]) == {"UNKNOWN"} and not t.states_known
+    assert t.cleaning.changed["SWF status 0 (failed) on every job: taken as not recorded (state UNKNOWN)"] == 2
+    mixed = tmp_path / "mixed.swf"
+    mixed.write_text(p.read_text().replace(" 0 7 1 ", " 1 7 1 "))
+    assert sorted(read_jobs(mixed).df()["state"]) == ["COMPLETED", "FAILED"]
+    theta = read_jobs("theta_2022")   # a bundled trace name, as --trace takes
+    assert theta.cleaning.kept == 23_911 and not theta.states_known
+    with pytest.raises(FileNotFoundError, match="nor a bundled trace"):
+        read_jobs(tmp_path / "nosuch.csv")
+
+
 def test_opendc_reader(tmp_path):
     p = tmp_path / "tasks.parquet"
     pd.DataFrame({"id": np.array([5, 6], dtype=np.int32), "submission_time": [1_700_000_000_000, 1_700_000_060_000],

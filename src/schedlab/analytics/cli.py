@@ -51,8 +51,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def analyze(
         jobs: str = typer.Option(..., "--jobs", "-j", help="Job table: sacct --parsable2 output, CSV, Parquet, SWF trace, "
-                                 "OpenDC tasks.parquet, or a `schedlab simulate --out` folder. data:DATASET/FILE "
-                                 "names a file of a dataset schedlab finds, e.g. data:surf_lisa/surf_week/tasks.parquet."),
+                                 "OpenDC tasks.parquet, a `schedlab simulate --out` folder, or a bundled trace name (theta_2022, ...). "
+                                 "data:DATASET/FILE names a file of a dataset schedlab finds, e.g. "
+                                 "data:surf_lisa/surf_week/tasks.parquet."),
         format: JobFormat = typer.Option(JobFormat.auto, "--format", "-f", help="Format of --jobs; auto guesses from the "
                                          "name and content."),
         telemetry: Optional[str] = typer.Option(None, "--telemetry", help="Measured power (CSV/Parquet): per node "

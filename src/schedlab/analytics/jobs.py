@@ -540,6 +540,11 @@ def read_swf_jobs(path: Path, report: CleaningReport):
     if not (mp and mn):
         report.notes.append("SWF has no MaxProcs/MaxNodes header: each job counted as one node")
     status = f[:, COL["status"]].astype(int)
+    if len(status) > 1 and np.all(status == 0) and np.any(f[:, COL["run"]] > 0):
+        # "failed" for every job that ran is a trace that does not record the status (theta_2022
+        # writes 0 throughout), not a machine where nothing succeeded
+        report.change("SWF status 0 (failed) on every job: taken as not recorded (state UNKNOWN)", len(status))
+        status = np.full(len(status), -1)
     state = pd.Series(status).map({1: "COMPLETED", 0: "FAILED", 5: "CANCELLED"}).fillna("UNKNOWN")
     user = f[:, COL["user"]]
     req = f[:, COL["req_time"]]
@@ -869,7 +874,11 @@ def read_jobs(path: str | Path, format: str = "auto", timezone: str = "UTC", len
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"job file not found: {path}")
+        from schedlab.workload.bundled import BUNDLED, bundled_path
+
+        if str(path).lower() not in BUNDLED:
+            raise FileNotFoundError(f"job file not found: {path} (nor a bundled trace: {', '.join(BUNDLED)})")
+        path = bundled_path(str(path).lower())   # a bundled trace name, as --trace takes elsewhere
     if format not in FORMATS:
         raise JobFormatError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}")
     fmt = detect_format(path) if format == "auto" else format
