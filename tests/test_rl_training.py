@@ -98,6 +98,15 @@ def test_kill_and_resume_gives_the_uninterrupted_result(tmp_path):
     assert updates == [str(u) for u in range(1, 31)]
 
 
+def test_train_refuses_to_overwrite_a_run(tmp_path):
+    """A second `schedlab train` into a run folder must not silently replace its model and log."""
+    (tmp_path / "run.json").write_text("{}")
+    r = subprocess.run(_train_cmd(tmp_path, 512), capture_output=True, text=True)
+    assert r.returncode == 2 and "already holds a training run" in r.stderr + r.stdout
+    assert "Traceback" not in r.stderr
+    assert (tmp_path / "run.json").read_text() == "{}"
+
+
 def test_greedy_episodes_match_one_at_a_time():
     """Batched greedy evaluation (training's validation) equals running the policy alone."""
     from tests.helpers import make_workload as mk

@@ -136,3 +136,16 @@ def test_windows_and_load_scaling():
     assert np.array_equal(scaled.run, wl.run)
     with pytest.raises(ValueError):
         wl.scale_load(0)
+
+
+def test_trace_key_names_a_bundled_trace_one_way():
+    """A model trained with --trace nasa_ipsc is recognised on the workload read from that file
+    (whose name is the file's), so `schedlab explain` does not refuse it as another trace."""
+    from schedlab.workload import load_trace
+    from schedlab.workload.bundled import resolve_trace, trace_key
+
+    spellings = ["nasa_ipsc", "NASA-iPSC", "NASA-iPSC-1993-3.1-cln", str(resolve_trace("nasa_ipsc")),
+                 load_trace("nasa_ipsc").name]
+    assert {trace_key(s) for s in spellings} == {"nasa_ipsc"}
+    assert trace_key("/data/My_Site.swf.gz") == trace_key("my_site") == "my_site"
+    assert trace_key("theta_2022") != trace_key("lublin_256")

@@ -227,6 +227,10 @@ class DaggerDistiller:
             for p in picks:
                 rollout(env, train_starts[p], teacher, tree, beta, rng, data)
             idx = data.select(self.critical)
+            if len(idx) == 0 and len(data) == 0:
+                raise ValueError("the rollouts met no decision with two or more candidate jobs (the queue stayed "
+                                 "short), so there is nothing to explain; use longer windows (--window-len) or "
+                                 "a busier trace")
             if len(idx) == 0:
                 raise ValueError(f"no critical states under rule {self.critical!r} in {len(data)} decisions; "
                                  "loosen the rule (e.g. a smaller queue or gap threshold)")

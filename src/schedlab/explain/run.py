@@ -38,7 +38,9 @@ def load_teacher(model: str, workload: Workload, any_trace: bool = False):
     path = resolve_model(model)
     policy = load_policy(path)
     trained_on = policy.meta.get("trace")
-    if trained_on and trained_on != workload.name and not any_trace:
+    from schedlab.workload.bundled import trace_key
+
+    if trained_on and trace_key(trained_on) != trace_key(workload.name) and not any_trace:
         raise ValueError(f"model {path.name} was trained on {trained_on}, not {workload.name}: its tree would "
                          f"explain it on jobs it never learnt from (pass --any-trace to do it anyway)")
     opts = model_env_options(policy, SimConfig(policy="fcfs", backfill="easy"))

@@ -152,6 +152,9 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
                 "seed": seed, "preset": preset, "curriculum": [f"{s.name}:{s.fraction:.2f}" for s in stages],
                 "env": env_options, "ppo": cfg.__dict__}
     info_path = out / "run.json"
+    if not resume and info_path.exists():   # never overwrite a run (its model, log and checkpoints) silently
+        raise ValueError(f"{out} already holds a training run; continue it with --resume, or give another --out "
+                         f"(or delete that folder)")
     if resume:
         if not info_path.exists():
             raise ValueError(f"{out} holds no training run to resume (no run.json)")

@@ -44,3 +44,20 @@ def resolve_trace(name_or_path: str | Path) -> Path:
     raise FileNotFoundError(
         f"no trace named {text!r}: not a bundled trace ({', '.join(BUNDLED)}) and no such file"
     )
+
+
+def trace_key(name_or_path: str | Path) -> str:
+    """One name per trace, to tell whether two mentions are the same trace: the bundled name for
+    a bundled trace however it is spelt (``nasa_ipsc``, ``NASA-iPSC-1993-3.1-cln``, its path),
+    otherwise the file name without ``.swf``/``.gz``, lower case."""
+    text = str(name_or_path)
+    key = _ALIASES.get(text.lower(), text.lower())
+    if key in BUNDLED:
+        return key
+    stem = Path(text).name.lower()
+    for suffix in (".gz", ".swf"):
+        stem = stem.removesuffix(suffix)
+    for name, (fname, _) in BUNDLED.items():
+        if fname.lower().removesuffix(".gz").removesuffix(".swf") == stem:
+            return name
+    return _ALIASES.get(stem, stem)
