@@ -169,6 +169,19 @@ def test_swf_status_zero_everywhere_is_not_recorded_and_bundled_names_read(tmp_p
         read_jobs(tmp_path / "nosuch.csv")
 
 
+def test_no_jobs_left_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.swf"
+    bad.write_text("1 0 10 100 8\nfoo bar\n")
+    with pytest.raises(JobFormatError, match=r"no jobs left to analyse \(read 2 jobs; skipped 2 malformed"):
+        read_jobs(bad)
+    empty = _csv(tmp_path, "job_id,submit,start,end\n")
+    with pytest.raises(JobFormatError, match="no jobs left"):
+        read_jobs(empty)
+    r = CliRunner().invoke(_app(), ["analyze", "--jobs", str(bad)])
+    assert r.exit_code == 2 and "no jobs left" in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)   # an error message, no traceback
+
+
 def test_opendc_reader(tmp_path):
     p = tmp_path / "tasks.parquet"
     pd.DataFrame({"id": np.array([5, 6], dtype=np.int32), "submission_time": [1_700_000_000_000, 1_700_000_060_000],

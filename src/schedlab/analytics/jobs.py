@@ -831,6 +831,8 @@ def _clean(con, staged: str, name: str, report: CleaningReport, materialize: boo
              CASE WHEN _ns THEN NULL ELSE "end" - start END AS run
       FROM k""")
     report.kept = kept
+    if kept == 0:
+        raise JobFormatError(f"{report.source}: no jobs left to analyse ({report.summary()})")
 
 
 def _check_hostlists(con, view: str, path: str, report: CleaningReport, lenient: bool) -> None:

@@ -78,7 +78,7 @@ def load_idle(spec: IdleSpec, hours: float, start_hour: float | None = None, nod
             full = full.first_nodes(nodes)
     if start >= full.end:
         raise IdleTraceError(f"--start-hour {start / 3600:g} is past the end of the idle trace "
-                             f"({full.end / 3600:.1f} h)")
+                             f"({full.end / 3600:.1f} h); give an earlier --start-hour, e.g. 0")
     return full.window(start, start + hours * 3600.0), full
 
 
