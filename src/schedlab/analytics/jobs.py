@@ -875,12 +875,13 @@ def read_jobs(path: str | Path, format: str = "auto", timezone: str = "UTC", len
     schedlab) are parsed with pandas.
     """
     path = Path(path)
-    if not path.exists():
-        from schedlab.workload.bundled import BUNDLED, bundled_path
+    if not path.exists():   # a bundled trace name, as --trace takes elsewhere
+        from schedlab.workload.bundled import BUNDLED, resolve_trace
 
-        if str(path).lower() not in BUNDLED:
-            raise FileNotFoundError(f"job file not found: {path} (nor a bundled trace: {', '.join(BUNDLED)})")
-        path = bundled_path(str(path).lower())   # a bundled trace name, as --trace takes elsewhere
+        try:
+            path = resolve_trace(path)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"job file not found: {path} (nor a bundled trace: {', '.join(BUNDLED)})") from None
     if format not in FORMATS:
         raise JobFormatError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}")
     fmt = detect_format(path) if format == "auto" else format
