@@ -16,7 +16,7 @@ to start at each week's start.  Runs:
 "Best" = the highest efficiency (vs same scales) among runs that finish as many trainers as any,
 chosen on week 1.
 
-    python benchmarks/bftrainer_tfwd.py     # ~20 min on 2 cores; prints rows, writes results/bftrainer_tfwd.json
+    python benchmarks/bftrainer_tfwd.py     # ~16 min on 2 cores; prints rows, writes results/bftrainer_tfwd.json
 """
 
 from __future__ import annotations
