@@ -725,6 +725,8 @@ def bftrainer(
         _fail("--risk needs --predict-holes")
     if tfwd_from_holes is not None and not predict_holes:
         _fail("--tfwd-from-holes needs --predict-holes")
+    if not tfwd > 0:   # checked before any data is read
+        _fail(f"--tfwd must be > 0 seconds (got {tfwd:g})")
     if tfwd_learned and not predict_holes:
         _fail("--tfwd-learned needs --predict-holes")
     if tfwd_learned and tfwd_from_holes is not None:
