@@ -1,7 +1,7 @@
 """How far below SJF+EASY can a scheduler get on theta_2022's held-out windows, and with what?
 
 Issue 3 asks the DRAS model for a mean bounded slowdown 20% below the best heuristic (SJF+EASY,
-11.20) on the 10 held-out windows of 1,024 jobs.  This measures three kinds of headroom on the same
+11.20) on the 10 held-out windows of 1,024 jobs.  This measures four kinds of headroom on the same
 windows (EASY backfilling for all, each window alone on an empty machine, as ``schedlab evaluate``):
 
 * **Runtime knowledge.**  SJF ordered by the *true* runtime (backfilling still plans with the
@@ -14,7 +14,6 @@ windows (EASY backfilling for all, each window alone on an empty machine, as ``s
   asked for exactly the same units and time before it: how many, how recently, how bursty).
   Gradient-boosted trees on log runtime, fitted on the jobs before the periods they are scored on
   (the fit part for validation, the whole training split for test), then SJF by the prediction.
-
 * **Look-ahead over the known queue.**  At each decision, simulate the running and waiting jobs
   forward (no future arrivals, requested times as runtimes) under each r x n^a order and take the
   first choice of the order with the lowest predicted total bounded slowdown: decision-time
@@ -24,7 +23,7 @@ Periods: the 70/30 split of ``schedlab train``; validation = the held-back last 
 split (the part checkpoint selection sees).  Windows: ``schedlab evaluate``'s 10 test windows, and
 windows placed the same way in the fit and validation parts.
 
-    .venv/bin/python benchmarks/theta_headroom.py    # ~1 min; writes benchmarks/results/theta_headroom.{txt,json}
+    .venv/bin/python benchmarks/theta_headroom.py    # ~20 s; writes benchmarks/results/theta_headroom.{txt,json}
 """
 
 from __future__ import annotations

@@ -19,11 +19,12 @@ DEFAULT_TRACE = "theta_2022"
 
 _ALIASES = {
     "nasa-ipsc": "nasa_ipsc",
-    "nasa-ipsc-1993-3.1-cln": "nasa_ipsc",
     "lublin-1": "lublin_256",
     "lublin-2": "lublin_256_new2",
-    "lublin-aaroh": "lublin_aaroh",
 }
+# each bundled file's own name (e.g. NASA-iPSC-1993-3.1-cln) names it too
+_ALIASES.update({fname.lower().removesuffix(".gz").removesuffix(".swf"): name
+                 for name, (fname, _) in BUNDLED.items() if fname.lower() != f"{name}.swf.gz"})
 
 
 def bundled_path(name: str) -> Path:
@@ -50,14 +51,5 @@ def trace_key(name_or_path: str | Path) -> str:
     """One name per trace, to tell whether two mentions are the same trace: the bundled name for
     a bundled trace however it is spelt (``nasa_ipsc``, ``NASA-iPSC-1993-3.1-cln``, its path),
     otherwise the file name without ``.swf``/``.gz``, lower case."""
-    text = str(name_or_path)
-    key = _ALIASES.get(text.lower(), text.lower())
-    if key in BUNDLED:
-        return key
-    stem = Path(text).name.lower()
-    for suffix in (".gz", ".swf"):
-        stem = stem.removesuffix(suffix)
-    for name, (fname, _) in BUNDLED.items():
-        if fname.lower().removesuffix(".gz").removesuffix(".swf") == stem:
-            return name
+    stem = Path(str(name_or_path)).name.lower().removesuffix(".gz").removesuffix(".swf")
     return _ALIASES.get(stem, stem)
