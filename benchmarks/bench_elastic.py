@@ -32,9 +32,17 @@ def instance(rng, n_idle: int, n_trainers: int = 10) -> AllocationProblem:
         if rng.random() < 0.7 and left >= lo[j]:
             cur[j] = int(rng.integers(lo[j], min(hi[j], left) + 1)) if left >= lo[j] else 0
             left -= cur[j]
-    return AllocationProblem(capacity=n_idle, current=cur, rates=rates, min_nodes=lo, max_nodes=hi,
-                             scale_up=rng.uniform(17, 19, n_trainers), scale_down=rng.uniform(11, 13, n_trainers),
-                             horizon=float(rng.choice([10, 60, 300])), cost_rate=("current", "stall")[int(rng.integers(2))])
+    return AllocationProblem(
+        capacity=n_idle,
+        current=cur,
+        rates=rates,
+        min_nodes=lo,
+        max_nodes=hi,
+        scale_up=rng.uniform(17, 19, n_trainers),
+        scale_down=rng.uniform(11, 13, n_trainers),
+        horizon=float(rng.choice([10, 60, 300])),
+        cost_rate=("current", "stall")[int(rng.integers(2))],
+    )
 
 
 def part1() -> dict:
@@ -52,7 +60,9 @@ def part1() -> dict:
         dp = statistics.median(r["dp_ms"] for r in rs)
         milp = statistics.median(r["milp_ms"] for r in rs)
         out["by_size"][n] = {"dp_ms_median": dp, "milp_ms_median": milp, "milp_over_dp": milp / dp}
-        print(f"{n:>4} idle nodes, 10 trainers: DP {dp:8.2f} ms   MILP (HiGHS) {milp:9.1f} ms   ratio {milp / dp:7.0f}x")
+        print(
+            f"{n:>4} idle nodes, 10 trainers: DP {dp:8.2f} ms   MILP (HiGHS) {milp:9.1f} ms   ratio {milp / dp:7.0f}x"
+        )
     print(f"{len(rows)} instances, max relative objective difference DP vs MILP: {out['max_rel_diff']:.2e}")
     return out
 
@@ -67,11 +77,18 @@ def part2() -> dict:
     res = run_bftrainer(window, load_job_set("imagenet"), ReplayConfig(solver="dp"))
     wall = time.perf_counter() - t0
     ms = res.events["decision_s"].to_numpy()[1:] * 1e3
-    out = {"events": int(len(ms)), "decision_ms_median": float(np.median(ms)),
-           "decision_ms_p95": float(np.percentile(ms, 95)), "decision_ms_max": float(ms.max()),
-           "replay_seconds": wall, "max_idle_nodes": int(res.events["idle_nodes"].max())}
-    print(f"real trace, 4,734 nodes, 24 h: {out['events']} decisions, median {out['decision_ms_median']:.2f} ms, "
-          f"p95 {out['decision_ms_p95']:.2f} ms, max {out['decision_ms_max']:.2f} ms; whole replay {wall:.1f} s")
+    out = {
+        "events": len(ms),
+        "decision_ms_median": float(np.median(ms)),
+        "decision_ms_p95": float(np.percentile(ms, 95)),
+        "decision_ms_max": float(ms.max()),
+        "replay_seconds": wall,
+        "max_idle_nodes": int(res.events["idle_nodes"].max()),
+    }
+    print(
+        f"real trace, 4,734 nodes, 24 h: {out['events']} decisions, median {out['decision_ms_median']:.2f} ms, "
+        f"p95 {out['decision_ms_p95']:.2f} ms, max {out['decision_ms_max']:.2f} ms; whole replay {wall:.1f} s"
+    )
     return out
 
 

@@ -15,10 +15,7 @@ import json
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 from schedlab.experiments import warm_up
 from schedlab.metrics import result_metrics
@@ -38,9 +35,16 @@ def timed(wl, policy, backfill, repeats):
         times.append(res.sim_seconds)
     med = statistics.median(times)
     m = result_metrics(res)
-    return {"jobs": len(wl), "policy": policy, "backfill": backfill, "median_s": med,
-            "jobs_per_s": len(wl) / med, "repeats": repeats, "max_queue_length": m["max_queue_length"],
-            "mean_queue_length": m["mean_queue_length"]}
+    return {
+        "jobs": len(wl),
+        "policy": policy,
+        "backfill": backfill,
+        "median_s": med,
+        "jobs_per_s": len(wl) / med,
+        "repeats": repeats,
+        "max_queue_length": m["max_queue_length"],
+        "mean_queue_length": m["mean_queue_length"],
+    }
 
 
 def main():
@@ -63,7 +67,10 @@ def main():
             r = timed(wl, pol, bf, repeats)
             r["trace"] = name
             rows.append(r)
-            print(f"{name:<12} {pol + '+' + bf:<18} {r['jobs']:>9,} {r['median_s']:>9.3f} {r['jobs_per_s']:>12,.0f} {r['max_queue_length']:>9,}", flush=True)
+            print(
+                f"{name:<12} {pol + '+' + bf:<18} {r['jobs']:>9,} {r['median_s']:>9.3f} {r['jobs_per_s']:>12,.0f} {r['max_queue_length']:>9,}",
+                flush=True,
+            )
     sizes = [10_000, 30_000, 100_000] if args.quick else [10_000, 30_000, 100_000, 300_000, 1_000_000]
     base = traces["theta_2022"]
     scaling = []
@@ -75,9 +82,17 @@ def main():
             r = timed(wl, pol, bf, repeats if n <= 100_000 else max(1, repeats // 2))
             r["trace"] = f"theta_2022~{n}"
             scaling.append(r)
-            print(f"{n:>9,} {pol + '+' + bf:<18} {r['median_s']:>9.3f} {r['jobs_per_s']:>12,.0f} {1e4 * r['median_s'] / n:>15.4f}", flush=True)
-    out = {"python": platform.python_version(), "machine": platform.machine(), "throughput": rows, "scaling": scaling,
-           "command": " ".join(["benchmarks/bench_engine.py"] + sys.argv[1:])}
+            print(
+                f"{n:>9,} {pol + '+' + bf:<18} {r['median_s']:>9.3f} {r['jobs_per_s']:>12,.0f} {1e4 * r['median_s'] / n:>15.4f}",
+                flush=True,
+            )
+    out = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "throughput": rows,
+        "scaling": scaling,
+        "command": " ".join(["benchmarks/bench_engine.py", *sys.argv[1:]]),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))
     print(f"\nwrote {args.out}")

@@ -20,19 +20,19 @@ import os
 for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
 
-import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
+import gymnasium as gym
+import numpy as np
 
-import schedlab.rl  # noqa: E402,F401  (registers the env)
-from schedlab.rl import ENV_ID  # noqa: E402
+import schedlab.rl  # noqa: F401  (registers the env)
+from schedlab.rl import ENV_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = [("easy", "bsld"), ("easy", "dras"), ("agent", "bsld"), ("agent", "dras")]
@@ -73,8 +73,7 @@ def run_steps(env, n_steps: int, seed: int) -> tuple[float, int, int]:
 
 
 def measure(backfill: str, reward: str, steps: int, repeats: int, window_len: int, visible: int) -> dict:
-    env = gym.make(ENV_ID, trace="theta_2022", window_len=window_len, visible=visible, backfill=backfill,
-                   reward=reward)
+    env = gym.make(ENV_ID, trace="theta_2022", window_len=window_len, visible=visible, backfill=backfill, reward=reward)
     run_steps(env, 2_000, seed=12345)  # warm up (numba cache load, first-call paths)
     times, episodes, invalid = [], 0, 0
     for r in range(repeats):
@@ -84,11 +83,23 @@ def measure(backfill: str, reward: str, steps: int, repeats: int, window_len: in
         invalid += bad
     env.close()
     med = statistics.median(times)
-    return {"trace": "theta_2022", "backfill": backfill, "reward": reward, "window_len": window_len,
-            "visible": visible, "steps": steps, "repeats": repeats, "median_s": med,
-            "steps_per_s": steps / med, "min_steps_per_s": steps / max(times), "max_steps_per_s": steps / min(times),
-            "episodes": episodes, "steps_per_episode": repeats * steps / max(episodes, 1),
-            "invalid_actions": invalid, "times_s": times}
+    return {
+        "trace": "theta_2022",
+        "backfill": backfill,
+        "reward": reward,
+        "window_len": window_len,
+        "visible": visible,
+        "steps": steps,
+        "repeats": repeats,
+        "median_s": med,
+        "steps_per_s": steps / med,
+        "min_steps_per_s": steps / max(times),
+        "max_steps_per_s": steps / min(times),
+        "episodes": episodes,
+        "steps_per_episode": repeats * steps / max(episodes, 1),
+        "invalid_actions": invalid,
+        "times_s": times,
+    }
 
 
 def main():
@@ -101,28 +112,41 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "env.json"))
     args = ap.parse_args()
     cpu = pin_one_core(args.cpu)
-    lines = [f"{'trace':<12} {'backfill':<8} {'reward':<6} {'window':>6} {'W':>4} {'steps':>7} "
-             f"{'median s':>9} {'steps/s':>9} {'min..max steps/s':>19} {'steps/ep':>9}"]
+    lines = [
+        f"{'trace':<12} {'backfill':<8} {'reward':<6} {'window':>6} {'W':>4} {'steps':>7} "
+        f"{'median s':>9} {'steps/s':>9} {'min..max steps/s':>19} {'steps/ep':>9}"
+    ]
     print(lines[0], flush=True)
     rows = []
     for backfill, reward in SETTINGS:
         r = measure(backfill, reward, args.steps, args.repeats, args.window_len, args.visible)
         rows.append(r)
-        line = (f"{r['trace']:<12} {backfill:<8} {reward:<6} {r['window_len']:>6} {r['visible']:>4} {r['steps']:>7,} "
-                f"{r['median_s']:>9.3f} {r['steps_per_s']:>9,.0f} "
-                f"{r['min_steps_per_s']:>9,.0f}..{r['max_steps_per_s']:<9,.0f} {r['steps_per_episode']:>9.1f}")
+        line = (
+            f"{r['trace']:<12} {backfill:<8} {reward:<6} {r['window_len']:>6} {r['visible']:>4} {r['steps']:>7,} "
+            f"{r['median_s']:>9.3f} {r['steps_per_s']:>9,.0f} "
+            f"{r['min_steps_per_s']:>9,.0f}..{r['max_steps_per_s']:<9,.0f} {r['steps_per_episode']:>9.1f}"
+        )
         lines.append(line)
         print(line, flush=True)
         assert r["invalid_actions"] == 0, "random valid actions were counted invalid"
     worst = min(r["steps_per_s"] for r in rows)
-    note = (f"\nmedian of {args.repeats} repeats of {args.steps:,} steps each, one core (cpu {cpu}), through "
-            f"gymnasium.make; random valid actions and resets inside the timed loop.\n"
-            f"slowest setting {worst:,.0f} steps/s; target >= {TARGET:,}: {'met' if worst >= TARGET else 'NOT met'}")
+    note = (
+        f"\nmedian of {args.repeats} repeats of {args.steps:,} steps each, one core (cpu {cpu}), through "
+        f"gymnasium.make; random valid actions and resets inside the timed loop.\n"
+        f"slowest setting {worst:,.0f} steps/s; target >= {TARGET:,}: {'met' if worst >= TARGET else 'NOT met'}"
+    )
     lines.append(note)
     print(note)
-    out = {"python": platform.python_version(), "machine": platform.machine(), "processor": platform.processor(),
-           "cpu": cpu, "target_steps_per_s": TARGET, "target_met": worst >= TARGET, "throughput": rows,
-           "command": " ".join(["benchmarks/bench_env.py"] + sys.argv[1:])}
+    out = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu": cpu,
+        "target_steps_per_s": TARGET,
+        "target_met": worst >= TARGET,
+        "throughput": rows,
+        "command": " ".join(["benchmarks/bench_env.py", *sys.argv[1:]]),
+    }
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2))

@@ -39,13 +39,22 @@ def main() -> None:
     tree.act(env)  # compile the tree's decision before timing it
     runs = decision_latency(ModelTeacher(policy), tree, env, int(start), repeats=REPEATS)
     t, s = runs["teacher"], runs["tree"]
-    rec = {"teacher_us": t * 1e6, "tree_us": s * 1e6, "speedup": t / s, "decisions": runs["decisions"],
-           "repeats": REPEATS, "tree_leaves": tree.n_leaves, "window_start": int(start)}
+    rec = {
+        "teacher_us": t * 1e6,
+        "tree_us": s * 1e6,
+        "speedup": t / s,
+        "decisions": runs["decisions"],
+        "repeats": REPEATS,
+        "tree_leaves": tree.n_leaves,
+        "window_start": int(start),
+    }
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     (out / "explain.json").write_text(json.dumps(rec, indent=2))
-    line = (f"per decision (median of {REPEATS}, {rec['decisions']} decisions): teacher {rec['teacher_us']:.1f} us, "
-            f"tree ({tree.n_leaves} leaves) {rec['tree_us']:.2f} us, {rec['speedup']:.0f}x faster")
+    line = (
+        f"per decision (median of {REPEATS}, {rec['decisions']} decisions): teacher {rec['teacher_us']:.1f} us, "
+        f"tree ({tree.n_leaves} leaves) {rec['tree_us']:.2f} us, {rec['speedup']:.0f}x faster"
+    )
     (out / "explain.txt").write_text(line + "\n")
     print(line)
 

@@ -38,14 +38,26 @@ def row(n: int, m: int, repeats: int) -> dict:
     scores = score_anomalies(model)
     t_score = time.perf_counter() - t
     r = match_detections(scores, s.anomalies, tolerance=m // 8)
-    out = {"entities": n, "samples": m, "levels": model.n_levels_, "repeats": repeats,
-           "fit_s_median": statistics.median(times), "fit_s_all": times, "score_s": t_score,
-           "peak_traced_mb": peak / 2**20, "input_mb": s.values.nbytes / 2**20,
-           "recall": r["recall"], "healthy_nodes_flagged": len(set(r["false_alarm_entities"]) - s.anomalous_entities),
-           "threshold": scores.attrs["threshold"]}
-    print(f"{n:>5} x {m:>6}: fit {out['fit_s_median']:6.2f} s (median of {repeats}), score {t_score:5.2f} s, "
-          f"peak {out['peak_traced_mb']:7.0f} MB (input {out['input_mb']:.0f} MB), recall {r['recall']:.2f}, "
-          f"healthy nodes flagged {out['healthy_nodes_flagged']}", flush=True)
+    out = {
+        "entities": n,
+        "samples": m,
+        "levels": model.n_levels_,
+        "repeats": repeats,
+        "fit_s_median": statistics.median(times),
+        "fit_s_all": times,
+        "score_s": t_score,
+        "peak_traced_mb": peak / 2**20,
+        "input_mb": s.values.nbytes / 2**20,
+        "recall": r["recall"],
+        "healthy_nodes_flagged": len(set(r["false_alarm_entities"]) - s.anomalous_entities),
+        "threshold": scores.attrs["threshold"],
+    }
+    print(
+        f"{n:>5} x {m:>6}: fit {out['fit_s_median']:6.2f} s (median of {repeats}), score {t_score:5.2f} s, "
+        f"peak {out['peak_traced_mb']:7.0f} MB (input {out['input_mb']:.0f} MB), recall {r['recall']:.2f}, "
+        f"healthy nodes flagged {out['healthy_nodes_flagged']}",
+        flush=True,
+    )
     return out
 
 
@@ -53,8 +65,12 @@ def main() -> None:
     quick = "--quick" in sys.argv
     sizes = [(1000, 10000, 3), (4000, 10000, 5), (4000, 20000, 3)] if not quick else [(1000, 4000, 3)]
     rows = [row(n, m, k) for n, m, k in sizes]
-    res = {"rows": rows, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "params": vars(MrDMD()), "load_avg_1min": __import__("os").getloadavg()[0]}
+    res = {
+        "rows": rows,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "params": vars(MrDMD()),
+        "load_avg_1min": __import__("os").getloadavg()[0],
+    }
     print(f"max RSS {res['max_rss_mb']:.0f} MB")
     if not quick:
         out = Path(__file__).parent / "results" / "mrdmd.json"

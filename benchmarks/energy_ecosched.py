@@ -27,8 +27,18 @@ from schedlab.energy.optimal import solve_optimal
 from schedlab.energy.profiles import ProfileError, ecosched_dir, load_app_table, load_queue
 from schedlab.energy.run import LOGGED, logged_tolerance
 
-QUEUES = [("H100", "default"), ("H100", "low_opp"), ("A100", "default"), ("A100", "low_opp"), ("A100", "med_opp"),
-          ("A100", "high_opp"), ("V100", "default"), ("V100", "low_opp"), ("V100", "med_opp"), ("V100", "high_opp")]
+QUEUES = [
+    ("H100", "default"),
+    ("H100", "low_opp"),
+    ("A100", "default"),
+    ("A100", "low_opp"),
+    ("A100", "med_opp"),
+    ("A100", "high_opp"),
+    ("V100", "default"),
+    ("V100", "low_opp"),
+    ("V100", "med_opp"),
+    ("V100", "high_opp"),
+]
 
 
 class Timed:
@@ -64,9 +74,12 @@ def main() -> None:
         if gm not in calib:
             cal = replay_logged(table)
             win = replay_logged(load_app_table(gm, power="window"))
-            calib[gm] = {"runs": len(cal), "median_error_run_power": float(cal["error"].median()),
-                         "max_abs_error_run_power": float(cal["error"].abs().max()),
-                         "median_error_window_power": float(win["error"].median())}
+            calib[gm] = {
+                "runs": len(cal),
+                "median_error_run_power": float(cal["error"].median()),
+                "max_abs_error_run_power": float(cal["error"].abs().max()),
+                "median_error_window_power": float(win["error"].median()),
+            }
         try:
             jobs = load_queue(gm, wl)
         except ProfileError as exc:
@@ -75,46 +88,74 @@ def main() -> None:
         node = GPUNode.for_table(table)
         tol = logged_tolerance(gm, wl) or 0.2
         look = Timed(Lookahead(slowdown_tol=None))
-        pol = {"sequential": Sequential(False), "sequential-best": Sequential(True), "marble": Marble(),
-               "score": EcoSched(slowdown_tol=tol), "bandit": EcoSched(slowdown_tol=tol, bandit=True), "lookahead": look}
+        pol = {
+            "sequential": Sequential(False),
+            "sequential-best": Sequential(True),
+            "marble": Marble(),
+            "score": EcoSched(slowdown_tol=tol),
+            "bandit": EcoSched(slowdown_tol=tol, bandit=True),
+            "lookahead": look,
+        }
         sched = {n: simulate(jobs, table, p, node) for n, p in pol.items()}
         hint = min((sched["lookahead"], sched["bandit"], sched["score"]), key=lambda s: s.energy_j)
         opt = solve_optimal(jobs, table, node, slowdown_tol=None, time_limit_s=args.time_limit, hint=hint)
         sched["optimal"] = opt.schedule
         base = sched["sequential-best"]
-        row = {"gpu_model": gm, "queue": wl, "jobs": len(jobs), "ecosched_slowdown_tol": tol,
-               "optimal_status": opt.status, "optimal_bound_j": opt.bound_j, "optimal_gap": opt.gap,
-               "optimal_wall_s": opt.wall_s, "lookahead_decision_ms_median": 1e3 * statistics.median(look.times),
-               "policies": {}}
+        row = {
+            "gpu_model": gm,
+            "queue": wl,
+            "jobs": len(jobs),
+            "ecosched_slowdown_tol": tol,
+            "optimal_status": opt.status,
+            "optimal_bound_j": opt.bound_j,
+            "optimal_gap": opt.gap,
+            "optimal_wall_s": opt.wall_s,
+            "lookahead_decision_ms_median": 1e3 * statistics.median(look.times),
+            "policies": {},
+        }
         lb = summ[(summ.gpu_model == gm) & (summ.workload == wl) & (summ.policy == LOGGED["sequential-best"])]
         for n, s in sched.items():
-            r = {"makespan_s": s.makespan_s, "energy_j": s.energy_j, "edp_js": s.edp,
-                 "makespan_red": 1 - s.makespan_s / base.makespan_s, "energy_red": 1 - s.energy_j / base.energy_j,
-                 "edp_red": 1 - s.edp / base.edp}
+            r = {
+                "makespan_s": s.makespan_s,
+                "energy_j": s.energy_j,
+                "edp_js": s.edp,
+                "makespan_red": 1 - s.makespan_s / base.makespan_s,
+                "energy_red": 1 - s.energy_j / base.energy_j,
+                "edp_red": 1 - s.edp / base.edp,
+            }
             lg = summ[(summ.gpu_model == gm) & (summ.workload == wl) & (summ.policy == LOGGED.get(n, "-"))]
             if len(lg) and len(lb):
-                r.update(logged_makespan_red=1 - lg.makespan_s.iloc[0] / lb.makespan_s.iloc[0],
-                         logged_energy_red=1 - lg.gpu_energy_j.iloc[0] / lb.gpu_energy_j.iloc[0],
-                         logged_edp_red=1 - lg.edp_js.iloc[0] / lb.edp_js.iloc[0])
+                r.update(
+                    logged_makespan_red=1 - lg.makespan_s.iloc[0] / lb.makespan_s.iloc[0],
+                    logged_energy_red=1 - lg.gpu_energy_j.iloc[0] / lb.gpu_energy_j.iloc[0],
+                    logged_edp_red=1 - lg.edp_js.iloc[0] / lb.edp_js.iloc[0],
+                )
             row["policies"][n] = r
         e_eco, e_look, e_opt = sched["bandit"].energy_j, sched["lookahead"].energy_j, sched["optimal"].energy_j
         row["gap_closed_vs_found"] = (e_eco - e_look) / (e_eco - e_opt) if e_eco > e_opt + 1e-6 else None
         row["gap_closed_vs_bound"] = (e_eco - e_look) / (e_eco - opt.bound_j) if e_eco > opt.bound_j else None
         rows.append(row)
         p = row["policies"]
-        print(f"{gm} {wl:8s} bandit {100 * p['bandit']['makespan_red']:5.1f}/{100 * p['bandit']['energy_red']:5.1f}/"
-              f"{100 * p['bandit']['edp_red']:5.1f} (logged {100 * p['bandit'].get('logged_makespan_red', float('nan')):5.1f}/"
-              f"{100 * p['bandit'].get('logged_energy_red', float('nan')):5.1f}/{100 * p['bandit'].get('logged_edp_red', float('nan')):5.1f})"
-              f" | lookahead {100 * p['lookahead']['makespan_red']:5.1f}/{100 * p['lookahead']['energy_red']:5.1f}/"
-              f"{100 * p['lookahead']['edp_red']:5.1f} | optimal {100 * p['optimal']['energy_red']:5.1f} ({opt.status}, gap {100 * opt.gap:.1f}%)"
-              f" | gap closed {row['gap_closed_vs_found'] if row['gap_closed_vs_found'] is None else round(100 * row['gap_closed_vs_found'])}%"
-              f" (vs bound {row['gap_closed_vs_bound'] if row['gap_closed_vs_bound'] is None else round(100 * row['gap_closed_vs_bound'])}%)"
-              f" | lookahead decision {row['lookahead_decision_ms_median']:.0f} ms")
+        print(
+            f"{gm} {wl:8s} bandit {100 * p['bandit']['makespan_red']:5.1f}/{100 * p['bandit']['energy_red']:5.1f}/"
+            f"{100 * p['bandit']['edp_red']:5.1f} (logged {100 * p['bandit'].get('logged_makespan_red', float('nan')):5.1f}/"
+            f"{100 * p['bandit'].get('logged_energy_red', float('nan')):5.1f}/{100 * p['bandit'].get('logged_edp_red', float('nan')):5.1f})"
+            f" | lookahead {100 * p['lookahead']['makespan_red']:5.1f}/{100 * p['lookahead']['energy_red']:5.1f}/"
+            f"{100 * p['lookahead']['edp_red']:5.1f} | optimal {100 * p['optimal']['energy_red']:5.1f} ({opt.status}, gap {100 * opt.gap:.1f}%)"
+            f" | gap closed {row['gap_closed_vs_found'] if row['gap_closed_vs_found'] is None else round(100 * row['gap_closed_vs_found'])}%"
+            f" (vs bound {row['gap_closed_vs_bound'] if row['gap_closed_vs_bound'] is None else round(100 * row['gap_closed_vs_bound'])}%)"
+            f" | lookahead decision {row['lookahead_decision_ms_median']:.0f} ms"
+        )
     out = {"cpsat_time_limit_s": args.time_limit, "calibration": calib, "queues": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2))
-    print("calibration (median energy error replaying logged schedules):",
-          {g: f"{100 * c['median_error_run_power']:+.1f}% (15 s power: {100 * c['median_error_window_power']:+.1f}%)" for g, c in calib.items()})
+    print(
+        "calibration (median energy error replaying logged schedules):",
+        {
+            g: f"{100 * c['median_error_run_power']:+.1f}% (15 s power: {100 * c['median_error_window_power']:+.1f}%)"
+            for g, c in calib.items()
+        },
+    )
     print(f"wrote {args.out}")
 
 

@@ -32,26 +32,42 @@ def main() -> None:
     fit_end = split_bounds(n, 0.7 * 0.8, "test")[0]
     test_begin = split_bounds(n, 0.7, "test")[0]
     starts = list(range(0, n - LEN + 1, LEN))
-    res = {r.policy: [w["mean_bsld"] for w in r.windows]
-           for r in compare(wl, list(POLICIES), ["easy"], window_starts=starts, window_len=LEN)}
+    res = {
+        r.policy: [w["mean_bsld"] for w in r.windows]
+        for r in compare(wl, list(POLICIES), ["easy"], window_starts=starts, window_len=LEN)
+    }
     rows = []
     for i, s in enumerate(starts):
-        period = "train" if s + LEN <= fit_end else "validation" if s + LEN <= test_begin else (
-            "test" if s >= test_begin else "straddles")
+        period = (
+            "train"
+            if s + LEN <= fit_end
+            else "validation"
+            if s + LEN <= test_begin
+            else ("test" if s >= test_begin else "straddles")
+        )
         day = datetime.datetime.fromtimestamp(float(wl.raw_submit[s]), datetime.UTC).strftime("%Y-%m-%d")
         rows.append({"start": s, "first_submit": day, "period": period, **{p: res[p][i] for p in POLICIES}})
     lines = [f"{'start':>6} {'first submit':12} {'period':10} " + " ".join(f"{p:>8}" for p in POLICIES) + "  best"]
     for r in rows:
         best = min(POLICIES, key=lambda p: r[p])
-        lines.append(f"{r['start']:>6} {r['first_submit']:12} {r['period']:10} "
-                     + " ".join(f"{r[p]:8.2f}" for p in POLICIES) + f"  {best}")
+        lines.append(
+            f"{r['start']:>6} {r['first_submit']:12} {r['period']:10} "
+            + " ".join(f"{r[p]:8.2f}" for p in POLICIES)
+            + f"  {best}"
+        )
     summary = {}
     for period in ("train", "validation", "test"):
         part = [r for r in rows if r["period"] == period]
-        summary[period] = {"windows": len(part), **{p: float(np.mean([r[p] for r in part])) for p in POLICIES},
-                           "saf_beats_sjf": sum(r["saf"] < r["sjf"] for r in part)}
-        lines.append(f"{period:10s} {len(part):2d} windows: " + "  ".join(
-            f"{p} {summary[period][p]:.2f}" for p in POLICIES) + f"  (SAF below SJF in {summary[period]['saf_beats_sjf']})")
+        summary[period] = {
+            "windows": len(part),
+            **{p: float(np.mean([r[p] for r in part])) for p in POLICIES},
+            "saf_beats_sjf": sum(r["saf"] < r["sjf"] for r in part),
+        }
+        lines.append(
+            f"{period:10s} {len(part):2d} windows: "
+            + "  ".join(f"{p} {summary[period][p]:.2f}" for p in POLICIES)
+            + f"  (SAF below SJF in {summary[period]['saf_beats_sjf']})"
+        )
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     (out / "theta_regimes.json").write_text(json.dumps({"windows": rows, "periods": summary}, indent=2))

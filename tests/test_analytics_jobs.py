@@ -25,32 +25,45 @@ T0 = 1709283600.0  # 2024-03-01 09:00 UTC
 
 def _surf():
     try:
-        return find_dataset("surf_lisa", ["surf_week/tasks.parquet", "surf_week/fragments.parquet",
-                                          "surf_week_measured_power/host.parquet"])
+        return find_dataset(
+            "surf_lisa",
+            ["surf_week/tasks.parquet", "surf_week/fragments.parquet", "surf_week_measured_power/host.parquet"],
+        )
     except DataNotFound:
         pytest.skip("SURF Lisa data not found")
 
 
 # ---------------------------------------------------------------------------- hostlists
-@pytest.mark.parametrize("text, hosts", [
-    ("node[001-004,007],gpu[1-2]", ["node001", "node002", "node003", "node004", "node007", "gpu1", "gpu2"]),
-    ("n[01-03]-ib", ["n01-ib", "n02-ib", "n03-ib"]),
-    ("r[1-2]n[8-10]", ["r1n8", "r1n9", "r1n10", "r2n8", "r2n9", "r2n10"]),
-    ("tcn100", ["tcn100"]),
-    ("a1,b[09-11]", ["a1", "b09", "b10", "b11"]),
-    ("x[0007]", ["x0007"]),
-    ("None assigned", []),
-    ("", []),
-])
+@pytest.mark.parametrize(
+    "text, hosts",
+    [
+        ("node[001-004,007],gpu[1-2]", ["node001", "node002", "node003", "node004", "node007", "gpu1", "gpu2"]),
+        ("n[01-03]-ib", ["n01-ib", "n02-ib", "n03-ib"]),
+        ("r[1-2]n[8-10]", ["r1n8", "r1n9", "r1n10", "r2n8", "r2n9", "r2n10"]),
+        ("tcn100", ["tcn100"]),
+        ("a1,b[09-11]", ["a1", "b09", "b10", "b11"]),
+        ("x[0007]", ["x0007"]),
+        ("None assigned", []),
+        ("", []),
+    ],
+)
 def test_expand_hostlist(text, hosts):
     assert expand_hostlist(text) == hosts
 
 
-@pytest.mark.parametrize("text, what", [
-    ("node[1-3", "not closed"), ("node1-3]", "without '['"), ("n[1-[2]]", "nested"),
-    ("n[3-1]", "backwards"), ("n[a-b]", "bad range"), ("n[1,,2]", "empty range"), ("a,,b", "empty host"),
-    ("n[1-]", "bad range"),
-])
+@pytest.mark.parametrize(
+    "text, what",
+    [
+        ("node[1-3", "not closed"),
+        ("node1-3]", "without '['"),
+        ("n[1-[2]]", "nested"),
+        ("n[3-1]", "backwards"),
+        ("n[a-b]", "bad range"),
+        ("n[1,,2]", "empty range"),
+        ("a,,b", "empty host"),
+        ("n[1-]", "bad range"),
+    ],
+)
 def test_expand_hostlist_errors(text, what):
     with pytest.raises(HostlistError, match=re.escape(what)):
         expand_hostlist(text)
@@ -94,18 +107,24 @@ def _csv(tmp_path, text, name="jobs.csv"):
 
 
 def test_csv_reader_and_counted_cleaning(tmp_path):
-    p = _csv(tmp_path, "job_id,submit,start,end,nodes,state,partition\n"
-                       "1,2024-01-01T00:00:00Z,2024-01-01T00:01:00Z,2024-01-01T01:01:00Z,2,COMPLETED,gpu\n"
-                       "2,2024-01-01T00:00:10Z,2024-01-01T00:00:00Z,2024-01-01T00:30:00Z,,FAILED,cpu\n"
-                       "2,2024-01-01T00:05:00Z,2024-01-01T00:06:00Z,2024-01-01T00:07:00Z,1,FAILED,cpu\n"
-                       "3,2024-01-01T00:00:20Z,2024-01-01T00:10:00Z,2024-01-01T00:05:00Z,1,COMPLETED,cpu\n"
-                       "4,2024-01-01T00:00:30Z,2024-01-01T00:10:00Z,,1,RUNNING,cpu\n"
-                       "5,2024-01-01T00:00:40Z,2024-01-01T00:10:00Z,2024-01-01T00:20:00Z,1,WEIRD,cpu\n")
+    p = _csv(
+        tmp_path,
+        "job_id,submit,start,end,nodes,state,partition\n"
+        "1,2024-01-01T00:00:00Z,2024-01-01T00:01:00Z,2024-01-01T01:01:00Z,2,COMPLETED,gpu\n"
+        "2,2024-01-01T00:00:10Z,2024-01-01T00:00:00Z,2024-01-01T00:30:00Z,,FAILED,cpu\n"
+        "2,2024-01-01T00:05:00Z,2024-01-01T00:06:00Z,2024-01-01T00:07:00Z,1,FAILED,cpu\n"
+        "3,2024-01-01T00:00:20Z,2024-01-01T00:10:00Z,2024-01-01T00:05:00Z,1,COMPLETED,cpu\n"
+        "4,2024-01-01T00:00:30Z,2024-01-01T00:10:00Z,,1,RUNNING,cpu\n"
+        "5,2024-01-01T00:00:40Z,2024-01-01T00:10:00Z,2024-01-01T00:20:00Z,1,WEIRD,cpu\n",
+    )
     t = read_jobs(p)
     c = t.cleaning
     assert c.read == 6 and c.kept == 3
-    assert c.dropped == {"duplicate job id (first kept)": 1, "with end before start (negative runtime)": 1,
-                         "still running (start but no end time)": 1}
+    assert c.dropped == {
+        "duplicate job id (first kept)": 1,
+        "with end before start (negative runtime)": 1,
+        "still running (start but no end time)": 1,
+    }
     assert c.changed["started before submit -> wait 0 (submit := start)"] == 1
     assert c.changed["nodes missing or < 1 -> 1"] == 1
     assert c.changed["unrecognised state -> UNKNOWN"] == 1
@@ -115,11 +134,15 @@ def test_csv_reader_and_counted_cleaning(tmp_path):
 
 
 def test_missing_columns_and_bad_times_are_clear_errors(tmp_path):
-    with pytest.raises(JobFormatError, match="missing column.*submit"):
+    with pytest.raises(JobFormatError, match=r"missing column.*submit"):
         read_jobs(_csv(tmp_path, "job_id,start,end\n1,0,10\n"))
     with pytest.raises(JobFormatError, match=r"column 'start', line 3: cannot parse time 'yesterday'"):
-        read_jobs(_csv(tmp_path, "job_id,submit,start,end\n1,2024-01-01,2024-01-01,2024-01-02\n"
-                                 "2,2024-01-01,yesterday,2024-01-02\n"))
+        read_jobs(
+            _csv(
+                tmp_path,
+                "job_id,submit,start,end\n1,2024-01-01,2024-01-01,2024-01-02\n2,2024-01-01,yesterday,2024-01-02\n",
+            )
+        )
     with pytest.raises(JobFormatError, match="unknown format"):
         read_jobs(SACCT, format="xml")
     with pytest.raises(FileNotFoundError):
@@ -137,10 +160,12 @@ def test_bad_hostlist_raises_or_is_counted(tmp_path):
 
 def test_swf_reader(tmp_path):
     p = tmp_path / "tiny.swf"
-    p.write_text("; UnixStartTime: 1700000000\n; MaxNodes: 4\n; MaxProcs: 16\n"
-                 "1 0 10 100 8 -1 -1 8 200 -1 1 7 1 -1 1 -1 -1 -1\n"
-                 "2 5 -1 50 4 -1 -1 4 100 -1 0 8 1 -1 2 -1 -1 -1\n"
-                 "3 9 1 -1 4 -1 -1 4 100 -1 5 8 1 -1 2 -1 -1 -1\n")
+    p.write_text(
+        "; UnixStartTime: 1700000000\n; MaxNodes: 4\n; MaxProcs: 16\n"
+        "1 0 10 100 8 -1 -1 8 200 -1 1 7 1 -1 1 -1 -1 -1\n"
+        "2 5 -1 50 4 -1 -1 4 100 -1 0 8 1 -1 2 -1 -1 -1\n"
+        "3 9 1 -1 4 -1 -1 4 100 -1 5 8 1 -1 2 -1 -1 -1\n"
+    )
     t = read_jobs(p)
     assert t.format == "swf"
     df = t.df().set_index("job_id")
@@ -155,15 +180,14 @@ def test_swf_status_zero_everywhere_is_not_recorded_and_bundled_names_read(tmp_p
     """theta_2022 writes status 0 ("failed") on every job: that is a trace without states, counted
     as a cleaning rewrite, not a machine where every job failed.  A mix of 0s and 1s stays as is."""
     p = tmp_path / "zeros.swf"
-    p.write_text("1 0 10 100 8 -1 -1 8 200 -1 0 7 1 -1 1 -1 -1 -1\n"
-                 "2 5 3 50 4 -1 -1 4 100 -1 0 8 1 -1 2 -1 -1 -1\n")
+    p.write_text("1 0 10 100 8 -1 -1 8 200 -1 0 7 1 -1 1 -1 -1 -1\n2 5 3 50 4 -1 -1 4 100 -1 0 8 1 -1 2 -1 -1 -1\n")
     t = read_jobs(p)
     assert set(t.df()["state"]) == {"UNKNOWN"} and not t.states_known
     assert t.cleaning.changed["SWF status 0 (failed) on every job: taken as not recorded (state UNKNOWN)"] == 2
     mixed = tmp_path / "mixed.swf"
     mixed.write_text(p.read_text().replace(" 0 7 1 ", " 1 7 1 "))
     assert sorted(read_jobs(mixed).df()["state"]) == ["COMPLETED", "FAILED"]
-    theta = read_jobs("theta_2022")   # a bundled trace name, as --trace takes
+    theta = read_jobs("theta_2022")  # a bundled trace name, as --trace takes
     assert theta.cleaning.kept == 23_911 and not theta.states_known
     with pytest.raises(FileNotFoundError, match="nor a bundled trace"):
         read_jobs(tmp_path / "nosuch.csv")
@@ -179,14 +203,21 @@ def test_no_jobs_left_is_a_clear_error(tmp_path):
         read_jobs(empty)
     r = CliRunner().invoke(_app(), ["analyze", "--jobs", str(bad)])
     assert r.exit_code == 2 and "no jobs left" in r.output
-    assert r.exception is None or isinstance(r.exception, SystemExit)   # an error message, no traceback
+    assert r.exception is None or isinstance(r.exception, SystemExit)  # an error message, no traceback
 
 
 def test_opendc_reader(tmp_path):
     p = tmp_path / "tasks.parquet"
-    pd.DataFrame({"id": np.array([5, 6], dtype=np.int32), "submission_time": [1_700_000_000_000, 1_700_000_060_000],
-                  "duration": [90_000, 30_000], "cpu_count": np.array([16, 8], dtype=np.int32),
-                  "cpu_capacity": [33600.0, 16800.0], "mem_capacity": [1, 1]}).to_parquet(p)
+    pd.DataFrame(
+        {
+            "id": np.array([5, 6], dtype=np.int32),
+            "submission_time": [1_700_000_000_000, 1_700_000_060_000],
+            "duration": [90_000, 30_000],
+            "cpu_count": np.array([16, 8], dtype=np.int32),
+            "cpu_capacity": [33600.0, 16800.0],
+            "mem_capacity": [1, 1],
+        }
+    ).to_parquet(p)
     t = read_jobs(p)
     assert t.format == "opendc" and not t.waits_known and not t.states_known
     df = t.df()
@@ -281,9 +312,12 @@ def test_surf_week_statistics_checked_by_hand():
 def test_per_node_equal_split_by_hand(tmp_path):
     # node a: jobs 1 and 2 co-located in slot 0 -> 300 J each of 600 J; slot 1 only job 1 -> 900 J.
     # node b: job 2 all of slot 0 -> 400 J; slot 1 job 3 for half the slot -> 150 J, 150 J idle.
-    jobs = _csv(tmp_path, "job_id,submit,start,end,nodes,cores,nodelist,state\n"
-                          "1,0,1000,1060,1,4,a,COMPLETED\n2,0,1000,1030,2,8,\"a,b\",FAILED\n"
-                          "3,0,1030,1045,1,4,b,COMPLETED\n")
+    jobs = _csv(
+        tmp_path,
+        "job_id,submit,start,end,nodes,cores,nodelist,state\n"
+        '1,0,1000,1060,1,4,a,COMPLETED\n2,0,1000,1030,2,8,"a,b",FAILED\n'
+        "3,0,1030,1045,1,4,b,COMPLETED\n",
+    )
     tel = _csv(tmp_path, "timestamp,node,power\n1030,a,20\n1060,a,30\n1030,b,13.3333333333\n1060,b,10\n", "tel.csv")
     t = read_jobs(jobs).with_classes()
     p = read_power(tel, origin=0.0)
@@ -378,10 +412,21 @@ def test_cli_analyze_errors_are_clean(tmp_path):
 def test_cli_analyze_surf_week_with_telemetry(tmp_path):
     d = _surf()
     out = tmp_path / "surf"
-    r = CliRunner().invoke(_app(), ["analyze", "--jobs", str(d / "surf_week" / "tasks.parquet"),
-                                    "--telemetry", str(d / "surf_week_measured_power" / "host.parquet"),
-                                    "--fragments", str(d / "surf_week" / "fragments.parquet"),
-                                    "--out", str(out), "--json"])
+    r = CliRunner().invoke(
+        _app(),
+        [
+            "analyze",
+            "--jobs",
+            str(d / "surf_week" / "tasks.parquet"),
+            "--telemetry",
+            str(d / "surf_week_measured_power" / "host.parquet"),
+            "--fragments",
+            str(d / "surf_week" / "fragments.parquet"),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
     b = s["energy"]["balance"]
@@ -430,27 +475,41 @@ def test_parquet_statistics_under_a_memory_limit(tmp_path):
     gpus = np.where(rng.random(n) < 0.2, rng.integers(1, 5, n), 0)
     state = rng.choice(4, n, p=[0.8, 0.1, 0.05, 0.05]).astype(np.int32)
     job_id = np.arange(n, dtype=np.int64)
-    job_id[-2000:] = job_id[:2000]                  # later resubmissions of the first 2,000 ids
-    end[5000:5500] = start[5000:5500] - 1.0          # negative runtimes
+    job_id[-2000:] = job_id[:2000]  # later resubmissions of the first 2,000 ids
+    end[5000:5500] = start[5000:5500] - 1.0  # negative runtimes
     names = ["COMPLETED", "FAILED", "TIMEOUT", "CANCELLED"]
-    tbl = pa.table({
-        "job_id": job_id, "user": pa.DictionaryArray.from_arrays(rng.integers(0, 500, n).astype(np.int32),
-                                                                 [f"u{i:03d}" for i in range(500)]),
-        "partition": pa.DictionaryArray.from_arrays((gpus > 0).astype(np.int32), ["cpu", "gpu"]),
-        "submit": submit, "start": start, "end": end, "nodes": nodes, "gpus": gpus,
-        "state": pa.DictionaryArray.from_arrays(state, names)})
+    tbl = pa.table(
+        {
+            "job_id": job_id,
+            "user": pa.DictionaryArray.from_arrays(
+                rng.integers(0, 500, n).astype(np.int32), [f"u{i:03d}" for i in range(500)]
+            ),
+            "partition": pa.DictionaryArray.from_arrays((gpus > 0).astype(np.int32), ["cpu", "gpu"]),
+            "submit": submit,
+            "start": start,
+            "end": end,
+            "nodes": nodes,
+            "gpus": gpus,
+            "state": pa.DictionaryArray.from_arrays(state, names),
+        }
+    )
     pq.write_table(tbl, tmp_path / "jobs.parquet", row_group_size=250_000)
-    assert tbl.nbytes > 40 * 2**20                  # the data (as arrays) is over the memory budget
+    assert tbl.nbytes > 40 * 2**20  # the data (as arrays) is over the memory budget
     del tbl
 
     t = read_jobs(tmp_path / "jobs.parquet", memory_limit="40MB", temp_directory=tmp_path / "spill").with_classes()
     assert t.scalar("SELECT current_setting('memory_limit')").startswith(("38", "40"))
-    assert t.cleaning.dropped == {"duplicate job id (first kept)": 2000, "with end before start (negative runtime)": 500}
+    assert t.cleaning.dropped == {
+        "duplicate job id (first kept)": 2000,
+        "with end before start (negative runtime)": 500,
+    }
     stats = C.characterize(t)
     mem = t.con.sql("SELECT sum(memory_usage_bytes), sum(temporary_storage_bytes) FROM duckdb_memory()").fetchone()
-    print(f"rows {n:,}, Parquet {(tmp_path / 'jobs.parquet').stat().st_size / 2**20:.1f} MB, DuckDB in memory "
-          f"{mem[0] / 2**20:.1f} MB + spilled {mem[1] / 2**20:.1f} MB under memory_limit 40MB")
-    assert mem[0] <= 40 * 2**20 and mem[1] > 40 * 2**20   # held within the budget, more than that spilled
+    print(
+        f"rows {n:,}, Parquet {(tmp_path / 'jobs.parquet').stat().st_size / 2**20:.1f} MB, DuckDB in memory "
+        f"{mem[0] / 2**20:.1f} MB + spilled {mem[1] / 2**20:.1f} MB under memory_limit 40MB"
+    )
+    assert mem[0] <= 40 * 2**20 and mem[1] > 40 * 2**20  # held within the budget, more than that spilled
 
     keep = np.ones(n, bool)
     keep[-2000:] = False
@@ -480,8 +539,9 @@ def test_parquet_statistics_under_a_memory_limit(tmp_path):
     # (on the first 100,000 rows, to keep the test short: every scan re-reads the file)
     pq.write_table(pq.read_table(tmp_path / "jobs.parquet").slice(0, 100_000), tmp_path / "head.parquet")
     h = np.arange(n) < 100_000
-    v = read_jobs(tmp_path / "head.parquet", memory_limit="40MB", temp_directory=tmp_path / "spill2",
-                  materialize=False).with_classes()
+    v = read_jobs(
+        tmp_path / "head.parquet", memory_limit="40MB", temp_directory=tmp_path / "spill2", materialize=False
+    ).with_classes()
     assert v.con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'jobs'").fetchone()[0] == 0
     assert C.overview(v)["node_hours"] == pytest.approx((nodes * (end - start))[keep & h].sum() / 3600, rel=1e-9)
     assert C.failure_rates(v).set_index("job_class").loc["all", "failed"] == (state[keep & h] == 1).sum()

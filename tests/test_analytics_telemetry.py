@@ -53,8 +53,11 @@ def test_clean_family_wise_false_alarms_and_planted_recall():
     (cube-root-transformed slow deviations, residual fast noise relative to each node's own).
     Measured on seeds 0-79: 1 of 80 clean runs had a flagged cell (2.8e-6 per cell; before the
     calibration 8 of 80 runs, 6.6e-5 per cell on seeds 0-19).  Here 12 further clean runs: none fires."""
-    fired = [s for s in range(200, 212)
-             if score_anomalies(MrDMD().fit(make_telemetry(64, 4096, seed=s).values))["flagged"].any()]
+    fired = [
+        s
+        for s in range(200, 212)
+        if score_anomalies(MrDMD().fit(make_telemetry(64, 4096, seed=s).values))["flagged"].any()
+    ]
     assert fired == []
     found = []
     for s in range(200, 206):
@@ -73,7 +76,7 @@ def test_jobs_matrix_scored_only_against_running_jobs():
     for seed in range(4):
         s = make_job_telemetry(anomalies=["drift", "step", "oscillation"], seed=seed)
         plain = score_anomalies(MrDMD(max_levels=4).fit(s.values))
-        assert plain.loc[plain["flagged"], "entity"].nunique() > 100            # the old behaviour
+        assert plain.loc[plain["flagged"], "entity"].nunique() > 100  # the old behaviour
         sc = score_anomalies(MrDMD(max_levels=4).fit(fill_inactive(s.values, s.active)), active=s.active)
         r = match_detections(sc, s.anomalies, tolerance=128)
         assert r["recall"] == 1.0, (seed, r["found_each"])
@@ -85,12 +88,15 @@ def test_jobs_matrix_scored_only_against_running_jobs():
 
 
 def test_baselines_and_reconstruction():
-    s = make_telemetry(48, 2048, anomalies=[Anomaly("oscillation", entity=40, start=1200, stop=1500)],
-                       rack_size=12, seed=4)
+    s = make_telemetry(
+        48, 2048, anomalies=[Anomaly("oscillation", entity=40, start=1200, stop=1500)], rack_size=12, seed=4
+    )
     m = MrDMD(max_levels=4).fit(s.values, times=s.times)
     by_ent = score_anomalies(m, baseline_entities=np.arange(30))
     f = by_ent[by_ent["flagged"]]
-    assert f.loc[f["z"].abs().idxmax(), "entity"] == 40 and f["entity"].nunique() <= 2   # 30 baseline nodes: a noisier MAD
+    assert (
+        f.loc[f["z"].abs().idxmax(), "entity"] == 40 and f["entity"].nunique() <= 2
+    )  # 30 baseline nodes: a noisier MAD
     by_time = score_anomalies(m, baseline_time=(0.0, 1000 * 30.0))
     assert (by_time["baseline"] == "time").any()
     assert 40 in set(by_time.loc[by_time["flagged"], "entity"])
@@ -124,7 +130,9 @@ def test_mrdmd_bad_inputs():
     with pytest.raises(ValueError, match="2-D"):
         MrDMD().fit(np.zeros(100))
     with pytest.raises(ValueError, match="NaN"):
-        X = np.ones((4, 512)); X[0, 3] = np.nan; MrDMD().fit(X)
+        X = np.ones((4, 512))
+        X[0, 3] = np.nan
+        MrDMD().fit(X)
     with pytest.raises(ValueError, match="time samples"):
         MrDMD().fit(np.ones((4, 20)))
     with pytest.raises(ValueError, match="rank"):
@@ -164,7 +172,7 @@ def test_pelt_penalty_default_and_scaling():
     assert detect_changepoints(x, penalty_scale=1e4).n_changepoints == 0
     assert detect_changepoints(x, method="binseg").n_changepoints == 2
     assert detect_changepoints(x, cost="rbf").n_changepoints >= 2
-    held = np.repeat(x[::8], 8)                     # a sample-and-hold meter
+    held = np.repeat(x[::8], 8)  # a sample-and-hold meter
     assert robust_sigma(held) > 0
 
 
@@ -204,8 +212,9 @@ def test_changepoint_bad_inputs():
 # ---------------------------------------------------------------------------------- readers
 def test_long_and_wide_readers():
     t = pd.date_range("2024-03-31 00:00", periods=6, freq="30s", tz="Europe/Amsterdam")
-    df = pd.DataFrame({"node": ["a"] * 6 + ["b"] * 4, "timestamp": list(t) + list(t[[0, 1, 4, 5]]),
-                       "power": np.arange(10.0)})
+    df = pd.DataFrame(
+        {"node": ["a"] * 6 + ["b"] * 4, "timestamp": list(t) + list(t[[0, 1, 4, 5]]), "power": np.arange(10.0)}
+    )
     m = from_long(df, value="power")
     assert m.shape == (2, 6) and str(m.times.tz) == "UTC" and m.times[0] == t[0].tz_convert("UTC")
     assert m.n_missing == 2 and list(m.missing_per_entity) == [0, 2]
@@ -228,7 +237,7 @@ def test_long_and_wide_readers():
 def test_surf_power_changepoints():
     p = surf_cluster_power(SURF.parent if SURF.name == "surf_lisa" else SURF)
     assert len(p) == 20159 and p.index.tz is not None and 14_000 < p.mean() < 30_000
-    r = detect_changepoints(p.to_numpy(), times=p.index, min_size=720)     # sustained (>= 6 h) shifts
+    r = detect_changepoints(p.to_numpy(), times=p.index, min_size=720)  # sustained (>= 6 h) shifts
     assert 5 <= r.n_changepoints <= 60
     assert (np.diff(r.indices) >= 720).all()
     # the largest drop: Tue 2022-10-11 ~21:00 UTC, about 8 kW down

@@ -27,8 +27,21 @@ def test_simulate_json_keys():
 
 
 def test_simulate_writes_tables_and_plots(tmp_path):
-    r = run("simulate", "--trace", "nasa_ipsc", "--policy", "sjf", "--backfill", "conservative",
-            "--capacity-unit", "nodes", "--estimates", "actual", "--out", str(tmp_path))
+    r = run(
+        "simulate",
+        "--trace",
+        "nasa_ipsc",
+        "--policy",
+        "sjf",
+        "--backfill",
+        "conservative",
+        "--capacity-unit",
+        "nodes",
+        "--estimates",
+        "actual",
+        "--out",
+        str(tmp_path),
+    )
     assert r.exit_code == 0, r.output
     jobs = pd.read_parquet(tmp_path / "jobs.parquet")
     assert len(jobs) == 18066 and {"submit", "start", "end", "wait", "bsld", "procs"} <= set(jobs.columns)
@@ -40,8 +53,24 @@ def test_simulate_writes_tables_and_plots(tmp_path):
 
 
 def test_compare_windows_json_and_files(tmp_path):
-    r = run("compare", "--trace", "lublin_256", "--policies", "fcfs,sjf", "--backfill", "none,easy",
-            "--windows", "3", "--window-len", "200", "--seed", "1", "--json", "--out", str(tmp_path))
+    r = run(
+        "compare",
+        "--trace",
+        "lublin_256",
+        "--policies",
+        "fcfs,sjf",
+        "--backfill",
+        "none,easy",
+        "--windows",
+        "3",
+        "--window-len",
+        "200",
+        "--seed",
+        "1",
+        "--json",
+        "--out",
+        str(tmp_path),
+    )
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert len(d["results"]) == 4 and len(d["window_starts"]) == 3
@@ -53,8 +82,22 @@ def test_compare_windows_json_and_files(tmp_path):
 
 
 def test_compare_window_starts_rlscheduler_preset():
-    r = run("compare", "--trace", "lublin_256", "--preset", "rlscheduler", "--policies", "sjf",
-            "--backfill", "easy", "--window-starts", "1981,2756", "--window-len", "1024", "--json")
+    r = run(
+        "compare",
+        "--trace",
+        "lublin_256",
+        "--preset",
+        "rlscheduler",
+        "--policies",
+        "sjf",
+        "--backfill",
+        "easy",
+        "--window-starts",
+        "1981,2756",
+        "--window-len",
+        "1024",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     assert [w["jobs"] for w in json.loads(r.stdout)["results"][0]["windows"]] == [1024, 1024]
 
@@ -65,18 +108,21 @@ def test_compare_table_output():
     assert "mean_bsld" in r.stdout and "conservative" in r.stdout and "wfp3" in r.stdout
 
 
-@pytest.mark.parametrize("args,message", [
-    (["simulate", "--trace", "/nonexistent/x.swf"], "no trace named"),
-    (["simulate", "--policy", "nope"], "unknown policy"),
-    (["compare", "--policies", "fcfs,bogus"], "unknown policy"),
-    (["compare", "--backfill", "sometimes"], "unknown backfill mode"),
-    (["compare", "--windows", "3"], "--window-len is required"),
-    (["compare", "--trace", "cqsim_test", "--windows", "2", "--window-len", "50"], "does not fit"),
-    (["simulate", "--policy", "expr:n *"], "cannot evaluate policy expression"),
-    (["simulate", "--load-scale", "0"], "--load-scale must be > 0"),
-    (["compare", "--tau", "-1"], "--tau must be > 0"),
-    (["simulate", "--trace", "lublin_256", "--preset", "cqsim"], "no jobs left after cleaning"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["simulate", "--trace", "/nonexistent/x.swf"], "no trace named"),
+        (["simulate", "--policy", "nope"], "unknown policy"),
+        (["compare", "--policies", "fcfs,bogus"], "unknown policy"),
+        (["compare", "--backfill", "sometimes"], "unknown backfill mode"),
+        (["compare", "--windows", "3"], "--window-len is required"),
+        (["compare", "--trace", "cqsim_test", "--windows", "2", "--window-len", "50"], "does not fit"),
+        (["simulate", "--policy", "expr:n *"], "cannot evaluate policy expression"),
+        (["simulate", "--load-scale", "0"], "--load-scale must be > 0"),
+        (["compare", "--tau", "-1"], "--tau must be > 0"),
+        (["simulate", "--trace", "lublin_256", "--preset", "cqsim"], "no jobs left after cleaning"),
+    ],
+)
 def test_bad_options_give_clear_errors(args, message):
     r = run(*args)
     assert r.exit_code == 2
@@ -85,7 +131,9 @@ def test_bad_options_give_clear_errors(args, message):
 
 def test_malformed_trace_error_and_lenient(tmp_path):
     p = tmp_path / "bad.swf"
-    p.write_text("; MaxProcs: 8\n1 0 -1 10 4 -1 -1 4 20 -1 1 1 1 -1 1 -1 -1 -1\n2 5 -1 ten 4 -1 -1 4 20 -1 1 1 1 -1 1 -1 -1 -1\n")
+    p.write_text(
+        "; MaxProcs: 8\n1 0 -1 10 4 -1 -1 4 20 -1 1 1 1 -1 1 -1 -1 -1\n2 5 -1 ten 4 -1 -1 4 20 -1 1 1 1 -1 1 -1 -1 -1\n"
+    )
     r = run("simulate", "--trace", str(p))
     assert r.exit_code == 2 and "bad.swf:3" in r.output and "field 4 (run)" in r.output
     r = run("simulate", "--trace", str(p), "--lenient", "--json")
@@ -97,8 +145,19 @@ def test_every_option_has_help():
         r = run(cmd, "--help")
         assert r.exit_code == 0
     r = run("compare", "--help")
-    for flag in ("--policies", "--backfill", "--preset", "--windows", "--window-len", "--seed", "--window-starts",
-                 "--capacity-unit", "--estimates", "--json", "--out"):
+    for flag in (
+        "--policies",
+        "--backfill",
+        "--preset",
+        "--windows",
+        "--window-len",
+        "--seed",
+        "--window-starts",
+        "--capacity-unit",
+        "--estimates",
+        "--json",
+        "--out",
+    ):
         assert flag in r.stdout
 
 
@@ -109,6 +168,10 @@ def test_traces_lists_bundled():
 
 
 def test_installed_command_runs():
-    out = subprocess.run([sys.executable, "-m", "schedlab.cli", "simulate", "--trace", "cqsim_test", "--json"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "schedlab.cli", "simulate", "--trace", "cqsim_test", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(out.stdout)["jobs"] == 9

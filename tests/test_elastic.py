@@ -12,7 +12,12 @@ from typer.testing import CliRunner
 
 from schedlab.cli import app
 from schedlab.elastic.allocate import (
-    AllocationProblem, equal_share, objective_value, solve_bruteforce, solve_dp, solve_milp,
+    AllocationProblem,
+    equal_share,
+    objective_value,
+    solve_bruteforce,
+    solve_dp,
+    solve_milp,
 )
 from schedlab.elastic.data import DataNotFound, bftrainer_dir, convert_bftrainer
 from schedlab.elastic.idle import IdleTraceError, from_changes, from_schedule, synthetic
@@ -27,8 +32,9 @@ needs_data = pytest.mark.skipif(DATA is None, reason="BFTrainer data (shared/dat
 runner = CliRunner()
 
 
-def random_problem(rng, n_trainers=3, capacity=None, kmax=7, objective="throughput", compat=False,
-                   cost_rate="current") -> AllocationProblem:
+def random_problem(
+    rng, n_trainers=3, capacity=None, kmax=7, objective="throughput", compat=False, cost_rate="current"
+) -> AllocationProblem:
     capacity = int(rng.integers(1, 12)) if capacity is None else capacity
     lo = rng.integers(1, 4, n_trainers)
     hi = lo + rng.integers(0, kmax - 3, n_trainers)
@@ -41,14 +47,25 @@ def random_problem(rng, n_trainers=3, capacity=None, kmax=7, objective="throughp
         if rng.random() < 0.6:
             cur[j] = min(int(rng.integers(0, hi[j] + 1)), left)
             left -= cur[j]
-    return AllocationProblem(capacity=capacity, current=cur, rates=rates, min_nodes=lo, max_nodes=hi,
-                             scale_up=rng.uniform(5, 20, n_trainers), scale_down=rng.uniform(5, 15, n_trainers),
-                             horizon=rng.uniform(5, 100), done=rng.uniform(0, 50, n_trainers),
-                             work=rng.uniform(100, 200, n_trainers), objective=objective, compat=compat,
-                             cost_rate=cost_rate)
+    return AllocationProblem(
+        capacity=capacity,
+        current=cur,
+        rates=rates,
+        min_nodes=lo,
+        max_nodes=hi,
+        scale_up=rng.uniform(5, 20, n_trainers),
+        scale_down=rng.uniform(5, 15, n_trainers),
+        horizon=rng.uniform(5, 100),
+        done=rng.uniform(0, 50, n_trainers),
+        work=rng.uniform(100, 200, n_trainers),
+        objective=objective,
+        compat=compat,
+        cost_rate=cost_rate,
+    )
 
 
 # ------------------------------------------------------------------------------------- allocator
+
 
 @pytest.mark.parametrize("objective", ["throughput", "fairness"])
 @pytest.mark.parametrize("compat", [False, True])
@@ -73,19 +90,27 @@ def test_milp_node_map_has_no_migration():
         p = random_problem(np.random.default_rng(100 + seed), n_trainers=4, capacity=14)
         a = solve_milp(p)
         node_map, holder = a.extra["node_map"], a.extra["holder"]
-        assert node_map.sum(axis=0).max() <= 1                        # one trainer per node
+        assert node_map.sum(axis=0).max() <= 1  # one trainer per node
         for j in range(p.n_trainers):
             held = holder == j
             kept, added = node_map[j, held].sum(), node_map[j, ~held].sum()
-            assert kept == held.sum() or added == 0                   # grow keeping all, or shrink adding none
+            assert kept == held.sum() or added == 0  # grow keeping all, or shrink adding none
 
 
 def test_compat_big_m_caps_changes_at_half_the_idle_nodes():
     """One trainer on 0 of 10 idle nodes, linear speed-up: the exact model takes all 10, the
     published big-M (N + 1 = 11) lets it take at most 5 in one event."""
     rates = np.arange(11, dtype=float)[None, :] * 100
-    kw = dict(capacity=10, current=[0], rates=rates, min_nodes=[1], max_nodes=[10], scale_up=[1.0],
-              scale_down=[1.0], horizon=60.0)
+    kw = dict(
+        capacity=10,
+        current=[0],
+        rates=rates,
+        min_nodes=[1],
+        max_nodes=[10],
+        scale_up=[1.0],
+        scale_down=[1.0],
+        horizon=60.0,
+    )
     exact, compat = AllocationProblem(**kw), AllocationProblem(**kw, compat=True)
     assert solve_dp(exact).counts.tolist() == solve_milp(exact).counts.tolist() == [10]
     assert solve_dp(compat).counts.tolist() == solve_milp(compat).counts.tolist() == [5]
@@ -104,14 +129,23 @@ def test_rate_models():
     r = interpolated_rates([0, 1, 2, 4, 8], [0, 10, 19, 36, 64], 10)
     assert r[[0, 1, 2, 4, 8]].tolist() == [0, 10, 19, 36, 64]
     assert r[3] == pytest.approx(27.5) and r[6] == pytest.approx(50.0)
-    assert r[9] == r[10] == 64          # flat past the last measurement
+    assert r[9] == r[10] == 64  # flat past the last measurement
     a = amdahl_rates(10.0, 0.9, 4)
     assert a[1] == pytest.approx(10.0) and a[4] == pytest.approx(10.0 / (0.1 + 0.9 / 4))
 
 
 def _one_trainer(work=1e6, lo=1, hi=4, up=5.0, down=3.0) -> TrainerSet:
-    return TrainerSet(job_id=np.array(["t0"]), model=np.array(["m"]), submit=[0.0], scale_up=[up], scale_down=[down],
-                      min_nodes=[lo], max_nodes=[hi], work=[work], rates=amdahl_rates(10.0, 1.0, hi)[None, :])
+    return TrainerSet(
+        job_id=np.array(["t0"]),
+        model=np.array(["m"]),
+        submit=[0.0],
+        scale_up=[up],
+        scale_down=[down],
+        min_nodes=[lo],
+        max_nodes=[hi],
+        work=[work],
+        rates=amdahl_rates(10.0, 1.0, hi)[None, :],
+    )
 
 
 def test_trainer_bounds_are_checked():
@@ -123,15 +157,16 @@ def test_trainer_bounds_are_checked():
 
 # ------------------------------------------------------------------------------------- idle traces
 
+
 def test_from_schedule_holes_are_the_complement_of_the_jobs():
     rng = np.random.default_rng(0)
+    from schedlab.simulator import simulate
     from tests.helpers import make_workload
 
-    from schedlab.simulator import simulate
-
     n = 60
-    wl = make_workload(submit=np.sort(rng.uniform(0, 5000, n)), run=rng.uniform(10, 900, n),
-                       procs=rng.integers(1, 9, n), capacity=16)
+    wl = make_workload(
+        submit=np.sort(rng.uniform(0, 5000, n)), run=rng.uniform(10, 900, n), procs=rng.integers(1, 9, n), capacity=16
+    )
     res = simulate(wl, policy="fcfs", backfill="easy", capacity_unit="nodes")
     tr = from_schedule(res.start, res.end, res.size, res.capacity)
     busy = float(np.sum((res.end - res.start) * res.size))
@@ -151,7 +186,8 @@ def test_synthetic_hits_its_idle_fraction_and_window_keeps_state():
     at = np.searchsorted(tr.times, 3600 * 10, side="right")
     assert w.initial_idle.sum() == full_counts[at]
     assert w.idle_node_seconds() == pytest.approx(
-        tr.window(3600 * 10, 3600 * 15).idle_node_seconds() + tr.window(3600 * 15, 3600 * 20).idle_node_seconds())
+        tr.window(3600 * 10, 3600 * 15).idle_node_seconds() + tr.window(3600 * 15, 3600 * 20).idle_node_seconds()
+    )
 
 
 def test_empty_idle_trace_is_an_error():
@@ -172,6 +208,7 @@ def test_real_trace_statistics_match_the_data_readme():
 
 # ------------------------------------------------------------------------------------- replay
 
+
 def test_replay_hand_computed():
     """One node idle for 100 s, one trainer at 10 samples/s that stalls 5 s to start:
     950 samples of an ideal 1,000."""
@@ -187,7 +224,7 @@ def test_replay_finishes_exactly_and_frees_nodes():
     tr = from_changes(2, [], [], [], 0.0, 10_000.0, initial_idle=[True, True])
     res = replay(tr, _one_trainer(work=1000.0, hi=2, up=5.0), ReplayConfig(tfwd=10.0))
     row = res.trainers.iloc[0]
-    assert row["finished"] == pytest.approx(5.0 + 1000.0 / 20.0)   # stall, then 2 nodes at 10/s each
+    assert row["finished"] == pytest.approx(5.0 + 1000.0 / 20.0)  # stall, then 2 nodes at 10/s each
     assert row["samples"] == pytest.approx(1000.0)
 
 
@@ -195,10 +232,17 @@ def _synthetic_jobs(n=12, seed=0) -> TrainerSet:
     rng = np.random.default_rng(seed)
     hi = rng.integers(4, 17, n)
     rates = np.stack([amdahl_rates(rng.uniform(100, 1000), rng.uniform(0.8, 0.99), int(hi.max())) for _ in range(n)])
-    return TrainerSet(job_id=np.array([f"j{i}" for i in range(n)]), model=np.array(["m"] * n),
-                      submit=np.sort(rng.uniform(0, 3600, n)), scale_up=rng.uniform(10, 20, n),
-                      scale_down=rng.uniform(5, 12, n), min_nodes=rng.integers(1, 4, n), max_nodes=hi,
-                      work=rng.uniform(2e5, 2e6, n), rates=rates)
+    return TrainerSet(
+        job_id=np.array([f"j{i}" for i in range(n)]),
+        model=np.array(["m"] * n),
+        submit=np.sort(rng.uniform(0, 3600, n)),
+        scale_up=rng.uniform(10, 20, n),
+        scale_down=rng.uniform(5, 12, n),
+        min_nodes=rng.integers(1, 4, n),
+        max_nodes=hi,
+        work=rng.uniform(2e5, 2e6, n),
+        rates=rates,
+    )
 
 
 @pytest.mark.parametrize("solver,objective", [("dp", "throughput"), ("dp", "fairness"), ("equal", "throughput")])
@@ -229,6 +273,7 @@ def test_dp_and_milp_replays_are_identical():
 
 # ------------------------------------------------------------------------------------- data
 
+
 @needs_data
 def test_conversion_round_trip_on_the_shared_copy(tmp_path):
     """Rebuild BFTrainer's original pickles (dense node map, Jbnd/JNPs job frames) from the shared
@@ -241,23 +286,37 @@ def test_conversion_round_trip_on_the_shared_copy(tmp_path):
     d = np.zeros((len(ev), n), np.int8)
     d[row, ch["node"].to_numpy()] = np.where(ch["state"] == "idle", 1, -1)
     names = pd.read_csv(DATA / "node_names.csv")["node_name"][:n]
-    dense = pd.DataFrame(np.cumsum(d, axis=0).astype(np.int8), columns=list(names),
-                         index=pd.to_datetime(ev["timestamp"]))
+    dense = pd.DataFrame(
+        np.cumsum(d, axis=0).astype(np.int8), columns=list(names), index=pd.to_datetime(ev["timestamp"])
+    )
     raw = tmp_path / "raw"
     raw.mkdir()
     dense.to_pickle(raw / "ndstat-10sdn6-evt.pkl")
     scal = pd.read_csv(DATA / "trainer_scalability.csv")
-    for fname, stem in (("trainer_jobs_imagenet_1001.csv", "ImageNet-imgps-{}-1001J.pkl"),
-                        ("trainer_jobs_hps_shufflenet_1000.csv", "hps-shufflenet-{}-1000J.pkl"),
-                        ("trainer_jobs_hps_shufflenet_10.csv", "hps-shufflenet-{}-10J.pkl")):
+    for fname, stem in (
+        ("trainer_jobs_imagenet_1001.csv", "ImageNet-imgps-{}-1001J.pkl"),
+        ("trainer_jobs_hps_shufflenet_1000.csv", "hps-shufflenet-{}-1000J.pkl"),
+        ("trainer_jobs_hps_shufflenet_10.csv", "hps-shufflenet-{}-10J.pkl"),
+    ):
         jobs = pd.read_csv(DATA / fname).set_index("job_id")
-        bnd = pd.DataFrame({"Tcup": jobs["scale_up_cost_s"], "Tcdw": jobs["scale_down_cost_s"],
-                            "Jmin": jobs["min_nodes"], "Jmax": jobs["max_nodes"], "Pmax": jobs["total_work_samples"],
-                            "Tsub": pd.to_datetime(jobs["submit_time"])})
+        bnd = pd.DataFrame(
+            {
+                "Tcup": jobs["scale_up_cost_s"],
+                "Tcdw": jobs["scale_down_cost_s"],
+                "Jmin": jobs["min_nodes"],
+                "Jmax": jobs["max_nodes"],
+                "Pmax": jobs["total_work_samples"],
+                "Tsub": pd.to_datetime(jobs["submit_time"]),
+            }
+        )
         per = {m: g for m, g in scal.groupby("model")}
-        nps = pd.DataFrame({"Ns": [per[m]["nodes"].tolist() for m in jobs["model"]],
-                            "Ps": [per[m]["throughput_samples_per_s"].tolist() for m in jobs["model"]]},
-                           index=jobs.index)
+        nps = pd.DataFrame(
+            {
+                "Ns": [per[m]["nodes"].tolist() for m in jobs["model"]],
+                "Ps": [per[m]["throughput_samples_per_s"].tolist() for m in jobs["model"]],
+            },
+            index=jobs.index,
+        )
         bnd.to_pickle(raw / stem.format("Jbnd"))
         nps.to_pickle(raw / stem.format("JNPs"))
     out = tmp_path / "out"
@@ -269,53 +328,77 @@ def test_conversion_round_trip_on_the_shared_copy(tmp_path):
         pd.testing.assert_frame_equal(pd.read_csv(out / fname), pd.read_csv(DATA / fname))
     back = pd.read_csv(out / "trainer_scalability.csv").sort_values(["model", "nodes"]).reset_index(drop=True)
     ref = scal.sort_values(["model", "nodes"]).reset_index(drop=True)
-    pd.testing.assert_frame_equal(back[["model", "nodes", "throughput_samples_per_s"]],
-                                  ref[["model", "nodes", "throughput_samples_per_s"]])
+    pd.testing.assert_frame_equal(
+        back[["model", "nodes", "throughput_samples_per_s"]], ref[["model", "nodes", "throughput_samples_per_s"]]
+    )
     assert json.loads((out / "node_state_meta.json").read_text())["n_nodes"] == n
 
 
 # ------------------------------------------------------------------------------------- CLI
 
+
 @needs_data
 def test_cli_real_trace_json_and_outputs(tmp_path):
-    r = runner.invoke(app, ["bftrainer", "--nodes", "400", "--hours", "4", "--trainers", "hps10", "--json",
-                            "--out", str(tmp_path)])
+    r = runner.invoke(
+        app, ["bftrainer", "--nodes", "400", "--hours", "4", "--trainers", "hps10", "--json", "--out", str(tmp_path)]
+    )
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
     assert s["nodes"] == 400 and s["busy_node_conflicts"] == 0 and 0 < s["efficiency_vs_same_scales"] <= 1
-    for f in ("summary.json", "events.parquet", "allocations.csv", "trainers.parquet", "idle_nodes_used.png",
-              "trainer_allocation.png", "allocation_by_model.png"):
+    for f in (
+        "summary.json",
+        "events.parquet",
+        "allocations.csv",
+        "trainers.parquet",
+        "idle_nodes_used.png",
+        "trainer_allocation.png",
+        "allocation_by_model.png",
+    ):
         assert (tmp_path / f).exists(), f
 
 
 def test_cli_synthetic_runs_without_data(tmp_path):
     bad = tmp_path / "jobs.csv"
-    pd.DataFrame({"job_id": ["a"], "model": ["m"], "submit_offset_s": [0], "scale_up_cost_s": [1.0],
-                  "scale_down_cost_s": [1.0], "min_nodes": [8], "max_nodes": [4],
-                  "total_work_samples": [10]}).to_csv(bad, index=False)
+    pd.DataFrame(
+        {
+            "job_id": ["a"],
+            "model": ["m"],
+            "submit_offset_s": [0],
+            "scale_up_cost_s": [1.0],
+            "scale_down_cost_s": [1.0],
+            "min_nodes": [8],
+            "max_nodes": [4],
+            "total_work_samples": [10],
+        }
+    ).to_csv(bad, index=False)
     pd.DataFrame({"model": ["m", "m"], "nodes": [1, 8], "throughput_samples_per_s": [1.0, 7.0]}).to_csv(
-        tmp_path / "trainer_scalability.csv", index=False)
+        tmp_path / "trainer_scalability.csv", index=False
+    )
     r = runner.invoke(app, ["bftrainer", "--idle-trace", "synthetic", "--trainers", str(bad), "--nodes", "32"])
     assert r.exit_code == 2 and "impossible" in r.output
     good = tmp_path / "good.csv"
     pd.read_csv(bad).assign(min_nodes=1, max_nodes=8, total_work_samples=1_000).to_csv(good, index=False)
-    r = runner.invoke(app, ["bftrainer", "--idle-trace", "synthetic", "--trainers", str(good), "--nodes", "32",
-                            "--hours", "2", "--json"])
+    r = runner.invoke(
+        app,
+        ["bftrainer", "--idle-trace", "synthetic", "--trainers", str(good), "--nodes", "32", "--hours", "2", "--json"],
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["trainers_finished"] == 1
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--idle-trace", "nonsense"], "unknown idle trace"),
-    (["--idle-trace", "synthetic", "--trainers", "nosuchset"], "no trainer set"),
-    (["--idle-trace", "synthetic", "--hours", "0"], "--hours must be > 0"),
-    (["--idle-trace", "synthetic", "--risk"], "--risk needs --predict-holes"),
-    (["--idle-trace", "synthetic", "--tfwd-from-holes", "0.01"], "--tfwd-from-holes needs --predict-holes"),
-    (["--idle-trace", "synthetic", "--nodes", "8", "--tfwd", "-1"], "tfwd must be > 0"),
-    (["--idle-trace", "synthetic", "--tfwd-learned"], "--tfwd-learned needs --predict-holes"),
-    (["--idle-trace", "synthetic", "--predict-holes", "--tfwd-learned", "--tfwd-from-holes", "0.01"],
-     "not both"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--idle-trace", "nonsense"], "unknown idle trace"),
+        (["--idle-trace", "synthetic", "--trainers", "nosuchset"], "no trainer set"),
+        (["--idle-trace", "synthetic", "--hours", "0"], "--hours must be > 0"),
+        (["--idle-trace", "synthetic", "--risk"], "--risk needs --predict-holes"),
+        (["--idle-trace", "synthetic", "--tfwd-from-holes", "0.01"], "--tfwd-from-holes needs --predict-holes"),
+        (["--idle-trace", "synthetic", "--nodes", "8", "--tfwd", "-1"], "tfwd must be > 0"),
+        (["--idle-trace", "synthetic", "--tfwd-learned"], "--tfwd-learned needs --predict-holes"),
+        (["--idle-trace", "synthetic", "--predict-holes", "--tfwd-learned", "--tfwd-from-holes", "0.01"], "not both"),
+    ],
+)
 def test_cli_bad_inputs(args, message):
     r = runner.invoke(app, ["bftrainer", *args])
     assert r.exit_code == 2, r.output
@@ -333,8 +416,11 @@ def test_hole_predictor_learns_that_old_holes_last_longer_and_drives_the_replay(
     young, old = model.predict_remaining(5e4, np.array([3, 3]), np.array([5e4 - 10, 5e4 - 3600]))
     assert old > 2 * young
     window = synthetic(64, 6, idle_fraction=0.2, seed=9)
-    res = replay(window, _synthetic_jobs(), ReplayConfig(tfwd=30.0, max_running=4, horizon=model,
-                                                          node_choice="longest", tfwd_scale=0.05))
+    res = replay(
+        window,
+        _synthetic_jobs(),
+        ReplayConfig(tfwd=30.0, max_running=4, horizon=model, node_choice="longest", tfwd_scale=0.05),
+    )
     assert res.summary["busy_node_conflicts"] == 0 and res.summary["samples"] > 0
     assert res.summary["config"]["tfwd_scale"] == 0.05
 
@@ -350,20 +436,21 @@ def test_learned_tfwd_is_the_predicted_time_to_the_next_idle_node_leaving():
     window = synthetic(64, 6, idle_fraction=0.2, seed=9)
     seen = []
 
-    class Spy:   # the fitted model, recording each decision's predictions
+    class Spy:  # the fitted model, recording each decision's predictions
         def predict_remaining(self, t, nodes, hole_start):
             life = model.predict_remaining(t, nodes, hole_start)
             seen.append(float(np.clip(1.0 / np.sum(1.0 / np.maximum(life, 1.0)), 1.0, 3600.0)))
             return life
 
-    res = replay(window, _synthetic_jobs(), ReplayConfig(max_running=4, horizon=Spy(), node_choice="longest",
-                                                          tfwd_learned=True))
+    res = replay(
+        window, _synthetic_jobs(), ReplayConfig(max_running=4, horizon=Spy(), node_choice="longest", tfwd_learned=True)
+    )
     used = res.events["tfwd"].dropna().to_numpy()
     assert len(used) == len(seen) > 10
     np.testing.assert_allclose(used, seen)
     assert res.summary["config"]["tfwd_learned"] and res.summary["busy_node_conflicts"] == 0
     assert res.summary["tfwd_median"] == pytest.approx(float(np.median(used)))
-    assert used.std() > 0   # it moves with the pool, unlike a fixed Tfwd
+    assert used.std() > 0  # it moves with the pool, unlike a fixed Tfwd
     fixed = replay(window, _synthetic_jobs(), ReplayConfig(tfwd=30.0, max_running=4))
     assert set(fixed.events["tfwd"].dropna()) == {30.0}
     with pytest.raises(ValueError, match="not both"):

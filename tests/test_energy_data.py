@@ -154,9 +154,15 @@ def eco(tmp_path_factory):
 
 
 def test_ecosched_files_written(eco):
-    _, dest, files, _ = eco
-    assert [f.name for f in files] == ["app_profiles.csv", "job_queues.csv", "eval_runs_summary.csv",
-                                       "eval_runs_jobs.csv", "eval_solver_plans.csv", "conversion_notes.txt"]
+    _, _dest, files, _ = eco
+    assert [f.name for f in files] == [
+        "app_profiles.csv",
+        "job_queues.csv",
+        "eval_runs_summary.csv",
+        "eval_runs_jobs.csv",
+        "eval_solver_plans.csv",
+        "conversion_notes.txt",
+    ]
     assert not any(n in [f.name for f in files] for n in D.ECOSCHED_NOT_PRODUCED)
 
 
@@ -165,32 +171,88 @@ def test_app_profiles_rows(eco):
     assert list(prof.gpu_model.unique()) == ["V100", "A100", "H100"]
     h = prof[prof.gpu_model == "H100"].reset_index(drop=True)
     # sorted by category, app, gpu_count; simpleP2P under "ML/" is a CUDA sample
-    assert list(zip(h.category, h.app, h.gpu_count)) == [("CUDA_sample", "simpleP2P", 2), ("ML", "bert", 1),
-                                                         ("SPEC_HPC", "lbm", 1), ("SPEC_HPC", "lbm", 2)]
+    assert list(zip(h.category, h.app, h.gpu_count, strict=False)) == [
+        ("CUDA_sample", "simpleP2P", 2),
+        ("ML", "bert", 1),
+        ("SPEC_HPC", "lbm", 1),
+        ("SPEC_HPC", "lbm", 2),
+    ]
     row = h.iloc[3].to_dict()
-    assert row == {"gpu_model": "H100", "app": "lbm", "category": "SPEC_HPC", "gpu_count": 2, "runtime_s": 10.5,
-                   "avg_power_w_per_gpu": 100.25, "total_power_w": 200.5, "energy_j": 2105.25, "edp_js": 22105.125,
-                   "dram_active_sum": 0.5, "sm_clock_sum_mhz": 2000.0, "fp_active_sum": 0.1,
-                   "node_power_budget_w": 2800, "idle_power_w_per_gpu": 70.0}
+    assert row == {
+        "gpu_model": "H100",
+        "app": "lbm",
+        "category": "SPEC_HPC",
+        "gpu_count": 2,
+        "runtime_s": 10.5,
+        "avg_power_w_per_gpu": 100.25,
+        "total_power_w": 200.5,
+        "energy_j": 2105.25,
+        "edp_js": 22105.125,
+        "dram_active_sum": 0.5,
+        "sm_clock_sum_mhz": 2000.0,
+        "fp_active_sum": 0.1,
+        "node_power_budget_w": 2800,
+        "idle_power_w_per_gpu": 70.0,
+    }
     assert prof[prof.gpu_model == "V100"].idle_power_w_per_gpu.unique().tolist() == [43.0]
 
 
 def test_eval_runs_summary(eco):
     s = pd.read_csv(eco[1] / "eval_runs_summary.csv", dtype=str, keep_default_na=False)
     assert len(s) == 66
-    assert s.groupby("policy").size().to_dict() == {"cpsat_plan_executed": 13, "ecosched_cmab": 13,
-                                                   "ecosched_heuristic": 1, "marble": 13,
-                                                   "sequential_best_gpu": 13, "sequential_max_gpu": 13}
+    assert s.groupby("policy").size().to_dict() == {
+        "cpsat_plan_executed": 13,
+        "ecosched_cmab": 13,
+        "ecosched_heuristic": 1,
+        "marble": 13,
+        "sequential_best_gpu": 13,
+        "sequential_max_gpu": 13,
+    }
     seq = s[(s.gpu_model == "V100") & (s.workload == "default") & (s.policy == "sequential_max_gpu")].iloc[0]
-    assert seq[["n_jobs", "makespan_s", "gpu_energy_j", "edp_js", "power_samples", "power_monitored_s",
-                "n_jobs_logged_nonzero_exit", "slowdown_tol", "source_log"]].tolist() == [
-        "2", "30.0", "1000.0", "30000.0", "90", "29.9", "1", "", "GPGPU/coSched/results/V100/run_cosched_sequential.txt"]
+    assert seq[
+        [
+            "n_jobs",
+            "makespan_s",
+            "gpu_energy_j",
+            "edp_js",
+            "power_samples",
+            "power_monitored_s",
+            "n_jobs_logged_nonzero_exit",
+            "slowdown_tol",
+            "source_log",
+        ]
+    ].tolist() == [
+        "2",
+        "30.0",
+        "1000.0",
+        "30000.0",
+        "90",
+        "29.9",
+        "1",
+        "",
+        "GPGPU/coSched/results/V100/run_cosched_sequential.txt",
+    ]
     eco_row = s[(s.gpu_model == "H100") & (s.workload == "high_opp") & (s.policy == "ecosched_cmab")].iloc[0]
     # EcoSched parameters are kept as printed in the log header
-    assert eco_row[["slowdown_tol", "idle_power_w", "idle_weight", "blocking_weight", "ucb_alpha", "score_metric",
-                    "n_jobs_logged_nonzero_exit", "edp_js"]].tolist() == [
-        "0.20", "70.00", "0.2000", "0.0000", "0.5000", "energy", "0", "6000.0"]
-    assert set(s.workload[s.gpu_model == "H100"]) == {"default", "default_arxiv_version", "low_opp", "med_opp", "high_opp"}
+    assert eco_row[
+        [
+            "slowdown_tol",
+            "idle_power_w",
+            "idle_weight",
+            "blocking_weight",
+            "ucb_alpha",
+            "score_metric",
+            "n_jobs_logged_nonzero_exit",
+            "edp_js",
+        ]
+    ].tolist() == ["0.20", "70.00", "0.2000", "0.0000", "0.5000", "energy", "0", "6000.0"]
+    assert set(s.workload[s.gpu_model == "H100"]) == {
+        "default",
+        "default_arxiv_version",
+        "low_opp",
+        "med_opp",
+        "high_opp",
+    }
 
 
 def test_eval_runs_jobs(eco):
@@ -198,7 +260,8 @@ def test_eval_runs_jobs(eco):
     run = j[(j.gpu_model == "A100") & (j.workload == "low_opp") & (j.policy == "ecosched_cmab")]
     assert run.drop(columns=["gpu_model", "workload", "policy"]).values.tolist() == [
         ["1", "lbm", "lbm", "2", "0 1", "0", "0.0", "12.0", "12.0", "", "not_logged"],
-        ["2", "bert", "bert", "1", "2", "1", "0.01", "9.0", "8.99", "", "not_logged"]]
+        ["2", "bert", "bert", "1", "2", "1", "0.01", "9.0", "8.99", "", "not_logged"],
+    ]
     run = j[(j.gpu_model == "A100") & (j.workload == "low_opp") & (j.policy == "cpsat_plan_executed")]
     assert run.planned_start_s.tolist() == ["0.0", "0.5"] and run.gpu_ids.tolist() == ["0 1", "3"]
     run = j[(j.gpu_model == "A100") & (j.workload == "low_opp") & (j.policy == "sequential_best_gpu")]
@@ -210,8 +273,10 @@ def test_duplicate_labels_without_k_are_paired_by_gpus_and_noted(eco):
     j = pd.read_csv(dest / "eval_runs_jobs.csv")
     run = j[(j.gpu_model == "A100") & (j.workload == "med_opp") & (j.policy == "ecosched_cmab")]
     # two running "lbm" jobs: each END is matched to the START on the same GPUs
-    assert run[["job", "gpu_ids", "end_s", "runtime_s"]].values.tolist() == [["lbm", "0 1", 12.0, 12.0],
-                                                                             ["lbm", "2", 9.0, 8.99]]
+    assert run[["job", "gpu_ids", "end_s", "runtime_s"]].values.tolist() == [
+        ["lbm", "0 1", 12.0, 12.0],
+        ["lbm", "2", 9.0, 8.99],
+    ]
     q = pd.read_csv(dest / "job_queues.csv")
     assert q[(q.gpu_model == "A100") & (q.workload == "med_opp")].job.tolist() == ["lbm", "lbm"]
     text = (dest / "conversion_notes.txt").read_text()
@@ -225,22 +290,45 @@ def test_job_queues_and_solver_plans(eco):
     dest = eco[1]
     q = pd.read_csv(dest / "job_queues.csv")
     assert len(q) == 26 and q.groupby(["gpu_model", "workload"]).size().eq(2).all()
-    assert q.iloc[0].to_dict() == {"gpu_model": "V100", "workload": "default", "n_jobs": 2, "position": 1,
-                                   "job": "lbm", "app": "lbm"}
+    assert q.iloc[0].to_dict() == {
+        "gpu_model": "V100",
+        "workload": "default",
+        "n_jobs": 2,
+        "position": 1,
+        "job": "lbm",
+        "app": "lbm",
+    }
     p = pd.read_csv(dest / "eval_solver_plans.csv")
     assert len(p) == 26
-    assert p.iloc[1].to_dict() == {"gpu_model": "V100", "workload": "default", "plan_order": 2, "job": "bert",
-                                   "app": "bert", "gpu_count": 1, "gpus_numa0": 0, "gpus_numa1": 1, "start_s": 0.5,
-                                   "end_s": 8.5, "runtime_s": 8.0, "power_w_per_gpu": 50.0, "power_w_total": 50.0,
-                                   "active_energy_j": 400.0, "slowdown_tol": 0.2, "plan_makespan_s": 10.5,
-                                   "plan_active_energy_j": 2505.25, "plan_idle_energy_j": 10.0,
-                                   "plan_total_energy_j": 2515.25, "best_bound_j": 2400.0, "solver_wall_s": 1.25}
+    assert p.iloc[1].to_dict() == {
+        "gpu_model": "V100",
+        "workload": "default",
+        "plan_order": 2,
+        "job": "bert",
+        "app": "bert",
+        "gpu_count": 1,
+        "gpus_numa0": 0,
+        "gpus_numa1": 1,
+        "start_s": 0.5,
+        "end_s": 8.5,
+        "runtime_s": 8.0,
+        "power_w_per_gpu": 50.0,
+        "power_w_total": 50.0,
+        "active_energy_j": 400.0,
+        "slowdown_tol": 0.2,
+        "plan_makespan_s": 10.5,
+        "plan_active_energy_j": 2505.25,
+        "plan_idle_energy_j": 10.0,
+        "plan_total_energy_j": 2515.25,
+        "best_bound_j": 2400.0,
+        "solver_wall_s": 1.25,
+    }
 
 
 def test_ecosched_missing_file(tmp_path):
     raw = make_ecosched_tree(tmp_path / "raw")
     (raw / "GPGPU/coSched/data/A100/perf_metrics.txt").unlink()
-    with pytest.raises(FileNotFoundError, match="A100/perf_metrics.txt"):
+    with pytest.raises(FileNotFoundError, match=r"A100/perf_metrics.txt"):
         D.convert_ecosched(raw, tmp_path / "out")
 
 
@@ -259,8 +347,11 @@ def test_malformed_log_lines_name_file_and_line(tmp_path):
     p.write_text(SEQ.format(a="lbm", b="bert").replace("| 1 GPUs [0] | NUMA 0", "| one GPU | NUMA 0"))
     with pytest.raises(ValueError, match=r"run_cosched_marble.txt:11: cannot parse START line"):
         D.parse_run_log(p)
-    p.write_text(SEQ.format(a="lbm", b="bert").replace("| runtime=10.00s", "| runtime=10.00s").replace(
-        "END   lbm", "END   vgg16"))
+    p.write_text(
+        SEQ.format(a="lbm", b="bert")
+        .replace("| runtime=10.00s", "| runtime=10.00s")
+        .replace("END   lbm", "END   vgg16")
+    )
     with pytest.raises(ValueError, match=r":10: cannot parse END line \(no running job"):
         D.parse_run_log(p)
     p.write_text(SEQ.format(a="lbm", b="bert").split("Total makespan")[0])
@@ -296,13 +387,13 @@ def make_open_tree(root: Path, drop_gpu_for: str = "lammps", perf_wrong_for: str
             write(cpu_path, CPU_POWER[pair])
             if not (app == drop_gpu_for and pair == (130, 150)):
                 write(gpu_path, GPU_METRICS)
-    for app, path in D.ALTIS_VALIDATION.items():
+    for _app, path in D.ALTIS_VALIDATION.items():
         write(path, PERF_HEAD + "120,150,0.5,0.5,0.5,0.5,0.5,1.0\n130,150,0.4,0.4,0.4,0.4,0.4,0.8\n")
     cols = list(D.ALTIS_APPS) + list(D.ECP_APPS) + ["CRADL"]
-    lines = [",".join([""] + cols)]
-    for (c, g), base in zip(PAIRS, (1.0, 0.8)):
+    lines = [",".join(["", *cols])]
+    for (c, g), base in zip(PAIRS, (1.0, 0.8), strict=False):
         vals = [str(base) if a in D.ALTIS_APPS else str(round(base - 0.05, 2)) for a in cols]
-        lines.append(",".join([f'"({c}, {g})"'] + vals))
+        lines.append(",".join([f'"({c}, {g})"', *vals]))
     write(D.PERF_MATRIX, "\n".join(lines) + "\n")
     return root
 
@@ -318,18 +409,36 @@ def open_out(tmp_path_factory):
 
 def test_dual_cap_measured_rows(open_out):
     _, dest, files, _ = open_out
-    assert [f.name for f in files] == ["dual_cap_measured.csv", "dual_cap_altis_validation_counters.csv",
-                                       "dual_cap_predicted_not_measured.csv", "conversion_notes.txt"]
+    assert [f.name for f in files] == [
+        "dual_cap_measured.csv",
+        "dual_cap_altis_validation_counters.csv",
+        "dual_cap_predicted_not_measured.csv",
+        "conversion_notes.txt",
+    ]
     m = pd.read_csv(dest / "dual_cap_measured.csv")
     assert len(m) == 2 * 28
     assert m.source_set.unique().tolist() == ["altis_train", "ecp_archive", "ecp_validation"]
     assert m.app.iloc[:2].tolist() == ["bfs", "bfs"] and m.app.iloc[34] == "CRADL"
     row = m[(m.app == "gemm") & (m.cpu_cap_w == 120)].iloc[0].to_dict()
-    assert row == {"source_set": "altis_train", "suite": "Altis", "app": "gemm", "cpu_cap_w": 120, "gpu_cap_w": 150,
-                   "ips_norm": 0.9, "mem_throughput_norm": 0.8, "sm_clock_norm": 0.7, "dram_active_norm": 0.6,
-                   "fp_active_norm": 0.5, "perf_norm": 1.0, "runtime_s": 40.0, "cpu_pkg_power_w": 110.0,
-                   "cpu_dram_power_w": 15.0, "gpu_power_w": 75.0, "n_negative_rapl_samples_dropped": 1,
-                   "runtime_matches_perf_norm": True}
+    assert row == {
+        "source_set": "altis_train",
+        "suite": "Altis",
+        "app": "gemm",
+        "cpu_cap_w": 120,
+        "gpu_cap_w": 150,
+        "ips_norm": 0.9,
+        "mem_throughput_norm": 0.8,
+        "sm_clock_norm": 0.7,
+        "dram_active_norm": 0.6,
+        "fp_active_norm": 0.5,
+        "perf_norm": 1.0,
+        "runtime_s": 40.0,
+        "cpu_pkg_power_w": 110.0,
+        "cpu_dram_power_w": 15.0,
+        "gpu_power_w": 75.0,
+        "n_negative_rapl_samples_dropped": 1,
+        "runtime_matches_perf_norm": True,
+    }
     assert m[(m.app == "lammps") & (m.cpu_cap_w == 130)].gpu_power_w.isna().all()
     namd = m[m.app == "NAMD"].runtime_matches_perf_norm.tolist()
     assert namd == [True, False]
@@ -348,8 +457,17 @@ def test_open_notes(open_out):
 def test_validation_counters_and_predictions(open_out):
     dest = open_out[1]
     v = pd.read_csv(dest / "dual_cap_altis_validation_counters.csv")
-    assert list(v.columns) == ["app", "cpu_cap_w", "gpu_cap_w", "ips_norm", "mem_throughput_norm", "sm_clock_norm",
-                               "dram_active_norm", "fp_active_norm", "perf_norm"]
+    assert list(v.columns) == [
+        "app",
+        "cpu_cap_w",
+        "gpu_cap_w",
+        "ips_norm",
+        "mem_throughput_norm",
+        "sm_clock_norm",
+        "dram_active_norm",
+        "fp_active_norm",
+        "perf_norm",
+    ]
     assert v.app.tolist() == ["raytracing", "raytracing", "sort", "sort", "srad", "srad"]
     p = pd.read_csv(dest / "dual_cap_predicted_not_measured.csv")
     assert sorted(p.app.unique()) == sorted(D.ECP_APPS) and "CRADL" not in set(p.app)
@@ -368,13 +486,14 @@ def test_open_without_raw_series_leaves_columns_empty(tmp_path):
 def test_open_errors(tmp_path):
     raw = make_open_tree(tmp_path / "raw")
     (raw / D.OPEN_SOURCES[("ecp_validation", "ECP/ML", "UNet")][0]).unlink()
-    with pytest.raises(FileNotFoundError, match="UNet_performance.csv"):
+    with pytest.raises(FileNotFoundError, match=r"UNet_performance.csv"):
         D.convert_open_a100(raw, tmp_path / "out", raw_series=False)
     raw = make_open_tree(tmp_path / "raw2")
     bad = raw / D.OPEN_SOURCES[("altis_train", "Altis", "nw")][0]
     bad.write_text(PERF_HEAD + "120,150,0.9,0.8,0.7,0.6,0.5,1.0\n130.5,150,1,1,1,1,0,0.8\n")
     with pytest.raises(ValueError, match=r"nw_performance.csv:3: cpu_cap_w is not a whole number"):
         D.convert_open_a100(raw, tmp_path / "out", raw_series=False)
+
 
 def test_malformed_matrix_pair(open_out, tmp_path):
     raw, dest, _, _ = open_out
@@ -387,14 +506,16 @@ def test_malformed_matrix_pair(open_out, tmp_path):
 
 # ------------------------------------------------------------------------------- fetch (offline)
 
+
 def _serve_from(tree: Path, base: str, seen: list):
     def urlopen(url, timeout=None):
         assert url.startswith(base), url
         seen.append(url)
-        path = tree / url[len(base):]
+        path = tree / url[len(base) :]
         if not path.exists():
             raise urllib.error.HTTPError(url, 404, "Not Found", None, None)
         return io.BytesIO(path.read_bytes())
+
     return urlopen
 
 
@@ -426,6 +547,7 @@ def test_fetch_open_a100_tolerates_missing_series(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------------------ lookup and registry
 
+
 def test_lookup_in_data_dir(tmp_path):
     with pytest.raises(DataNotFound, match=r"ecosched data not found .*schedlab data fetch ecosched"):
         D.ecosched_dir(tmp_path)
@@ -441,6 +563,7 @@ def test_lookup_in_data_dir(tmp_path):
 
 def test_registered_in_data_fetch():
     from schedlab.fetchers import FETCHERS
+
     fetch, convert, label = FETCHERS["ecosched"]()
     assert fetch is D.fetch_ecosched and convert is D.convert_ecosched
     assert "not produced by fetch: gpu_timeseries.csv.gz" in label
@@ -449,6 +572,7 @@ def test_registered_in_data_fetch():
 
 
 # ------------------------------------------------------------------------ parity with shared copies
+
 
 def _shared(fn):
     try:
@@ -473,6 +597,8 @@ def test_schema_parity_with_shared_copies(eco, open_out):
             assert list(mine.columns) == list(shared.columns), f.name
             for c in mine.columns:  # same kinds of values (int / float / bool / text) where both have data
                 if mine[c].notna().any() and shared[c].notna().any():
-                    kind = lambda s: "b" if pd.api.types.is_bool_dtype(s) else s.dtype.kind  # noqa: E731
+                    kind = lambda s: "b" if pd.api.types.is_bool_dtype(s) else s.dtype.kind
                     assert kind(mine[c].dropna()) == kind(shared[c].dropna()) or {
-                        kind(mine[c].dropna()), kind(shared[c].dropna())} <= {"i", "f"}, (f.name, c)
+                        kind(mine[c].dropna()),
+                        kind(shared[c].dropna()),
+                    } <= {"i", "f"}, (f.name, c)

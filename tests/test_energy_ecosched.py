@@ -36,6 +36,7 @@ def table(spec: dict, idle=10.0) -> AppTable:
 
 # ----------------------------------------------------------------------------- hand-checked
 
+
 def test_sequential_energy_by_hand():
     t = table({"a": {1: (10.0, 100.0), 4: (4.0, 300.0)}, "b": {2: (6.0, 150.0)}})
     s = simulate(["a", "b"], t, Sequential(best=True))
@@ -56,7 +57,7 @@ def test_co_scheduling_beats_sequential_by_hand():
     assert together.makespan_s == pytest.approx(10) and alone.makespan_s == pytest.approx(20)
     assert together.energy_j == pytest.approx(4000)
     assert alone.energy_j == pytest.approx(4000 + 2 * 10 * 20)
-    ids = dict(zip(together.jobs["job"], together.jobs["gpu_ids"]))
+    ids = dict(zip(together.jobs["job"], together.jobs["gpu_ids"], strict=False))
     assert {ids["a"], ids["b"]} == {"0 1", "2 3"}  # each in its own NUMA domain
     assert together.jobs["spilled_gpus"].sum() == 0
 
@@ -65,17 +66,26 @@ def test_local_first_placement_and_spill():
     node = GPUNode(idle_w_per_gpu=10)
     ids, dom, spill = node.place(3, {0, 1, 2, 3}, [])
     assert (ids, dom, spill) == ([0, 1, 2], 0, 1)
-    ids, dom, spill = node.place(1, {3}, [0])       # a 3-GPU tenant in domain 0 left GPU 3
+    ids, dom, spill = node.place(1, {3}, [0])  # a 3-GPU tenant in domain 0 left GPU 3
     assert (ids, dom, spill) == ([3], 1, 0)
-    ids, dom, spill = node.place(2, {1, 2}, [0])    # only GPUs 1 and 2 free: one must spill
+    ids, dom, spill = node.place(2, {1, 2}, [0])  # only GPUs 1 and 2 free: one must spill
     assert sorted(ids) == [1, 2] and spill == 1
     with pytest.raises(ScheduleError):
         node.place(3, {0, 1}, [])
 
 
 def test_counter_estimate_by_hand():
-    t = AppTable("TEST", {"x": {1: Mode("x", 1, 10, 100, 100, 0.4, 1000, 0), 2: Mode("x", 2, 6, 180, 180, 0.8, 2000, 0),
-                                4: Mode("x", 4, 5, 320, 320, 1.0, 4000, 0)}}, 10)
+    t = AppTable(
+        "TEST",
+        {
+            "x": {
+                1: Mode("x", 1, 10, 100, 100, 0.4, 1000, 0),
+                2: Mode("x", 2, 6, 180, 180, 0.8, 2000, 0),
+                4: Mode("x", 4, 5, 320, 320, 1.0, 4000, 0),
+            }
+        },
+        10,
+    )
     est = estimate_modes(t, "x", "counters")
     # DRAM-active sums 0.4/0.8/1.0 -> runtimes relative to the best 2.5/1.25/1; energy = power x that
     assert [est[g].rel_runtime for g in (1, 2, 4)] == pytest.approx([2.5, 1.25, 1.0])
@@ -100,6 +110,7 @@ def test_policies_reject_bad_input():
 
 # ----------------------------------------------------------------------------- invariants
 
+
 @st.composite
 def queues(draw):
     n_apps = draw(st.integers(1, 4))
@@ -116,9 +127,14 @@ def queues(draw):
     return table(spec, idle=draw(st.floats(5, 80))), labels
 
 
-POLICY_MAKERS = [lambda: Sequential(False), lambda: Sequential(True), lambda: Marble(),
-                 lambda: EcoSched(estimate="profile"), lambda: EcoSched(bandit=True, estimate="profile"),
-                 lambda: Lookahead(width=3, idle_weights=(0.0, 0.5))]
+POLICY_MAKERS = [
+    lambda: Sequential(False),
+    lambda: Sequential(True),
+    lambda: Marble(),
+    lambda: EcoSched(estimate="profile"),
+    lambda: EcoSched(bandit=True, estimate="profile"),
+    lambda: Lookahead(width=3, idle_weights=(0.0, 0.5)),
+]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -128,8 +144,8 @@ def test_every_policy_keeps_the_node_invariants(case):
     node = GPUNode(idle_w_per_gpu=t.idle_w_per_gpu)
     for make in POLICY_MAKERS:
         s = simulate(jobs, t, make(), node)
-        s.check(node)                                   # no GPU or tenant slot over-committed
-        assert sorted(s.jobs["job"]) == sorted(jobs)    # every job ran exactly once
+        s.check(node)  # no GPU or tenant slot over-committed
+        assert sorted(s.jobs["job"]) == sorted(jobs)  # every job ran exactly once
         assert (s.jobs["start_s"] >= 0).all()
         assert s.idle_energy_j >= -1e-6
         busy = (s.jobs["gpu_count"] * s.jobs["runtime_s"]).sum()
@@ -151,8 +167,14 @@ def test_lookahead_is_never_worse_than_its_base_heuristics(case):
 
 
 def test_optimal_is_a_lower_bound_on_small_queues():
-    t = table({"a": {1: (10.0, 120.0), 2: (6.0, 220.0), 4: (4.0, 400.0)}, "b": {1: (8.0, 90.0), 2: (5.0, 170.0)},
-               "c": {2: (12.0, 300.0), 4: (7.0, 560.0)}}, idle=30.0)
+    t = table(
+        {
+            "a": {1: (10.0, 120.0), 2: (6.0, 220.0), 4: (4.0, 400.0)},
+            "b": {1: (8.0, 90.0), 2: (5.0, 170.0)},
+            "c": {2: (12.0, 300.0), 4: (7.0, 560.0)},
+        },
+        idle=30.0,
+    )
     jobs = ["a", "b#1", "c", "b#2"]
     res = solve_optimal(jobs, t, slowdown_tol=None, time_limit_s=20)
     assert res.status == "OPTIMAL" and res.gap < 1e-6
@@ -164,6 +186,7 @@ def test_optimal_is_a_lower_bound_on_small_queues():
 
 # ----------------------------------------------------------------------------- measured data
 
+
 @needs_data
 def test_calibration_replays_logged_runs_within_a_few_percent():
     from schedlab.energy.node import replay_logged
@@ -172,7 +195,7 @@ def test_calibration_replays_logged_runs_within_a_few_percent():
     window = replay_logged(load_app_table("H100", power="window"))
     assert len(run) == 15
     assert abs(run["error"].median()) < 0.05 and run["error"].abs().max() < 0.08
-    assert window["error"].median() > 0.15          # the 15 s power overstates every run
+    assert window["error"].median() > 0.15  # the 15 s power overstates every run
 
 
 @needs_data
@@ -181,8 +204,11 @@ def test_reproduces_the_published_h100_reductions():
     assert len(q) == 25
     base = simulate(q, H100, Sequential(best=True))
     eco = simulate(q, H100, EcoSched(slowdown_tol=0.14, bandit=True))
-    red = {"makespan": 1 - eco.makespan_s / base.makespan_s, "energy": 1 - eco.energy_j / base.energy_j,
-           "edp": 1 - eco.edp / base.edp}
+    red = {
+        "makespan": 1 - eco.makespan_s / base.makespan_s,
+        "energy": 1 - eco.energy_j / base.energy_j,
+        "edp": 1 - eco.edp / base.edp,
+    }
     published = {"makespan": 0.301, "energy": 0.148, "edp": 0.404}
     for k in red:
         assert abs(red[k] - published[k]) < 0.035, (k, red[k])
@@ -208,8 +234,24 @@ def test_queue_and_gpu_errors():
 @needs_data
 def test_cli_json_and_errors(tmp_path):
     runner = CliRunner()
-    r = runner.invoke(app, ["energy", "ecosched", "--gpu", "H100", "--queue", "low_opp", "--policy", "bandit",
-                            "--policy", "marble", "--json", "--out", str(tmp_path / "o")])
+    r = runner.invoke(
+        app,
+        [
+            "energy",
+            "ecosched",
+            "--gpu",
+            "H100",
+            "--queue",
+            "low_opp",
+            "--policy",
+            "bandit",
+            "--policy",
+            "marble",
+            "--json",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
     names = [p["policy"] for p in s["policies"]]

@@ -35,15 +35,20 @@ def grid(cpus, gpus):
 
 # ------------------------------------------------------------------------------- hand-made cases
 
+
 def test_dp_two_apps_by_hand():
     """Pairs cost 20, 30, 30, 40 W.  A gains from CPU, B from GPU.
 
     cap 60: (A 30 W: .9) + (B 30 W: .8) = 1.7 beats 0.5 + 1.0 and 1.0 + 0.6;
     cap 50: (A 30 W: .9) + (B 20 W: .6) = 1.5 beats 0.5 + 0.8.
     """
-    pairs = grid((10, 20), (10, 20))                 # (10,10) (10,20) (20,10) (20,20)
-    pred = np.array([[0.5, 0.6, 0.9, 1.0],           # A
-                     [0.6, 0.8, 0.7, 1.0]])          # B
+    pairs = grid((10, 20), (10, 20))  # (10,10) (10,20) (20,10) (20,20)
+    pred = np.array(
+        [
+            [0.5, 0.6, 0.9, 1.0],  # A
+            [0.6, 0.8, 0.7, 1.0],
+        ]
+    )  # B
     a = es.global_dp(es.PowerProblem(pairs, pred, 60))
     assert a.pair_index.tolist() == [2, 1] and a.total_w == 60 and a.predicted_mean == pytest.approx(0.85)
     b = es.global_dp(es.PowerProblem(pairs, pred, 50))
@@ -53,7 +58,7 @@ def test_dp_two_apps_by_hand():
 
 
 def test_dp_three_apps_prefers_cheaper_on_ties():
-    pairs = grid((10, 20), (10,))                    # costs 20, 30
+    pairs = grid((10, 20), (10,))  # costs 20, 30
     pred = np.array([[1.0, 1.0], [0.5, 0.7], [0.5, 0.6]])
     # 70 W: room for one upgrade; B's (+.2) beats C's (+.1) and A's (+0)
     a = es.global_dp(es.PowerProblem(pairs, pred, 70))
@@ -67,8 +72,15 @@ def test_fair_share_definition_on_a100_grid():
     """Every node capped at floor10(f x 200) W CPU and floor10(f x 250) W GPU, f = cap / peak."""
     n = 4
     prob = lambda f: es.PowerProblem(A100, np.ones((n, len(A100))), f * n * 450)
-    expect = {0.70: (140, 170), 0.75: (150, 180), 0.80: (160, 200), 0.85: (170, 210), 0.90: (180, 220),
-              0.60: (120, 150), 1.0: (200, 250)}
+    expect = {
+        0.70: (140, 170),
+        0.75: (150, 180),
+        0.80: (160, 200),
+        0.85: (170, 210),
+        0.90: (180, 220),
+        0.60: (120, 150),
+        1.0: (200, 250),
+    }
     for f, (c, g) in expect.items():
         a = es.fair_share(prob(f))
         assert (a.cpu_w == c).all() and (a.gpu_w == g).all(), f
@@ -103,14 +115,14 @@ def test_reclaim_and_ecoshift_by_hand():
 
 
 def test_greedy_and_proportional_by_hand():
-    pairs = grid((10, 20), (10,))                    # costs 20, 30
+    pairs = grid((10, 20), (10,))  # costs 20, 30
     pred = np.array([[0.5, 0.6], [0.5, 0.9]])
     g = es.greedy(es.PowerProblem(pairs, pred, 50))  # one 10 W upgrade: B's (+.4) beats A's (+.1)
     assert g.pair_index.tolist() == [0, 1]
     # proportional: extra 10 W split .1 : .4 -> A gets 0 W, B floor(8 W) = 0 W on the 10 W grid
     p = es.proportional(es.PowerProblem(pairs, pred, 50))
     assert p.pair_index.tolist() == [0, 0] and p.extra["sensitivity"] == pytest.approx([0.1, 0.4])
-    p = es.proportional(es.PowerProblem(pairs, pred, 65))   # extra 25 W: A 5 -> 0, B 20 -> 1 upgrade
+    p = es.proportional(es.PowerProblem(pairs, pred, 65))  # extra 25 W: A 5 -> 0, B 20 -> 1 upgrade
     assert p.pair_index.tolist() == [0, 1]
 
 
@@ -135,6 +147,7 @@ def test_accuracy_definition():
 
 # ---------------------------------------------------------------------- exactness and the cap
 
+
 @st.composite
 def small_instances(draw):
     n = draw(st.integers(1, 3))
@@ -142,7 +155,7 @@ def small_instances(draw):
     rng = np.random.default_rng(seed)
     pred = rng.uniform(0.3, 1.0, (n, len(SMALL)))
     pred[rng.random(pred.shape) < 0.3] = np.nan
-    pred[:, 0] = rng.uniform(0.3, 1.0, n)             # the cheapest pair is always available
+    pred[:, 0] = rng.uniform(0.3, 1.0, n)  # the cheapest pair is always available
     cap = draw(st.integers(270 * n, 310 * n + 20))
     return es.PowerProblem(SMALL, pred, float(cap))
 
@@ -153,7 +166,7 @@ def test_dp_equals_exhaustive(prob):
     ref = es.exhaustive(prob)
     dp = es.global_dp(prob)
     assert dp.predicted_mean == pytest.approx(ref.predicted_mean, abs=1e-12)
-    assert dp.total_w <= ref.total_w + 1e-9          # ties go to less power
+    assert dp.total_w <= ref.total_w + 1e-9  # ties go to less power
     ref_f = es.exhaustive(prob, floor=True)
     eco = es.ecoshift(prob)
     assert eco.predicted_mean == pytest.approx(ref_f.predicted_mean, abs=1e-12)
@@ -168,7 +181,7 @@ def a100_instances(draw):
     kind = draw(st.sampled_from(["random", "monotone"]))
     if kind == "random":
         pred = rng.uniform(0.2, 1.0, (n, len(A100)))
-    else:   # saturating in each cap, like the measured surfaces
+    else:  # saturating in each cap, like the measured surfaces
         a, b = rng.uniform(0, 0.05, (2, n, 1))
         pred = 1 - a * (200 - A100[None, :, 0]) / 10 - b * (250 - A100[None, :, 1]) / 10
     pred[rng.random(pred.shape) < 0.05] = np.nan
@@ -201,12 +214,13 @@ def test_dp_many_nodes_is_exact_against_a_lagrangian_bound():
     prob = es.PowerProblem(A100, pred, 0.8 * 1000 * 450)
     dp, gr = es.global_dp(prob), es.greedy(prob)
     assert gr.predicted_mean <= dp.predicted_mean + 1e-12 and dp.total_w <= prob.cap_w
-    lam = np.linspace(0, 0.01, 201)[:, None, None]   # max over pairs of (v - lam c), plus lam * cap
+    lam = np.linspace(0, 0.01, 201)[:, None, None]  # max over pairs of (v - lam c), plus lam * cap
     bound = (np.nanmax(pred[None] - lam * A100.sum(1)[None, None, :], axis=2).sum(1) + lam[:, 0, 0] * prob.cap_w).min()
     assert dp.predicted_mean * 1000 <= bound + 1e-9
 
 
 # --------------------------------------------------------------------------------- bad inputs
+
 
 def test_bad_inputs_give_clear_errors():
     with pytest.raises(es.InfeasibleCap, match="below 540 W"):
@@ -238,6 +252,7 @@ def test_open_bad_inputs():
 
 # ------------------------------------------------------------------------------- measured data
 
+
 @needs_data
 def test_matrix_layout():
     assert DATA.perf.shape == (28, 99) and DATA.counters.shape == (28, 99, 4)
@@ -251,7 +266,7 @@ def test_matrix_layout():
 @needs_data
 def test_profile_holds_anchor_and_no_more_than_the_fraction():
     p = op.profile_app(DATA, "miniGAN", 0.2, np.random.default_rng(1), mode="runtime")
-    assert DATA.anchor in p.pairs and len(p.pairs) == 19 and len(set(p.pairs)) == 19   # floor(0.2 x 98)
+    assert DATA.anchor in p.pairs and len(p.pairs) == 19 and len(set(p.pairs)) == 19  # floor(0.2 x 98)
     i = DATA.index("miniGAN")
     assert p.relative_perf == pytest.approx(DATA.perf[i, p.pairs] / DATA.perf[i, DATA.anchor])
     assert op.profile_app(DATA, "miniGAN", 0.2, np.random.default_rng(1)).relative_perf is None
@@ -267,7 +282,7 @@ def test_authors_predictions_match_readme():
 
 @needs_data
 def test_runtime_mode_accuracy_few_apps():
-    per_app, summary, surf = op.leave_one_out(DATA, "runtime", 0.2, repeats=2, apps=["gemm", "lammps", "bfs"])
+    per_app, _summary, surf = op.leave_one_out(DATA, "runtime", 0.2, repeats=2, apps=["gemm", "lammps", "bfs"])
     assert (per_app["acc_unprofiled"] > 96.0).all(), per_app
     assert (per_app["profiled_pairs"] == 19).all()
     s = surf["runtime"][DATA.index("gemm")]
@@ -287,7 +302,7 @@ def test_mlp_ensemble_is_the_mean_of_independent_members_and_deterministic():
     y = 0.6 + 0.3 * X[:, 0] * X[:, 1] + 0.1 * X[:, 2]
     m = op.MLPPredictor(hidden=(16,), epochs=200, seed=7, n_models=3).fit(X, y)
     members = m.predict_members(X[:20])
-    assert members.shape == (3, 20) and np.ptp(members, axis=0).max() > 0   # different initial weights
+    assert members.shape == (3, 20) and np.ptp(members, axis=0).max() > 0  # different initial weights
     assert m.predict(X[:20]) == pytest.approx(members.mean(0))
     assert op.accuracy(m.predict(X), y) > 97.0
     again = op.MLPPredictor(hidden=(16,), epochs=200, seed=7, n_models=3).fit(X, y).predict_members(X[:20])
@@ -299,15 +314,17 @@ def test_mlp_ensemble_is_the_mean_of_independent_members_and_deterministic():
 @needs_data
 def test_leave_one_out_reuses_cached_mlps():
     cache = {}
-    a, _, _ = op.leave_one_out(DATA, "counters", 0.2, repeats=1, apps=["gromacs"], epochs=50, n_models=2,
-                               mlp_cache=cache)
+    a, _, _ = op.leave_one_out(
+        DATA, "counters", 0.2, repeats=1, apps=["gromacs"], epochs=50, n_models=2, mlp_cache=cache
+    )
     assert list(cache) == [("gromacs", 50, 0, 2)]
     mlp = cache[("gromacs", 50, 0, 2)]
-    b, _, _ = op.leave_one_out(DATA, "counters", 0.1, repeats=1, apps=["gromacs"], epochs=50, n_models=2,
-                               mlp_cache=cache)
+    _b, _, _ = op.leave_one_out(
+        DATA, "counters", 0.1, repeats=1, apps=["gromacs"], epochs=50, n_models=2, mlp_cache=cache
+    )
     assert cache[("gromacs", 50, 0, 2)] is mlp and len(cache) == 1
     c, _, _ = op.leave_one_out(DATA, "counters", 0.2, repeats=1, apps=["gromacs"], epochs=50, n_models=2)
-    assert a["acc_unprofiled"].iloc[0] == c["acc_unprofiled"].iloc[0]   # deterministic for a seed
+    assert a["acc_unprofiled"].iloc[0] == c["acc_unprofiled"].iloc[0]  # deterministic for a seed
 
 
 @needs_data
@@ -320,6 +337,7 @@ def test_oracle_ecoshift_gain_at_70_percent():
 
 # ------------------------------------------------------------------------------------------ CLI
 
+
 @needs_data
 def test_cli_open_single_app_json():
     r = runner.invoke(app, ["energy", "open", "--app", "gemm", "--mode", "runtime", "--json"])
@@ -331,8 +349,23 @@ def test_cli_open_single_app_json():
 
 @needs_data
 def test_cli_open_leave_one_out_json(tmp_path):
-    r = runner.invoke(app, ["energy", "open", "--leave-one-out", "--apps", "gemm,bfs", "--mode", "runtime",
-                            "--repeats", "1", "--json", "--out", str(tmp_path)])
+    r = runner.invoke(
+        app,
+        [
+            "energy",
+            "open",
+            "--leave-one-out",
+            "--apps",
+            "gemm,bfs",
+            "--mode",
+            "runtime",
+            "--repeats",
+            "1",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["apps"] == 2 and len(out["per_app"]) == 2 and out["modes"]["runtime"]["acc_unprofiled"]["median"] > 95
@@ -342,8 +375,9 @@ def test_cli_open_leave_one_out_json(tmp_path):
 
 @needs_data
 def test_cli_ecoshift_json(tmp_path):
-    r = runner.invoke(app, ["energy", "ecoshift", "--predictor", "oracle", "--cap-fraction", "0.8", "--json",
-                            "--out", str(tmp_path)])
+    r = runner.invoke(
+        app, ["energy", "ecoshift", "--predictor", "oracle", "--cap-fraction", "0.8", "--json", "--out", str(tmp_path)]
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     pol = {p["policy"]: p for p in out["policies"]}
@@ -351,22 +385,41 @@ def test_cli_ecoshift_json(tmp_path):
     assert all(p["total_w"] <= out["cap_w"] for p in pol.values())
     assert pol["global-dp"]["gain_vs_fair_pct"] == pytest.approx(9.57, abs=0.01)
     assert (tmp_path / "ecoshift_allocation.png").exists()
-    r = runner.invoke(app, ["energy", "ecoshift", "--apps", "gemm,bfs,gemm", "--predictor", "open", "--mode", "runtime",
-                            "--cap", "1100", "--policy", "ecoshift", "--json"])
+    r = runner.invoke(
+        app,
+        [
+            "energy",
+            "ecoshift",
+            "--apps",
+            "gemm,bfs,gemm",
+            "--predictor",
+            "open",
+            "--mode",
+            "runtime",
+            "--cap",
+            "1100",
+            "--policy",
+            "ecoshift",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["nodes"] == 3 and out["policies"][0]["total_w"] <= 1100 and len(out["allocations"]["ecoshift"]) == 3
 
 
 @needs_data
-@pytest.mark.parametrize("args, msg", [
-    (["energy", "ecoshift", "--cap", "1000", "--nodes", "4"], "below 1,080 W"),
-    (["energy", "ecoshift", "--policy", "magic"], "unknown policy"),
-    (["energy", "ecoshift", "--apps", "gemm,nope"], "unknown app"),
-    (["energy", "open", "--profile-fraction", "1.5"], "fraction"),
-    (["energy", "open", "--app", "nope"], "unknown app"),
-    (["energy", "open", "--mode", "psychic"], "unknown mode"),
-])
+@pytest.mark.parametrize(
+    "args, msg",
+    [
+        (["energy", "ecoshift", "--cap", "1000", "--nodes", "4"], "below 1,080 W"),
+        (["energy", "ecoshift", "--policy", "magic"], "unknown policy"),
+        (["energy", "ecoshift", "--apps", "gemm,nope"], "unknown app"),
+        (["energy", "open", "--profile-fraction", "1.5"], "fraction"),
+        (["energy", "open", "--app", "nope"], "unknown app"),
+        (["energy", "open", "--mode", "psychic"], "unknown mode"),
+    ],
+)
 def test_cli_errors(args, msg):
     r = runner.invoke(app, args)
     assert r.exit_code == 2 and msg in r.output and "Traceback" not in r.output

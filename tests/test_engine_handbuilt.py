@@ -17,11 +17,14 @@ from tests.helpers import make_workload
 DELAY_CASE = dict(submit=[0, 1, 2, 3], run=[10, 10, 10, 30], procs=[5, 8, 10, 2])
 
 
-@pytest.mark.parametrize("backfill,expected", [
-    ("none", [0, 10, 20, 30]),
-    ("easy", [0, 10, 33, 3]),
-    ("conservative", [0, 10, 20, 30]),
-])
+@pytest.mark.parametrize(
+    "backfill,expected",
+    [
+        ("none", [0, 10, 20, 30]),
+        ("easy", [0, 10, 33, 3]),
+        ("conservative", [0, 10, 20, 30]),
+    ],
+)
 def test_easy_may_delay_second_job_conservative_may_not(backfill, expected):
     r = simulate(make_workload(**DELAY_CASE), policy="fcfs", backfill=backfill)
     assert r.start.tolist() == expected
@@ -34,11 +37,14 @@ def test_easy_may_delay_second_job_conservative_may_not(backfill, expected):
 SHORT_CASE = dict(submit=[0, 1, 2, 3, 4], run=[10, 10, 5, 20, 30], procs=[6, 8, 4, 2, 2])
 
 
-@pytest.mark.parametrize("backfill,expected", [
-    ("none", [0, 10, 20, 20, 20]),
-    ("easy", [0, 10, 2, 7, 20]),
-    ("conservative", [0, 10, 2, 7, 20]),
-])
+@pytest.mark.parametrize(
+    "backfill,expected",
+    [
+        ("none", [0, 10, 20, 20, 20]),
+        ("easy", [0, 10, 2, 7, 20]),
+        ("conservative", [0, 10, 2, 7, 20]),
+    ],
+)
 def test_backfill_short_jobs(backfill, expected):
     r = simulate(make_workload(**SHORT_CASE), policy="fcfs", backfill=backfill)
     assert r.start.tolist() == expected
@@ -131,7 +137,9 @@ def test_simulator_path_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, schedlab.workload, schedlab.simulator, schedlab.policies, schedlab.metrics, schedlab.cli;"
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys, schedlab.workload, schedlab.simulator, schedlab.policies, schedlab.metrics, schedlab.cli;"
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -79,9 +79,9 @@ def fcfs_no_backfill_oracle(submit, run, size, capacity):
     and its predecessor's start, when the jobs already started leave room for it."""
     starts, ends = [], []
     prev = 0.0
-    for s, r, z in zip(submit, run, size):
+    for s, r, z in zip(submit, run, size, strict=False):
         t = max(s, prev)
-        while sum(zz for st, en, zz in zip(starts, ends, size) if st <= t < en) + z > capacity:
+        while sum(zz for st, en, zz in zip(starts, ends, size, strict=False) if st <= t < en) + z > capacity:
             t = min(e for e in ends if e > t)
         starts.append(t)
         ends.append(t + r)

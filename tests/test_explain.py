@@ -31,7 +31,8 @@ def sjf_distilled(lublin_env):
     train = eval_window_starts(0, 5000, 256, 6, 0)
     val = eval_window_starts(5000, 7000, 256, 3, 1)
     return DaggerDistiller(iterations=3, episodes_per_iteration=3, max_leaves=16).fit(
-        HeuristicTeacher("sjf"), lublin_env, train, val)
+        HeuristicTeacher("sjf"), lublin_env, train, val
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,10 @@ def test_dagger_recovers_sjf_as_a_shallow_tree(sjf_distilled, held_out):
     assert FEATURES[tree.feature[0]] == "req_rank"  # "the shortest request in the queue"
     assert len(held_out) > 1000
     assert held_out.fidelity(tree) >= 0.99
-    assert len(sjf_distilled.history_) == 3 and sjf_distilled.history_[-1]["decisions"] > sjf_distilled.history_[0]["decisions"]
+    assert (
+        len(sjf_distilled.history_) == 3
+        and sjf_distilled.history_[-1]["decisions"] > sjf_distilled.history_[0]["decisions"]
+    )
 
 
 def test_sjf_tree_schedules_exactly_like_the_engines_sjf(sjf_distilled, lublin_env):
@@ -161,43 +165,99 @@ def test_critical_state_rules(lublin_env):
     assert all(q > 5 for q in np.asarray(d.data_.queue)[d.data_.select("queue:5")])
     with pytest.raises(ValueError, match="no critical states"):
         DaggerDistiller(iterations=1, episodes_per_iteration=1, critical="queue:100000").fit(
-            HeuristicTeacher("sjf"), lublin_env, train, val)
+            HeuristicTeacher("sjf"), lublin_env, train, val
+        )
     with pytest.raises(ValueError, match="unknown critical-state rule"):
         DaggerDistiller(critical="often").fit(HeuristicTeacher("sjf"), lublin_env, train, val)
 
 
 def test_tree_policy_in_simulate_compare_and_explain_cli(tmp_path):
     out = tmp_path / "ex"
-    r = subprocess.run(SCHEDLAB + ["explain", "--model", "sjf", "--trace", "lublin_256", "--window-len", "256",
-                                   "--iterations", "1", "--max-leaves", "8", "--windows", "2", "--out", str(out), "--json"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            *SCHEDLAB,
+            "explain",
+            "--model",
+            "sjf",
+            "--trace",
+            "lublin_256",
+            "--window-len",
+            "256",
+            "--iterations",
+            "1",
+            "--max-leaves",
+            "8",
+            "--windows",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["fidelity"] >= 0.99 and res["tree"]["leaves"] <= 8
     assert {"tree.json", "tree.txt", "tree.dot", "tree_priority.py", "explain.json"} <= {p.name for p in out.iterdir()}
     sjf = res["results"]["sjf"]["mean_bsld"]
     assert res["results"][next(k for k in res["results"] if k.startswith("tree"))]["mean_bsld"] == pytest.approx(sjf)
-    r = subprocess.run(SCHEDLAB + ["compare", "--trace", "lublin_256", "--policies", f"sjf,tree:{out}", "--backfill", "easy",
-                                   "--window-starts", "7100", "--window-len", "256", "--json"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            *SCHEDLAB,
+            "compare",
+            "--trace",
+            "lublin_256",
+            "--policies",
+            f"sjf,tree:{out}",
+            "--backfill",
+            "easy",
+            "--window-starts",
+            "7100",
+            "--window-len",
+            "256",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)["results"]
     assert rows[0]["mean"]["mean_bsld"] == pytest.approx(rows[1]["mean"]["mean_bsld"])
-    r = subprocess.run(SCHEDLAB + ["explain", "--compare", str(out), str(out / "tree.json")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [*SCHEDLAB, "explain", "--compare", str(out), str(out / "tree.json")], capture_output=True, text=True
+    )
     assert r.returncode == 0 and "req_rank" in r.stdout, r.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["explain", "--model", "/nonexistent/model.pt"], "no model file"),
-    (["explain", "--model", "lublin_256-scorer", "--trace", "theta_2022"], "trained on lublin_256"),
-    (["explain", "--model", "sjf", "--critical", "sometimes"], "unknown critical-state rule"),
-    (["explain", "--model", "sjf", "--form", "forest"], "--form"),
-    (["explain"], "--model"),
-    (["explain", "--compare", "/nonexistent", "/nonexistent2"], "no tree file"),
-    (["explain", "--model", "sjf", "--trace", "lublin_256", "--window-len", "256", "--iterations", "1",
-      "--critical", "queue:100000"], "no critical states"),
-    (["simulate", "--trace", "cqsim_test", "--policy", "tree:/nonexistent/tree.json"], "no tree file"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["explain", "--model", "/nonexistent/model.pt"], "no model file"),
+        (["explain", "--model", "lublin_256-scorer", "--trace", "theta_2022"], "trained on lublin_256"),
+        (["explain", "--model", "sjf", "--critical", "sometimes"], "unknown critical-state rule"),
+        (["explain", "--model", "sjf", "--form", "forest"], "--form"),
+        (["explain"], "--model"),
+        (["explain", "--compare", "/nonexistent", "/nonexistent2"], "no tree file"),
+        (
+            [
+                "explain",
+                "--model",
+                "sjf",
+                "--trace",
+                "lublin_256",
+                "--window-len",
+                "256",
+                "--iterations",
+                "1",
+                "--critical",
+                "queue:100000",
+            ],
+            "no critical states",
+        ),
+        (["simulate", "--trace", "cqsim_test", "--policy", "tree:/nonexistent/tree.json"], "no tree file"),
+    ],
+)
 def test_bad_explain_inputs_fail_cleanly(args, message):
     r = subprocess.run(SCHEDLAB + args, capture_output=True, text=True)
     assert r.returncode == 2, r.stderr
@@ -207,10 +267,14 @@ def test_bad_explain_inputs_fail_cleanly(args, message):
 def test_corrupt_tree_file_fails_cleanly(tmp_path):
     bad = tmp_path / "tree.json"
     bad.write_text('{"format": "schedlab-tree/1", "features": []}')
-    r = subprocess.run(SCHEDLAB + ["simulate", "--trace", "cqsim_test", "--policy", f"tree:{bad}"], capture_output=True, text=True)
+    r = subprocess.run(
+        [*SCHEDLAB, "simulate", "--trace", "cqsim_test", "--policy", f"tree:{bad}"], capture_output=True, text=True
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr and "tree" in r.stderr
     bad.write_text("not json")
-    r = subprocess.run(SCHEDLAB + ["simulate", "--trace", "cqsim_test", "--policy", f"tree:{bad}"], capture_output=True, text=True)
+    r = subprocess.run(
+        [*SCHEDLAB, "simulate", "--trace", "cqsim_test", "--policy", f"tree:{bad}"], capture_output=True, text=True
+    )
     assert r.returncode == 2 and "not a readable tree" in r.stderr
 
 
@@ -222,7 +286,9 @@ def test_pruning_keeps_the_smallest_tree_within_tolerance():
     val = eval_window_starts(12000, 16000, 256, 4, 1)
     d = DaggerDistiller(iterations=1, episodes_per_iteration=3, max_leaves=32, prune_tolerance=0.02)
     d.fit(HeuristicTeacher("saf"), env, train, val)
-    levels = [(d.history_[0]["leaves"], d.history_[0]["val_bsld"])] + [(p["leaves"], p["val_bsld"]) for p in d.prune_path_]
+    levels = [(d.history_[0]["leaves"], d.history_[0]["val_bsld"])] + [
+        (p["leaves"], p["val_bsld"]) for p in d.prune_path_
+    ]
     best = min(v for _, v in levels)
     ok = [leaves for leaves, v in levels if v <= best * 1.02]
     assert d.tree_.n_leaves == min(ok)

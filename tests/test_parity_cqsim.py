@@ -84,13 +84,15 @@ def test_cqsim_test_trace_no_backfill_matches_cqsim_result_file():
 #   waits for C: H 15, C 10.  One pass per time (textbook engine) starts H at 10 and C at 20.
 #   A requested 50 s instead: after A's finish B is due *now*, which gives the profile a second
 #   point at 10 with 10 free; H is reserved there, C no longer fits, and H starts at 10.
-@pytest.mark.parametrize("req,cqsim,textbook", [
-    ([10, 50, 10, 5], [0, 0, 15, 10], [0, 0, 10, 20]),
-    ([50, 10, 10, 5], [0, 0, 10, 20], [0, 0, 10, 20]),
-])
+@pytest.mark.parametrize(
+    "req,cqsim,textbook",
+    [
+        ([10, 50, 10, 5], [0, 0, 15, 10], [0, 0, 10, 20]),
+        ([50, 10, 10, 5], [0, 0, 10, 20], [0, 0, 10, 20]),
+    ],
+)
 def test_one_pass_per_event_and_finish_order(req, cqsim, textbook):
-    wl = make_workload(submit=[0, 0, 1, 2], run=[10, 10, 10, 5], req_time=req, procs=[5, 5, 10, 5],
-                       capacity=10)
+    wl = make_workload(submit=[0, 0, 1, 2], run=[10, 10, 10, 5], req_time=req, procs=[5, 5, 10, 5], capacity=10)
     assert simulate(wl, SimConfig(preset="cqsim")).start.tolist() == cqsim
     assert simulate(wl, SimConfig()).start.tolist() == textbook
 

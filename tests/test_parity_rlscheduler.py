@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import gzip
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
 
 from schedlab.simulator import SimConfig, simulate
 from schedlab.simulator.parity.rlscheduler import (
-    PUBLISHED, TABLE_POLICIES, reproduce_table, rlscheduler_window_metrics, simulate_rlscheduler,
+    PUBLISHED,
+    TABLE_POLICIES,
+    reproduce_table,
+    rlscheduler_window_metrics,
+    simulate_rlscheduler,
 )
 from schedlab.workload import load_trace
 from schedlab.workload.table import Workload
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(trace: str) -> dict:
     return reproduce_table(trace)
 
@@ -26,7 +30,7 @@ CELLS = [
     for trace, metrics in PUBLISHED.items()
     for metric, modes in metrics.items()
     for backfill, values in modes.items()
-    for policy, value in zip(TABLE_POLICIES, values)
+    for policy, value in zip(TABLE_POLICIES, values, strict=False)
 ]
 
 
@@ -34,8 +38,9 @@ def test_forty_cells_listed():
     assert len(CELLS) == 40
 
 
-@pytest.mark.parametrize("trace,metric,backfill,policy,published", CELLS,
-                         ids=[f"{t}-{m}-{b}-{p}" for t, m, b, p, _ in CELLS])
+@pytest.mark.parametrize(
+    "trace,metric,backfill,policy,published", CELLS, ids=[f"{t}-{m}-{b}-{p}" for t, m, b, p, _ in CELLS]
+)
 def test_published_table_cell(trace, metric, backfill, policy, published):
     digits = 2 if metric == "mean_bsld" else 3
     ours = _table(trace)[metric][backfill][policy]
@@ -47,11 +52,18 @@ def _workload(submit, run, procs, req=None, max_procs=4, max_nodes=4, raw_offset
     submit = np.asarray(submit, dtype=np.float64)
     run = np.asarray(run, dtype=np.float64)
     return Workload(
-        name="toy", job_id=np.arange(1, n + 1), submit=submit, run=run,
+        name="toy",
+        job_id=np.arange(1, n + 1),
+        submit=submit,
+        run=run,
         req_time=run.copy() if req is None else np.asarray(req, dtype=np.float64),
-        procs=np.asarray(procs, dtype=np.int64), user=np.ones(n, dtype=np.int64),
-        raw_submit=submit + raw_offset, status=np.ones(n, dtype=np.int64),
-        max_procs=max_procs, max_nodes=max_nodes, rules="rlscheduler",
+        procs=np.asarray(procs, dtype=np.int64),
+        user=np.ones(n, dtype=np.int64),
+        raw_submit=submit + raw_offset,
+        status=np.ones(n, dtype=np.int64),
+        max_procs=max_procs,
+        max_nodes=max_nodes,
+        rules="rlscheduler",
     )
 
 

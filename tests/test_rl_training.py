@@ -46,8 +46,19 @@ def mean_wait_of(chooser, env: SchedulingEnv, starts) -> float:
 def test_ppo_learns_shortest_job_first_from_scratch(tmp_path):
     wl = sjf_world()
     env_kw = dict(window_len=96, visible=16, backfill="none", reward="wait")
-    cfg = PPOConfig(agent="scorer", seed=0, total_steps=40_000, num_envs=8, num_steps=128, learning_rate=3e-3,
-                    ent_coef=0.003, bc_teacher=None, validate_every=0, checkpoint_every=1000, env=env_kw)
+    cfg = PPOConfig(
+        agent="scorer",
+        seed=0,
+        total_steps=40_000,
+        num_envs=8,
+        num_steps=128,
+        learning_rate=3e-3,
+        ent_coef=0.003,
+        bc_teacher=None,
+        validate_every=0,
+        checkpoint_every=1000,
+        env=env_kw,
+    )
     t0 = time.perf_counter()
     train(cfg, [Stage("train", [wl], 1.0)], tmp_path)
     assert time.perf_counter() - t0 < 120
@@ -64,9 +75,30 @@ def test_ppo_learns_shortest_job_first_from_scratch(tmp_path):
 
 
 def _train_cmd(out: Path, steps: int) -> list[str]:
-    return SCHEDLAB + ["train", "--agent", "dras", "--trace", "lublin_256", "--steps", str(steps), "--seed", "3",
-                       "--out", str(out), "--window-len", "64", "--visible", "16", "--num-envs", "2",
-                       "--curriculum", "none", "--imitate", "none"]
+    return [
+        *SCHEDLAB,
+        "train",
+        "--agent",
+        "dras",
+        "--trace",
+        "lublin_256",
+        "--steps",
+        str(steps),
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--window-len",
+        "64",
+        "--visible",
+        "16",
+        "--num-envs",
+        "2",
+        "--curriculum",
+        "none",
+        "--imitate",
+        "none",
+    ]
 
 
 @pytest.mark.slow
@@ -86,7 +118,7 @@ def test_kill_and_resume_gives_the_uninterrupted_result(tmp_path):
     proc.wait()
     logged = len((cut / "train_log.csv").read_text().splitlines()) - 1
     assert logged < 30  # it really was cut short
-    subprocess.run(_train_cmd(cut, steps) + ["--resume"], check=True, env=env, capture_output=True)
+    subprocess.run([*_train_cmd(cut, steps), "--resume"], check=True, env=env, capture_output=True)
     a = torch.load(full / "last.pt", weights_only=False)
     b = torch.load(cut / "last.pt", weights_only=False)
     assert a["global_step"] == b["global_step"] == steps
@@ -123,7 +155,7 @@ def test_greedy_episodes_match_one_at_a_time():
 
     pol = TrainedPolicy(net, meta)
     env = SchedulingEnv(wl, **kw)
-    for s, m in zip(starts, batched):
+    for s, m in zip(starts, batched, strict=False):
         obs, info = env.reset(options={"start": s})
         done = False
         while not done:
@@ -145,35 +177,55 @@ def test_masked_logits_never_pick_invalid_slots():
 def tiny_model(tmp_path_factory) -> Path:
     """An untrained scorer checkpoint (W = 32) in the real file format."""
     path = tmp_path_factory.mktemp("model") / "model.pt"
-    save_checkpoint(path, build_agent("scorer", 32, False),
-                    {"agent": "scorer", "env_kwargs": {"visible": 32, "backfill": "easy"}})
+    save_checkpoint(
+        path, build_agent("scorer", 32, False), {"agent": "scorer", "env_kwargs": {"visible": 32, "backfill": "easy"}}
+    )
     return path
 
 
 def test_model_policy_in_simulate_and_compare(tiny_model):
-    r = subprocess.run(SCHEDLAB + ["simulate", "--trace", "cqsim_test", "--policy", f"model:{tiny_model}", "--json"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [*SCHEDLAB, "simulate", "--trace", "cqsim_test", "--policy", f"model:{tiny_model}", "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["jobs"] > 0 and out["mean_bsld"] >= 1.0
-    r = subprocess.run(SCHEDLAB + ["compare", "--trace", "cqsim_test", "--policies", f"fcfs,model:{tiny_model}",
-                                   "--backfill", "easy", "--json"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            *SCHEDLAB,
+            "compare",
+            "--trace",
+            "cqsim_test",
+            "--policies",
+            f"fcfs,model:{tiny_model}",
+            "--backfill",
+            "easy",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert len(json.loads(r.stdout)["results"]) == 2
 
 
-@pytest.mark.parametrize("args, message", [
-    (["simulate", "--trace", "cqsim_test", "--policy", "model:/nonexistent/model.pt"], "no model file"),
-    (["train", "--agent", "transformer", "--steps", "10"], "transformer"),
-    (["evaluate", "--model", "/nonexistent.pt"], "no model file"),
-    (["train", "--steps", "10", "--train-split", "1.5"], "--train-split"),
-    (["train", "--steps", "10", "--val-fraction", "1"], "--val-fraction"),
-    (["train", "--steps", "10", "--backfill-order", "wfp3"], "--backfill-order"),
-    (["train", "--steps", "10", "--load-scales", "1,fast"], "--load-scales"),
-    (["train", "--steps", "10", "--load-scales", "1,-2"], "--load-scales"),
-    (["train", "--steps", "10", "--val-metric", "median"], "--val-metric"),
-    (["train", "--steps", "10", "--val-metric", "relative", "--baseline", "none"], "--baseline"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["simulate", "--trace", "cqsim_test", "--policy", "model:/nonexistent/model.pt"], "no model file"),
+        (["train", "--agent", "transformer", "--steps", "10"], "transformer"),
+        (["evaluate", "--model", "/nonexistent.pt"], "no model file"),
+        (["train", "--steps", "10", "--train-split", "1.5"], "--train-split"),
+        (["train", "--steps", "10", "--val-fraction", "1"], "--val-fraction"),
+        (["train", "--steps", "10", "--backfill-order", "wfp3"], "--backfill-order"),
+        (["train", "--steps", "10", "--load-scales", "1,fast"], "--load-scales"),
+        (["train", "--steps", "10", "--load-scales", "1,-2"], "--load-scales"),
+        (["train", "--steps", "10", "--val-metric", "median"], "--val-metric"),
+        (["train", "--steps", "10", "--val-metric", "relative", "--baseline", "none"], "--baseline"),
+    ],
+)
 def test_bad_model_options_fail_cleanly(args, message):
     r = subprocess.run(SCHEDLAB + args, capture_output=True, text=True)
     assert r.returncode != 0
@@ -184,15 +236,30 @@ def test_bad_model_options_fail_cleanly(args, message):
 def test_corrupt_and_mismatched_checkpoints_fail_cleanly(tmp_path, tiny_model):
     bad = tmp_path / "corrupt.pt"
     bad.write_bytes(b"not a checkpoint at all")
-    r = subprocess.run(SCHEDLAB + ["simulate", "--trace", "cqsim_test", "--policy", f"model:{bad}"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [*SCHEDLAB, "simulate", "--trace", "cqsim_test", "--policy", f"model:{bad}"], capture_output=True, text=True
+    )
     assert r.returncode == 2 and "not a readable schedlab model" in r.stderr and "Traceback" not in r.stderr
     # weights of a W = 32 scorer declared as W = 64: the shapes do not match the declared window
     ck = torch.load(tiny_model, weights_only=False)
     ck["meta"]["agent"] = "dras"
     torch.save(ck, tmp_path / "mismatch.pt")
-    r = subprocess.run(SCHEDLAB + ["evaluate", "--model", str(tmp_path / "mismatch.pt"), "--trace", "lublin_256",
-                                   "--windows", "1", "--window-len", "64"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            *SCHEDLAB,
+            "evaluate",
+            "--model",
+            str(tmp_path / "mismatch.pt"),
+            "--trace",
+            "lublin_256",
+            "--windows",
+            "1",
+            "--window-len",
+            "64",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "do not match" in r.stderr and "Traceback" not in r.stderr
     # resuming with other options than the run was started with
     out = tmp_path / "run"
@@ -204,8 +271,25 @@ def test_corrupt_and_mismatched_checkpoints_fail_cleanly(tmp_path, tiny_model):
 
 def test_evaluate_writes_tables_plot_and_json(tmp_path, tiny_model):
     out = tmp_path / "eval"
-    r = subprocess.run(SCHEDLAB + ["evaluate", "--model", str(tiny_model), "--trace", "lublin_256", "--windows", "2",
-                                   "--window-len", "128", "--out", str(out), "--json"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            *SCHEDLAB,
+            "evaluate",
+            "--model",
+            str(tiny_model),
+            "--trace",
+            "lublin_256",
+            "--windows",
+            "2",
+            "--window-len",
+            "128",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)["results"]
     assert {"fcfs", "sjf", "saf", "wfp3", "unicep", "f1"} <= set(res)
@@ -237,17 +321,28 @@ def test_relative_validation_chooses_on_ratio_to_the_baseline(tmp_path):
     """val_metric=relative: the log carries val_ratio = mean(bsld / baseline bsld), the imitation warm
     start is validated too (log row 0), and model.pt is the best of all of them."""
     wl = sjf_world(600)
-    cfg = PPOConfig(agent="scorer", seed=0, total_steps=2 * 4 * 64, num_envs=4, num_steps=64, bc_teacher="sjf", bc_updates=2,
-                    validate_every=1, env={"visible": 12, "backfill": "easy", "window_len": 120, "reward": "wait"})
+    cfg = PPOConfig(
+        agent="scorer",
+        seed=0,
+        total_steps=2 * 4 * 64,
+        num_envs=4,
+        num_steps=64,
+        bc_teacher="sjf",
+        bc_updates=2,
+        validate_every=1,
+        env={"visible": 12, "backfill": "easy", "window_len": 120, "reward": "wait"},
+    )
     val = [(SchedulingEnv(wl, window_len=120, visible=12, split="all"), s) for s in (0, 240)]
     ref = [2.0, 4.0]
     train(cfg, [Stage("real", [wl], 1.0, split="all")], tmp_path, validation=val, validation_reference=ref)
     import csv
-    rows = list(csv.DictReader(open(tmp_path / "train_log.csv")))
+
+    with open(tmp_path / "train_log.csv") as fh:
+        rows = list(csv.DictReader(fh))
     ratios = [float(r["val_ratio"]) for r in rows]
     bslds = [float(r["val_bsld"]) for r in rows]
     assert [r["update"] for r in rows] == ["0", "1", "2"] and rows[0]["stage"] == "imitation"
     assert all(np.isfinite(ratios))
     meta = load_policy(tmp_path / "model.pt").meta
     assert meta["val_ratio"] == pytest.approx(min(ratios))
-    assert all(r >= b / 4.0 - 1e-9 for r, b in zip(ratios, bslds))  # mean of x/ref with ref <= 4
+    assert all(r >= b / 4.0 - 1e-9 for r, b in zip(ratios, bslds, strict=False))  # mean of x/ref with ref <= 4

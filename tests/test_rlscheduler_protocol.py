@@ -3,17 +3,25 @@ observation/mask/slot interface reproduce the parity loop's heuristic results ex
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
 
 from schedlab.rl.rlscheduler_protocol import (
-    _their_visible, obs_size, observe_rlscheduler, rlscheduler_table_agent, simulate_rlscheduler_agent,
+    _their_visible,
+    obs_size,
+    observe_rlscheduler,
+    rlscheduler_table_agent,
+    simulate_rlscheduler_agent,
 )
 from schedlab.simulator import SimConfig
 from schedlab.simulator.parity.rlscheduler import (
-    PUBLISHED, TABLE_POLICIES, TABLE_WINDOW_LENGTH, TABLE_WINDOW_STARTS, rlscheduler_window_metrics,
+    PUBLISHED,
+    TABLE_POLICIES,
+    TABLE_WINDOW_LENGTH,
+    TABLE_WINDOW_STARTS,
+    rlscheduler_window_metrics,
     simulate_rlscheduler,
 )
 from schedlab.simulator.stepper import CLUSTER_FEATURES, HORIZONS, JOB_FEATURES, N_JOB_FEATURES
@@ -24,12 +32,12 @@ JF = {name: k for k, name in enumerate(JOB_FEATURES)}
 CF = {name: k for k, name in enumerate(CLUSTER_FEATURES)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _trace():
     return load_trace("lublin_256", rules="rlscheduler")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _window(start: int):
     return _trace().window(int(start), TABLE_WINDOW_LENGTH)
 
@@ -46,7 +54,7 @@ class Fcfs:
         assert obs.dtype == np.float32 and obs.shape == (obs_size(W),)
         assert mask.dtype == np.bool_ and mask.shape == (W + (self.env_kwargs["backfill"] == "agent"),)
         assert np.all((obs >= 0) & (obs <= 1))
-        valid = obs[:W * F].reshape(W, F)[:, JF["valid"]]
+        valid = obs[: W * F].reshape(W, F)[:, JF["valid"]]
         np.testing.assert_array_equal(mask[:W], valid == 1)  # the mask marks exactly the visible jobs
         n = int(mask[:W].sum())
         assert n >= 1 and mask[:n].all() and not mask[n:].any()  # visible jobs fill the first slots; no stop
@@ -70,7 +78,7 @@ class Sjf:
         self.slots = jobs.tolist()
 
     def act(self, obs, mask):
-        assert mask[:len(self.slots)].all() and not mask[len(self.slots):].any()
+        assert mask[: len(self.slots)].all() and not mask[len(self.slots) :].any()
         return min(range(len(self.slots)), key=lambda k: (self.r[self.slots[k]], self.s[self.slots[k]]))
 
 
@@ -145,7 +153,7 @@ def test_observation_by_hand():
     def logmin(x):
         return min(np.log1p(max(x, 0) / 60) / np.log1p(10080), 1.0)
 
-    row0, row1, g = obs[:F], obs[F:2 * F], obs[W * F:]
+    row0, row1, g = obs[:F], obs[F : 2 * F], obs[W * F :]
     assert row0[JF["valid"]] == 1 and row0[JF["fits_now"]] == 0
     assert row0[JF["wait"]] == np.float32(logmin(60)) and row0[JF["req_time"]] == np.float32(logmin(120))
     assert row0[JF["procs"]] == np.float32(3 / 4)
@@ -157,9 +165,10 @@ def test_observation_by_hand():
     assert g[CF["free"]] == np.float32(1 / 4) and g[CF["queue_length"]] == np.float32(3 / 5)
     assert g[CF["phase"]] == 0 and g[CF["resv_delay"]] == 0 and g[CF["extra"]] == 0
     # requested ends: job 0 at 600 (+2), job 1 at 3010 (+1)
-    expect = [1 + 2 * (600 <= 100 + h) + 1 * (3010 <= 100 + h) for h in HORIZONS]
-    np.testing.assert_array_equal(g[CF["free_by_10min"]:CF["free_by_10min"] + len(HORIZONS)],
-                                  np.float32(np.array(expect) / 4))
+    expect = [1 + 2 * (100 + h >= 600) + 1 * (100 + h >= 3010) for h in HORIZONS]
+    np.testing.assert_array_equal(
+        g[CF["free_by_10min"] : CF["free_by_10min"] + len(HORIZONS)], np.float32(np.array(expect) / 4)
+    )
 
 
 def test_their_visible_interleaves_sjf_and_smallest():
@@ -167,8 +176,12 @@ def test_their_visible_interleaves_sjf_and_smallest():
     sub = [0.0, 1.0, 2.0, 3.0]
     r = [50, 20, 40, 10]
     n = [4, 3, 1, 2]
-    keys = [lambda j: r[j] * n[j] + sub[j], lambda j: r[j] + n[j],  # stand-ins for f1, f2
-            lambda j: (r[j], sub[j]), lambda j: (n[j], sub[j])]
+    keys = [
+        lambda j: r[j] * n[j] + sub[j],
+        lambda j: r[j] + n[j],  # stand-ins for f1, f2
+        lambda j: (r[j], sub[j]),
+        lambda j: (n[j], sub[j]),
+    ]
     queue = [3, 2, 1, 0]
     assert _their_visible(queue, 2, sub.__getitem__, keys) == [3, 2]
     assert queue == [2, 3, 1, 0]  # left sorted by smallest, as their code leaves it

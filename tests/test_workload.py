@@ -53,7 +53,12 @@ def test_malformed_line_error_names_file_line_and_field(tmp_path):
 
 
 def test_short_line_error_and_lenient_counts(tmp_path):
-    body = swf_line(1, 0, 10, 4) + "2 5 -1 10\n" + swf_line(3, 7, 10, 4) + "4 x -1 10 4 -1 -1 4 100 -1 1 1 1 -1 1 -1 -1 -1\n"
+    body = (
+        swf_line(1, 0, 10, 4)
+        + "2 5 -1 10\n"
+        + swf_line(3, 7, 10, 4)
+        + "4 x -1 10 4 -1 -1 4 100 -1 1 1 1 -1 1 -1 -1 -1\n"
+    )
     p = write(tmp_path, body)
     with pytest.raises(TraceFormatError, match=r":6: expected 18 fields, found 4"):
         read_swf(p)
@@ -67,20 +72,23 @@ def test_short_line_error_and_lenient_counts(tmp_path):
 def test_textbook_cleaning_rules_are_counted(tmp_path):
     body = (
         swf_line(1, 100, 10, 4)
-        + swf_line(2, 50, 10, 4)            # out of order -> sorted
-        + swf_line(3, 120, 0, 4)            # runtime 0 -> dropped
-        + swf_line(4, 130, -1, 4)           # runtime missing -> dropped
-        + swf_line(5, 140, 10, 32)          # 32 > MaxProcs 16 -> dropped
-        + swf_line(6, 150, 10, 4, req_procs=-1)   # requested procs -1 -> allocated (4)
-        + swf_line(7, 160, 30, 2, req_time=-1)    # requested time -1 -> runtime
+        + swf_line(2, 50, 10, 4)  # out of order -> sorted
+        + swf_line(3, 120, 0, 4)  # runtime 0 -> dropped
+        + swf_line(4, 130, -1, 4)  # runtime missing -> dropped
+        + swf_line(5, 140, 10, 32)  # 32 > MaxProcs 16 -> dropped
+        + swf_line(6, 150, 10, 4, req_procs=-1)  # requested procs -1 -> allocated (4)
+        + swf_line(7, 160, 30, 2, req_time=-1)  # requested time -1 -> runtime
         + swf_line(8, 170, 10, -1, req_procs=-1)  # no processor count -> dropped
         + swf_line(9, 180, 500, 2, req_time=100)  # runs past its request (kept, counted)
     )
     wl = clean(read_swf(write(tmp_path, body)))
     rep = wl.cleaning
     assert rep.read == 9 and rep.kept == 5
-    assert rep.dropped == {"with no processor count": 1, "with runtime <= 0": 2,
-                           "requesting more than MaxProcs (16)": 1}
+    assert rep.dropped == {
+        "with no processor count": 1,
+        "with runtime <= 0": 2,
+        "requesting more than MaxProcs (16)": 1,
+    }
     assert rep.changed["requested procs missing -> allocated procs"] == 1
     assert rep.changed["requested time missing -> runtime (estimate = actual)"] == 1
     assert rep.changed["submitted out of order -> sorted by submit time"] == 1
@@ -144,8 +152,13 @@ def test_trace_key_names_a_bundled_trace_one_way():
     from schedlab.workload import load_trace
     from schedlab.workload.bundled import resolve_trace, trace_key
 
-    spellings = ["nasa_ipsc", "NASA-iPSC", "NASA-iPSC-1993-3.1-cln", str(resolve_trace("nasa_ipsc")),
-                 load_trace("nasa_ipsc").name]
+    spellings = [
+        "nasa_ipsc",
+        "NASA-iPSC",
+        "NASA-iPSC-1993-3.1-cln",
+        str(resolve_trace("nasa_ipsc")),
+        load_trace("nasa_ipsc").name,
+    ]
     assert {trace_key(s) for s in spellings} == {"nasa_ipsc"}
     assert trace_key("/data/My_Site.swf.gz") == trace_key("my_site") == "my_site"
     assert trace_key("theta_2022") != trace_key("lublin_256")

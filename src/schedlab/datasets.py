@@ -10,12 +10,10 @@ folder beside a source checkout (how CI and the project's own machines have them
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
-
-class DataNotFound(FileNotFoundError):
-    """A dataset is not in any of the places schedlab looks; the message says where it looked."""
+from schedlab.errors import DataNotFound
 
 
 def cache_dir() -> Path:
@@ -37,8 +35,9 @@ def data_roots(data_dir: Path | None = None) -> list[Path]:
     return out
 
 
-def find_dataset(name: str, required: Iterable[str], data_dir: Path | None = None,
-                 fetch_hint: str | None = None) -> Path:
+def find_dataset(
+    name: str, required: Iterable[str], data_dir: Path | None = None, fetch_hint: str | None = None
+) -> Path:
     """The folder ``<root>/<name>`` (or ``<root>`` itself) that holds every file in ``required``.
 
     Raises :class:`DataNotFound` naming every folder tried and how to get the data.

@@ -3,8 +3,8 @@ over the whole trace or over windows (each window simulated alone from an empty 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -13,9 +13,22 @@ from schedlab.simulator import SimConfig, SimResult, simulate
 from schedlab.workload.table import Workload
 
 #: Metrics reported per window and averaged (the keys of ``--json`` output).
-REPORTED = ("jobs", "mean_wait", "median_wait", "p95_wait", "max_wait", "mean_bsld", "mean_turnaround",
-            "utilization", "makespan", "mean_queue_length", "max_queue_length", "worst_user_mean_wait",
-            "user_wait_jain", "sim_seconds")
+REPORTED = (
+    "jobs",
+    "mean_wait",
+    "median_wait",
+    "p95_wait",
+    "max_wait",
+    "mean_bsld",
+    "mean_turnaround",
+    "utilization",
+    "makespan",
+    "mean_queue_length",
+    "max_queue_length",
+    "worst_user_mean_wait",
+    "user_wait_jain",
+    "sim_seconds",
+)
 
 
 def metrics_of(result: SimResult, tau: float = 10.0) -> dict:
@@ -32,9 +45,19 @@ def metrics_of(result: SimResult, tau: float = 10.0) -> dict:
 
 def warm_up() -> None:
     """Compile (or load from cache) the engine on a two-job trace so timings exclude the JIT."""
-    wl = Workload(name="warmup", job_id=np.arange(2), submit=np.array([0.0, 1.0]), run=np.array([5.0, 5.0]),
-                  req_time=np.array([5.0, 5.0]), procs=np.array([1, 2]), user=np.zeros(2, dtype=np.int64),
-                  raw_submit=np.array([0.0, 1.0]), status=np.ones(2, dtype=np.int64), max_procs=2, max_nodes=2)
+    wl = Workload(
+        name="warmup",
+        job_id=np.arange(2),
+        submit=np.array([0.0, 1.0]),
+        run=np.array([5.0, 5.0]),
+        req_time=np.array([5.0, 5.0]),
+        procs=np.array([1, 2]),
+        user=np.zeros(2, dtype=np.int64),
+        raw_submit=np.array([0.0, 1.0]),
+        status=np.ones(2, dtype=np.int64),
+        max_procs=2,
+        max_nodes=2,
+    )
     for bf in ("none", "easy", "conservative"):
         simulate(wl, policy="fcfs", backfill=bf)
         simulate(wl, policy="wfp3", backfill=bf)
@@ -54,10 +77,17 @@ class ComparisonRow:
         return {"policy": self.policy, "backfill": self.backfill, "windows": self.windows, "mean": self.mean}
 
 
-def compare(workload: Workload, policies: Sequence[str], backfills: Sequence[str],
-            window_starts: Sequence[int] | None = None, window_len: int | None = None,
-            tau: float = 10.0, keep_results: bool = False,
-            on_step: Callable[[], None] | None = None, **config) -> list[ComparisonRow]:
+def compare(
+    workload: Workload,
+    policies: Sequence[str],
+    backfills: Sequence[str],
+    window_starts: Sequence[int] | None = None,
+    window_len: int | None = None,
+    tau: float = 10.0,
+    keep_results: bool = False,
+    on_step: Callable[[], None] | None = None,
+    **config,
+) -> list[ComparisonRow]:
     """Simulate every policy x backfill on the whole trace, or on each window separately."""
     if window_starts is not None:
         parts = [workload.window(int(s), int(window_len)) for s in window_starts]

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 def _bftrainer():
     from schedlab.elastic import data
+
     return data.fetch_bftrainer, data.convert_bftrainer, "BFTrainer"
 
 
 def _ecosched():
     from schedlab.energy import data
-    return (data.fetch_ecosched, data.convert_ecosched,
-            "EcoSched (not produced by fetch: " + ", ".join(data.ECOSCHED_NOT_PRODUCED) + ")")
+
+    return (
+        data.fetch_ecosched,
+        data.convert_ecosched,
+        "EcoSched (not produced by fetch: " + ", ".join(data.ECOSCHED_NOT_PRODUCED) + ")",
+    )
 
 
 def _open_a100():
     from schedlab.energy import data
+
     return data.fetch_open_a100, data.convert_open_a100, "OPEN A100"
 
 

@@ -26,6 +26,7 @@ mean) the default is ``pen = 2 * log(n)`` on the standardised series.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,15 +42,15 @@ def logsumexp(a: np.ndarray) -> float:
 class ChangepointResult:
     """Changepoints of one series: ``indices`` are the first sample of each new segment."""
 
-    indices: np.ndarray                    # int, sorted, each in 1..n-1
-    times: np.ndarray                      # the series' own time of each index (== indices without times)
-    segment_means: np.ndarray              # len(indices) + 1 means
-    segment_starts: np.ndarray             # times of the first sample of each segment
-    penalty: float | None                  # penalty used (PELT / binseg); None for bocpd
+    indices: np.ndarray  # int, sorted, each in 1..n-1
+    times: np.ndarray  # the series' own time of each index (== indices without times)
+    segment_means: np.ndarray  # len(indices) + 1 means
+    segment_starts: np.ndarray  # times of the first sample of each segment
+    penalty: float | None  # penalty used (PELT / binseg); None for bocpd
     method: str
     n: int
-    sigma: float                           # robust noise scale used for the default penalty
-    cp_prob: np.ndarray | None = None      # bocpd only: P(run length < lag) after each sample
+    sigma: float  # robust noise scale used for the default penalty
+    cp_prob: np.ndarray | None = None  # bocpd only: P(run length < lag) after each sample
     params: dict = field(default_factory=dict)
 
     @property
@@ -62,8 +63,14 @@ class ChangepointResult:
 
         n = self.n
         edges = np.r_[0, self.indices, n]
-        return pd.DataFrame({"start_index": edges[:-1], "end_index": edges[1:],
-                             "start": self.segment_starts, "mean": self.segment_means})
+        return pd.DataFrame(
+            {
+                "start_index": edges[:-1],
+                "end_index": edges[1:],
+                "start": self.segment_starts,
+                "mean": self.segment_means,
+            }
+        )
 
 
 def robust_sigma(values) -> float:
@@ -79,7 +86,7 @@ def robust_sigma(values) -> float:
         if d.size == 0:
             return 0.0
     mad = np.median(np.abs(d - np.median(d)))
-    if mad == 0:                           # quantised series: mean absolute deviation instead
+    if mad == 0:  # quantised series: mean absolute deviation instead
         mad = np.mean(np.abs(d - np.mean(d))) * 1.2533 / 1.4826
     return float(1.4826 * mad / np.sqrt(2.0))
 
@@ -104,15 +111,32 @@ def _finish(x, times, idx, method, penalty, sigma, **extra) -> ChangepointResult
     idx = np.asarray(sorted(int(i) for i in idx if 0 < i < n), dtype=np.int64)
     edges = np.r_[0, idx, n]
     xm = x if x.ndim == 1 else x.mean(axis=1)
-    means = np.array([xm[a:b].mean() for a, b in zip(edges[:-1], edges[1:])])
+    means = np.array([xm[a:b].mean() for a, b in itertools.pairwise(edges)])
     tt = np.arange(n) if times is None else times
-    return ChangepointResult(indices=idx, times=tt[idx], segment_means=means, segment_starts=tt[edges[:-1]],
-                             penalty=penalty, method=method, n=n, sigma=sigma, **extra)
+    return ChangepointResult(
+        indices=idx,
+        times=tt[idx],
+        segment_means=means,
+        segment_starts=tt[edges[:-1]],
+        penalty=penalty,
+        method=method,
+        n=n,
+        sigma=sigma,
+        **extra,
+    )
 
 
-def detect_changepoints(values, times=None, method: str = "pelt", penalty: float | None = None,
-                        min_size: int = 5, cost: str = "l2", penalty_scale: float = 1.0, jump: int = 1,
-                        **bocpd_kwargs) -> ChangepointResult:
+def detect_changepoints(
+    values,
+    times=None,
+    method: str = "pelt",
+    penalty: float | None = None,
+    min_size: int = 5,
+    cost: str = "l2",
+    penalty_scale: float = 1.0,
+    jump: int = 1,
+    **bocpd_kwargs,
+) -> ChangepointResult:
     """Offline changepoints of ``values`` (1-D, or samples x dims).
 
     ``times`` (same length, any dtype: numbers or datetimes) gives the reported change times; the
@@ -140,9 +164,9 @@ def detect_changepoints(values, times=None, method: str = "pelt", penalty: float
         sig = (sig - sig.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
     if penalty is None:
         if cost == "l2":
-            if sigma == 0:                 # constant series: nothing to find
+            if sigma == 0:  # constant series: nothing to find
                 return _finish(x, times, [], method, None, sigma)
-            penalty = 2.0 * sigma ** 2 * np.log(n) * sig.shape[1]
+            penalty = 2.0 * sigma**2 * np.log(n) * sig.shape[1]
         else:
             penalty = 2.0 * np.log(n)
         penalty *= penalty_scale
@@ -151,8 +175,11 @@ def detect_changepoints(values, times=None, method: str = "pelt", penalty: float
     if n < 2 * min_size:
         return _finish(x, times, [], method, float(penalty), sigma)
     if method == "pelt":
-        algo = rpt.KernelCPD(kernel="linear" if cost == "l2" else "rbf", min_size=min_size,
-                             **({} if cost == "l2" else {"params": {"gamma": 0.5}}))
+        algo = rpt.KernelCPD(
+            kernel="linear" if cost == "l2" else "rbf",
+            min_size=min_size,
+            **({} if cost == "l2" else {"params": {"gamma": 0.5}}),
+        )
     else:
         algo = rpt.Binseg(model=cost, min_size=min_size, jump=jump)
     bkps = algo.fit(sig).predict(pen=float(penalty))
@@ -177,9 +204,17 @@ class BayesianOnlineChangepoint:
     mean shift raised 0.8 within 15 values in 15 of 20 streams).
     """
 
-    def __init__(self, hazard: float = 1 / 250, mu0: float | None = None, kappa0: float = 0.1,
-                 alpha0: float = 2.0, beta0: float | None = None, max_run_length: int = 500,
-                 lag: int = 5, warmup: int = 50):
+    def __init__(
+        self,
+        hazard: float = 1 / 250,
+        mu0: float | None = None,
+        kappa0: float = 0.1,
+        alpha0: float = 2.0,
+        beta0: float | None = None,
+        max_run_length: int = 500,
+        lag: int = 5,
+        warmup: int = 50,
+    ):
         if not 0 < hazard < 1:
             raise ValueError(f"hazard must be in (0, 1), got {hazard}")
         if kappa0 <= 0 or alpha0 <= 0 or (beta0 is not None and beta0 <= 0):
@@ -196,7 +231,7 @@ class BayesianOnlineChangepoint:
         self.warmup = warmup
         self.reset()
 
-    def reset(self) -> "BayesianOnlineChangepoint":
+    def reset(self) -> BayesianOnlineChangepoint:
         self.t_ = 0
         self._buffer: list[float] | None = [] if (self.mu0 is None or self.beta0 is None) else None
         self._prior = None if self._buffer is not None else (float(self.mu0), float(self.beta0))
@@ -218,15 +253,17 @@ class BayesianOnlineChangepoint:
         x = float(x)
         if not np.isfinite(x):
             raise ValueError(f"stream value must be finite, got {x}")
-        if self._buffer is not None:       # still estimating the prior
+        if self._buffer is not None:  # still estimating the prior
             self._buffer.append(x)
             self.t_ += 1
             if len(self._buffer) < self.warmup:
                 return 0.0
             b = np.asarray(self._buffer)
             sigma = robust_sigma(b) or (np.std(b) or 1.0)
-            self._prior = (float(np.median(b)) if self.mu0 is None else float(self.mu0),
-                           float(self.alpha0 * sigma ** 2) if self.beta0 is None else float(self.beta0))
+            self._prior = (
+                float(np.median(b)) if self.mu0 is None else float(self.mu0),
+                float(self.alpha0 * sigma**2) if self.beta0 is None else float(self.beta0),
+            )
             self._buffer = None
             self.t_ -= len(b)
             for v in b:
@@ -246,13 +283,17 @@ class BayesianOnlineChangepoint:
         # Student-t predictive: 2 alpha dof, loc mu, scale^2 = beta (kappa + 1) / (alpha kappa)
         nu = 2 * alpha
         s2 = beta * (kappa + 1) / (alpha * kappa)
-        logpred = (gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * np.log(nu * np.pi * s2)
-                   - (nu + 1) / 2 * np.log1p((x - mu) ** 2 / (nu * s2)))
-        if self.t_ == 0:                   # the first value starts the first run
+        logpred = (
+            gammaln((nu + 1) / 2)
+            - gammaln(nu / 2)
+            - 0.5 * np.log(nu * np.pi * s2)
+            - (nu + 1) / 2 * np.log1p((x - mu) ** 2 / (nu * s2))
+        )
+        if self.t_ == 0:  # the first value starts the first run
             new = logpred[:1].copy()
             rl = np.zeros(1, dtype=np.int64)
             m, k, a, b = mu[:1], kappa[:1], alpha[:1], beta[:1]
-        else:                              # old hypotheses sit at predictive index 1..
+        else:  # old hypotheses sit at predictive index 1..
             lp = self._logp + logpred[1:]
             new = cat(([logsumexp(lp) + logH], lp + log1mH))
             rl = cat(([0], self.run_lengths_ + 1))
@@ -266,9 +307,13 @@ class BayesianOnlineChangepoint:
         self._logp = new
         self.run_lengths_ = rl
         if len(new) > self.max_run_length:
-            top = np.sort(np.argpartition(new, -self.max_run_length)[-self.max_run_length:])
-            self._mu, self._kappa, self._alpha, self._beta = (self._mu[top], self._kappa[top],
-                                                              self._alpha[top], self._beta[top])
+            top = np.sort(np.argpartition(new, -self.max_run_length)[-self.max_run_length :])
+            self._mu, self._kappa, self._alpha, self._beta = (
+                self._mu[top],
+                self._kappa[top],
+                self._alpha[top],
+                self._beta[top],
+            )
             self.run_lengths_ = rl[top]
             self._logp = new[top] - logsumexp(new[top])
         p = np.exp(self._logp)
@@ -284,8 +329,9 @@ class BayesianOnlineChangepoint:
         return out
 
 
-def bocpd(values, times=None, hazard: float = 1 / 250, min_size: int = 5, max_run_length: int = 500,
-          lag: int = 5, **prior) -> ChangepointResult:
+def bocpd(
+    values, times=None, hazard: float = 1 / 250, min_size: int = 5, max_run_length: int = 500, lag: int = 5, **prior
+) -> ChangepointResult:
     """Run :class:`BayesianOnlineChangepoint` over a whole series and segment it.
 
     The segmentation follows the MAP run length back from the end: the last segment starts at
@@ -316,9 +362,17 @@ def bocpd(values, times=None, hazard: float = 1 / 250, min_size: int = 5, max_ru
         idx.append(s)
         t = s - 1
     idx = sorted(idx)
-    kept: list[int] = []                   # enforce min_size between changepoints and at the ends
+    kept: list[int] = []  # enforce min_size between changepoints and at the ends
     for i in idx:
         if i >= min_size and n - i >= min_size and (not kept or i - kept[-1] >= min_size):
             kept.append(i)
-    return _finish(x, times, kept, "bocpd", None, sigma, cp_prob=cpp,
-                   params={"hazard": hazard, "max_run_length": max_run_length, "lag": lag, **prior})
+    return _finish(
+        x,
+        times,
+        kept,
+        "bocpd",
+        None,
+        sigma,
+        cp_prob=cpp,
+        params={"hazard": hazard, "max_run_length": max_run_length, "lag": lag, **prior},
+    )

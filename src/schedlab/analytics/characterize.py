@@ -19,16 +19,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-DEFAULT_CLASS_RULE = ("gpus > 0 OR regexp_matches(lower(coalesce(partition, '') || ' ' || coalesce(node_type, '')), "
-                      "'gpu|a100|h100|v100|mi250|accel|(^|[^a-z])ml([^a-z]|$)')")
+from schedlab.errors import ClassRuleError
+
+DEFAULT_CLASS_RULE = (
+    "gpus > 0 OR regexp_matches(lower(coalesce(partition, '') || ' ' || coalesce(node_type, '')), "
+    "'gpu|a100|h100|v100|mi250|accel|(^|[^a-z])ml([^a-z]|$)')"
+)
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 ECDF_PROBS = tuple(np.round(np.linspace(0, 1, 101), 2))
 METRICS = {"run": "run", "wait": "wait", "nodes": "nodes", "cores": "cores"}
 FAIL_STATES = ("FAILED", "TIMEOUT", "CANCELLED", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE")
-
-
-class ClassRuleError(ValueError):
-    """A ``--class-rule`` that is not a valid boolean expression over the job columns."""
 
 
 def class_expression(rule: str | None) -> str:
@@ -53,10 +53,17 @@ def overview(t) -> dict:
         sum(nodes * run) / 3600.0, sum(cores * run) / 3600.0, count(run), sum(gpus * run) / 3600.0
         FROM {t.view}""").fetchone()
     n, s0, s1, users, nh, ch, started, gh = r
-    return {"jobs": int(n), "started_jobs": int(started), "first_submit": s0, "last_submit": s1,
-            "span_days": (s1 - s0) / 86400.0 if n else 0.0, "users": int(users) or None,
-            "node_hours": float(nh or 0.0), "core_hours": float(ch) if ch is not None else None,
-            "gpu_hours": float(gh or 0.0)}
+    return {
+        "jobs": int(n),
+        "started_jobs": int(started),
+        "first_submit": s0,
+        "last_submit": s1,
+        "span_days": (s1 - s0) / 86400.0 if n else 0.0,
+        "users": int(users) or None,
+        "node_hours": float(nh or 0.0),
+        "core_hours": float(ch) if ch is not None else None,
+        "gpu_hours": float(gh or 0.0),
+    }
 
 
 def class_summary(t):
@@ -83,7 +90,7 @@ def state_mix(t):
 
 
 def _fail_cols(prefix: str = "") -> str:
-    parts = [f"count(*) FILTER (WHERE state = '{s}') AS {s.lower()}" for s in ("COMPLETED",) + FAIL_STATES]
+    parts = [f"count(*) FILTER (WHERE state = '{s}') AS {s.lower()}" for s in ("COMPLETED", *FAIL_STATES)]
     parts.append("count(*) FILTER (WHERE state = 'FAILED') / count(*) AS failed_rate")
     parts.append("count(*) FILTER (WHERE state = 'TIMEOUT') / count(*) AS timeout_rate")
     parts.append("count(*) FILTER (WHERE state <> 'COMPLETED') / count(*) AS not_completed_rate")
@@ -130,14 +137,15 @@ def distributions(t):
     rows = []
     for k, name in enumerate(mets):
         for r in res:
-            n, mean, q, mx = r[1 + 4 * k:5 + 4 * k]
+            n, mean, q, mx = r[1 + 4 * k : 5 + 4 * k]
             if not n:
                 continue
             row = {"job_class": r[0], "metric": name, "n": int(n), "mean": mean, "max": mx}
-            row.update({f"p{int(round(p * 100))}": float(v) for p, v in zip(QUANTILES, q)})
+            row.update({f"p{round(p * 100)}": float(v) for p, v in zip(QUANTILES, q, strict=False)})
             rows.append(row)
-    return pd.DataFrame(rows, columns=["job_class", "metric", "n", "mean", "max"]
-                        + [f"p{int(round(p * 100))}" for p in QUANTILES])
+    return pd.DataFrame(
+        rows, columns=["job_class", "metric", "n", "mean", "max"] + [f"p{round(p * 100)}" for p in QUANTILES]
+    )
 
 
 def ecdfs(t):
@@ -153,7 +161,7 @@ def ecdfs(t):
     for k, name in enumerate(mets):
         for r in res:
             if r[1 + k] is not None:
-                rows += [(r[0], name, p, float(v)) for p, v in zip(ECDF_PROBS, r[1 + k])]
+                rows += [(r[0], name, p, float(v)) for p, v in zip(ECDF_PROBS, r[1 + k], strict=False)]
     return pd.DataFrame(rows, columns=["job_class", "metric", "prob", "value"])
 
 
@@ -201,10 +209,14 @@ def burstiness(t, hourly=None):
     for cls, g in hourly.groupby("job_class"):
         h = g["jobs"].to_numpy(dtype=float)
         d = np.add.reduceat(h, np.arange(0, len(h), 24)) if len(h) else h
-        rows.append({"job_class": cls,
-                     "hourly_dispersion": float(h.var(ddof=1) / h.mean()) if len(h) > 1 and h.mean() > 0 else np.nan,
-                     "daily_dispersion": float(d.var(ddof=1) / d.mean()) if len(d) > 1 and d.mean() > 0 else np.nan,
-                     "peak_hour_jobs": int(h.max()) if len(h) else 0})
+        rows.append(
+            {
+                "job_class": cls,
+                "hourly_dispersion": float(h.var(ddof=1) / h.mean()) if len(h) > 1 and h.mean() > 0 else np.nan,
+                "daily_dispersion": float(d.var(ddof=1) / d.mean()) if len(d) > 1 and d.mean() > 0 else np.nan,
+                "peak_hour_jobs": int(h.max()) if len(h) else 0,
+            }
+        )
     return ia.merge(pd.DataFrame(rows), on="job_class", how="left")
 
 
@@ -225,10 +237,17 @@ class WorkloadStats:
     notes: list = field(default_factory=list)
 
     def frames(self) -> dict:
-        return {"classes": self.classes, "state_mix": self.states, "failure_rates": self.failures,
-                "failure_by_hour": self.failures_by_hour, "distributions": self.distributions,
-                "ecdf": self.ecdf, "arrivals_hourly": self.arrivals, "arrival_profile": self.arrival_profile,
-                "burstiness": self.burstiness}
+        return {
+            "classes": self.classes,
+            "state_mix": self.states,
+            "failure_rates": self.failures,
+            "failure_by_hour": self.failures_by_hour,
+            "distributions": self.distributions,
+            "ecdf": self.ecdf,
+            "arrivals_hourly": self.arrivals,
+            "arrival_profile": self.arrival_profile,
+            "burstiness": self.burstiness,
+        }
 
 
 def characterize(t) -> WorkloadStats:
@@ -239,7 +258,16 @@ def characterize(t) -> WorkloadStats:
     if not t.waits_known:
         notes.append("the input records no start times separate from submit: wait times are not available")
     hourly = arrivals_hourly(t)
-    return WorkloadStats(overview=overview(t), classes=class_summary(t), states=state_mix(t),
-                         failures=failure_rates(t), failures_by_hour=failure_by_hour(t),
-                         distributions=distributions(t), ecdf=ecdfs(t), arrivals=hourly,
-                         arrival_profile=arrival_profile(t), burstiness=burstiness(t, hourly), notes=notes)
+    return WorkloadStats(
+        overview=overview(t),
+        classes=class_summary(t),
+        states=state_mix(t),
+        failures=failure_rates(t),
+        failures_by_hour=failure_by_hour(t),
+        distributions=distributions(t),
+        ecdf=ecdfs(t),
+        arrivals=hourly,
+        arrival_profile=arrival_profile(t),
+        burstiness=burstiness(t, hourly),
+        notes=notes,
+    )

@@ -33,11 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from schedlab.errors import TelemetryFormatError
+
 METHODS = ("auto", "usage", "equal", "cores", "gpus")
-
-
-class TelemetryFormatError(ValueError):
-    """A telemetry or hardware file that cannot be read; the message names the file and column."""
 
 
 _TIME = ("timestamp", "time", "ts", "datetime", "date", "t")
@@ -72,8 +70,9 @@ class PowerTelemetry:
         g = self.frame.groupby("slot", sort=True)["energy_j"].sum()
         import pandas as pd
 
-        return pd.DataFrame({"time": self.t0 + (g.index.to_numpy() + 1) * self.interval,
-                             "power_w": g.to_numpy() / self.interval})
+        return pd.DataFrame(
+            {"time": self.t0 + (g.index.to_numpy() + 1) * self.interval, "power_w": g.to_numpy() / self.interval}
+        )
 
 
 def _pick(cols, names):
@@ -117,7 +116,9 @@ def read_power(path: str | Path, origin: float | None = None, timezone: str = "U
     notes: list[str] = []
     tcol = _pick(df.columns, _TIME)
     if tcol is None:
-        raise TelemetryFormatError(f"{path}: no time column (one of {', '.join(_TIME)}); found {', '.join(map(str, df.columns))}")
+        raise TelemetryFormatError(
+            f"{path}: no time column (one of {', '.join(_TIME)}); found {', '.join(map(str, df.columns))}"
+        )
     ncol, pcol, ecol = _pick(df.columns, _NODE), _pick(df.columns, _POWER), _pick(df.columns, _ENERGY)
     opendc = {"power_draw", "energy_usage"} <= {c.lower() for c in df.columns}
     n_nodes = None
@@ -127,19 +128,34 @@ def read_power(path: str | Path, origin: float | None = None, timezone: str = "U
             hosts = split_concatenated_hosts(names.iloc[0])
             n_nodes = len(set(hosts))
             notes.append(f"'{ncol}' lists {n_nodes} nodes per row: one cluster-level series")
-            long = pd.DataFrame({"node": "__cluster__", "time": df[tcol], "p": df[pcol] if pcol else np.nan,
-                                 "e": df[ecol] if ecol else np.nan})
+            long = pd.DataFrame(
+                {
+                    "node": "__cluster__",
+                    "time": df[tcol],
+                    "p": df[pcol] if pcol else np.nan,
+                    "e": df[ecol] if ecol else np.nan,
+                }
+            )
         else:
-            long = pd.DataFrame({"node": names, "time": df[tcol], "p": df[pcol] if pcol else np.nan,
-                                 "e": df[ecol] if ecol else np.nan})
+            long = pd.DataFrame(
+                {"node": names, "time": df[tcol], "p": df[pcol] if pcol else np.nan, "e": df[ecol] if ecol else np.nan}
+            )
     elif pcol or ecol:
-        long = pd.DataFrame({"node": "__cluster__", "time": df[tcol], "p": df[pcol] if pcol else np.nan,
-                             "e": df[ecol] if ecol else np.nan})
+        long = pd.DataFrame(
+            {
+                "node": "__cluster__",
+                "time": df[tcol],
+                "p": df[pcol] if pcol else np.nan,
+                "e": df[ecol] if ecol else np.nan,
+            }
+        )
     else:
         value_cols = [c for c in df.columns if c != tcol and pd.api.types.is_numeric_dtype(df[c])]
         if not value_cols:
             raise TelemetryFormatError(f"{path}: no power column ({', '.join(_POWER)}) and no numeric node columns")
-        long = df.melt(id_vars=[tcol], value_vars=value_cols, var_name="node", value_name="p").rename(columns={tcol: "time"})
+        long = df.melt(id_vars=[tcol], value_vars=value_cols, var_name="node", value_name="p").rename(
+            columns={tcol: "time"}
+        )
         long["e"] = np.nan
         notes.append(f"wide form: {len(value_cols)} node columns read as power in W")
     rep = CleaningReport()
@@ -153,8 +169,10 @@ def read_power(path: str | Path, origin: float | None = None, timezone: str = "U
                 x = x / 1000.0
             if origin is None:
                 raise TelemetryFormatError(f"{path}: time column {tcol!r} holds offsets, not dates; give an origin")
-            notes.append(f"relative time stamps{' (ms, OpenDC)' if opendc else ''} counted from "
-                         f"{pd.Timestamp(origin, unit='s', tz='UTC'):%Y-%m-%d %H:%M:%S} UTC")
+            notes.append(
+                f"relative time stamps{' (ms, OpenDC)' if opendc else ''} counted from "
+                f"{pd.Timestamp(origin, unit='s', tz='UTC'):%Y-%m-%d %H:%M:%S} UTC"
+            )
             x = x + origin
     else:
         x = parse_times(t, tz=timezone, path=str(path), column=tcol, report=rep)
@@ -206,8 +224,9 @@ def read_hardware(path: str | Path):
         df = pd.read_csv(path)
     df.columns = [c.lower() for c in df.columns]
     if "nodes" not in df.columns:
-        raise TelemetryFormatError(f"{path}: hardware table needs a 'nodes' column (nodes of each type); "
-                                   f"found {', '.join(df.columns)}")
+        raise TelemetryFormatError(
+            f"{path}: hardware table needs a 'nodes' column (nodes of each type); found {', '.join(df.columns)}"
+        )
     for c in ("nodes", "cores", "gpus", "idle_w", "tdp_w"):
         if c in df.columns:
             v = pd.to_numeric(df[c], errors="coerce")
@@ -253,8 +272,9 @@ def _index_jobs(jobs) -> None:
                          gpus, start, "end" FROM {jobs.view} WHERE start IS NOT NULL""")
 
 
-def attribute_energy(jobs, tel: PowerTelemetry, method: str = "auto", fragments: str | Path | None = None,
-                     hardware=None) -> EnergyResult:
+def attribute_energy(
+    jobs, tel: PowerTelemetry, method: str = "auto", fragments: str | Path | None = None, hardware=None
+) -> EnergyResult:
     """Split measured energy over the jobs of ``jobs`` (a JobTable); see the module docstring.
 
     ``method`` auto = usage with ``fragments``, else equal.  ``fragments``: OpenDC per-job usage
@@ -285,27 +305,38 @@ def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
         fq = str(fragments).replace("'", "''")
         cols = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM read_parquet('{fq}')").fetchall()}
         if not {"id", "cpu_usage"} <= cols:
-            raise TelemetryFormatError(f"{fragments}: per-job usage needs columns id and cpu_usage (found {', '.join(sorted(cols))})")
+            raise TelemetryFormatError(
+                f"{fragments}: per-job usage needs columns id and cpu_usage (found {', '.join(sorted(cols))})"
+            )
         dur = "CAST(duration AS DOUBLE) / 1000.0" if "duration" in cols else "30.0"
-        fixed = "duration" not in cols or con.sql(f"SELECT count(DISTINCT duration) FROM read_parquet('{fq}')").fetchone()[0] <= 1
+        fixed = (
+            "duration" not in cols
+            or con.sql(f"SELECT count(DISTINCT duration) FROM read_parquet('{fq}')").fetchone()[0] <= 1
+        )
         # Fragment k of a job covers [start + sum of earlier durations, + its own); with one fixed
         # length (OpenDC's 30 s) that is start + k * d, without the running sum.
-        pos = ("f.k * f.d + f.d / 2" if fixed else
-               "sum(f.d) OVER (PARTITION BY f.id ORDER BY f.k) - f.d / 2")
+        pos = "f.k * f.d + f.d / 2" if fixed else "sum(f.d) OVER (PARTITION BY f.id ORDER BY f.k) - f.d / 2"
         # k = position of the row among its job's rows in file order.  Rows of one job are
         # contiguous in OpenDC files, so k = row - first row of the job (no sort); otherwise rank.
         r = f"(SELECT id, cpu_usage, {dur} AS d, file_row_number AS r FROM read_parquet('{fq}', file_row_number = true))"
-        contiguous = con.sql(f"SELECT count(*) FILTER (WHERE max_r - min_r + 1 <> n) = 0 FROM (SELECT id, min(r) AS min_r, "
-                             f"max(r) AS max_r, count(*) AS n FROM {r} GROUP BY id)").fetchone()[0]
-        kq = (f"SELECT r.id, r.cpu_usage, r.d, r.r - m.r0 AS k FROM {r} r JOIN (SELECT id, min(r) AS r0 FROM {r} GROUP BY id) m USING (id)"
-              if contiguous else f"SELECT id, cpu_usage, d, row_number() OVER (PARTITION BY id ORDER BY r) - 1 AS k FROM {r}")
+        contiguous = con.sql(
+            f"SELECT count(*) FILTER (WHERE max_r - min_r + 1 <> n) = 0 FROM (SELECT id, min(r) AS min_r, "
+            f"max(r) AS max_r, count(*) AS n FROM {r} GROUP BY id)"
+        ).fetchone()[0]
+        kq = (
+            f"SELECT r.id, r.cpu_usage, r.d, r.r - m.r0 AS k FROM {r} r JOIN (SELECT id, min(r) AS r0 FROM {r} GROUP BY id) m USING (id)"
+            if contiguous
+            else f"SELECT id, cpu_usage, d, row_number() OVER (PARTITION BY id ORDER BY r) - 1 AS k FROM {r}"
+        )
         con.execute(f"""CREATE OR REPLACE TEMP TABLE fw AS
           WITH f AS ({kq}),
           c AS (SELECT j.jx, f.cpu_usage * f.d AS w, j.start + {pos} AS mid
                 FROM f JOIN jx j ON j.job_id = CAST(f.id AS VARCHAR))
           SELECT jx, CAST(floor((mid - {t0}) / {dt}) AS BIGINT) AS slot, sum(w) AS w
           FROM c WHERE mid >= {t0} AND mid < {t0} + {nslots} * {dt} GROUP BY 1, 2""")
-        nofrag = con.sql("SELECT count(*) FROM (SELECT DISTINCT jx FROM js) a ANTI JOIN (SELECT DISTINCT jx FROM fw) b USING (jx)").fetchone()[0]
+        nofrag = con.sql(
+            "SELECT count(*) FROM (SELECT DISTINCT jx FROM js) a ANTI JOIN (SELECT DISTINCT jx FROM fw) b USING (jx)"
+        ).fetchone()[0]
         if nofrag:
             notes.append(f"{nofrag:,} jobs in the window have no usage rows: no dynamic energy charged to them")
         weight_tab = "fw"
@@ -336,7 +367,7 @@ def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
         x = per["w"].to_numpy() if method == "usage" else per["busy"].to_numpy()
         y = per["energy_j"].to_numpy() / dt
         if np.ptp(x) > 0:
-            b, a = np.polyfit(x, y, 1)
+            _b, a = np.polyfit(x, y, 1)
             how = f"intercept of measured power vs {'job CPU usage' if method == 'usage' else 'busy nodes'} ({a / 1e3:.2f} kW for {n} nodes)"
         else:
             a, how = float(y.min()), "minimum measured power (load never varies)"
@@ -349,9 +380,16 @@ def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
     idle_loss = s_node * n - static_jobs
     dyn = e - s_node * n
     has_w = per["w"].to_numpy() > 0
-    per = per.assign(s_node=s_node, frac=frac, dyn=dyn,
-                     measured_j=e, static_jobs_j=static_jobs, dynamic_jobs_j=np.where(has_w, dyn, 0.0),
-                     idle_loss_j=idle_loss, no_usage_loss_j=np.where(has_w, 0.0, dyn))
+    per = per.assign(
+        s_node=s_node,
+        frac=frac,
+        dyn=dyn,
+        measured_j=e,
+        static_jobs_j=static_jobs,
+        dynamic_jobs_j=np.where(has_w, dyn, 0.0),
+        idle_loss_j=idle_loss,
+        no_usage_loss_j=np.where(has_w, 0.0, dyn),
+    )
     con.register("per_slot", per[["slot", "s_node", "frac", "dyn", "w"]].rename(columns={"w": "wtot"}))
     job = con.sql(f"""WITH st AS (SELECT js.jx, sum(p.s_node * p.frac * js.nodes * js.ov / {dt}) AS static_j
                                  FROM js JOIN per_slot p USING (slot) GROUP BY 1),
@@ -367,8 +405,9 @@ def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
     bal.update({"nodes_in_scope": n, "idle_w_per_node": p0, "idle_power_source": how})
     con.execute("DROP TABLE IF EXISTS js")
     con.execute("DROP TABLE IF EXISTS fw")
-    return EnergyResult(method, "cluster", job.sort_values("energy_j", ascending=False, ignore_index=True),
-                        slots, bal, notes)
+    return EnergyResult(
+        method, "cluster", job.sort_values("energy_j", ascending=False, ignore_index=True), slots, bal, notes
+    )
 
 
 def _attribute_per_node(jobs, tel, method) -> EnergyResult:
@@ -378,24 +417,34 @@ def _attribute_per_node(jobs, tel, method) -> EnergyResult:
 
     con, dt, t0 = jobs.con, tel.interval, tel.t0
     notes = list(tel.notes)
-    rows = con.sql(f"SELECT job_id, nodelist FROM {jobs.view} WHERE nodelist IS NOT NULL AND start IS NOT NULL").fetchall()
+    rows = con.sql(
+        f"SELECT job_id, nodelist FROM {jobs.view} WHERE nodelist IS NOT NULL AND start IS NOT NULL"
+    ).fetchall()
     pairs = [(j, h) for j, nl in rows for h in expand_hostlist(nl)]
-    no_list = int(con.sql(f"SELECT count(*) FROM {jobs.view} WHERE nodelist IS NULL AND start IS NOT NULL").fetchone()[0])
+    no_list = int(
+        con.sql(f"SELECT count(*) FROM {jobs.view} WHERE nodelist IS NULL AND start IS NOT NULL").fetchone()[0]
+    )
     if no_list:
         notes.append(f"{no_list:,} started jobs have no node list: not attributed (their nodes' energy counts as idle)")
-    con.register("job_nodes", pd.DataFrame(pairs, columns=["job_id", "node"]) if pairs else
-                 pd.DataFrame({"job_id": pd.Series([], dtype=str), "node": pd.Series([], dtype=str)}))
+    con.register(
+        "job_nodes",
+        pd.DataFrame(pairs, columns=["job_id", "node"])
+        if pairs
+        else pd.DataFrame({"job_id": pd.Series([], dtype=str), "node": pd.Series([], dtype=str)}),
+    )
     frame = tel.frame[["node", "slot", "energy_j"]]
     con.register("tel_nodes", frame)
     nslots = int(frame["slot"].max()) + 1
-    unknown = con.sql("SELECT count(DISTINCT node) FROM job_nodes ANTI JOIN (SELECT DISTINCT node FROM tel_nodes) USING (node)").fetchone()[0]
+    unknown = con.sql(
+        "SELECT count(DISTINCT node) FROM job_nodes ANTI JOIN (SELECT DISTINCT node FROM tel_nodes) USING (node)"
+    ).fetchone()[0]
     if unknown:
         notes.append(f"{unknown:,} nodes in the jobs' node lists have no telemetry: their jobs get no energy there")
     w = {"equal": "js.ov", "cores": "js.ov * js.cores / js.nodes", "gpus": "js.ov * js.gpus / js.nodes"}[method]
     _index_jobs(jobs)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE jns AS
         SELECT jx.job_id, jn.node, js.slot, js.ov, {w} AS w
-        FROM ({_job_slots_sql('jx', t0, dt, nslots)}) js JOIN jx USING (jx) JOIN job_nodes jn ON jn.job_id = jx.job_id""")
+        FROM ({_job_slots_sql("jx", t0, dt, nslots)}) js JOIN jx USING (jx) JOIN job_nodes jn ON jn.job_id = jx.job_id""")
     if method == "gpus":
         nog = con.sql("SELECT count(*) FROM (SELECT node, slot FROM jns GROUP BY 1, 2 HAVING sum(w) = 0)").fetchone()[0]
         if nog:
@@ -412,14 +461,29 @@ def _attribute_per_node(jobs, tel, method) -> EnergyResult:
     job = job[["job_id", "static_j", "dynamic_j", "energy_j"]]
     per["att"] = per["energy_j"] * per["cov"]
     s = per.groupby("slot", as_index=False).agg(measured_j=("energy_j", "sum"), att=("att", "sum"))
-    slots = pd.DataFrame({"slot": s["slot"], "time": t0 + (s["slot"] + 1) * dt, "measured_j": s["measured_j"],
-                          "static_jobs_j": np.nan, "dynamic_jobs_j": s["att"],
-                          "idle_loss_j": s["measured_j"] - s["att"], "no_usage_loss_j": 0.0})
+    slots = pd.DataFrame(
+        {
+            "slot": s["slot"],
+            "time": t0 + (s["slot"] + 1) * dt,
+            "measured_j": s["measured_j"],
+            "static_jobs_j": np.nan,
+            "dynamic_jobs_j": s["att"],
+            "idle_loss_j": s["measured_j"] - s["att"],
+            "no_usage_loss_j": 0.0,
+        }
+    )
     bal = _balance(tel, job, slots, notes, jobs)
-    bal.update({"nodes_in_scope": int(frame["node"].nunique()), "idle_w_per_node": None,
-                "idle_power_source": "per-node telemetry (no idle model)"})
+    bal.update(
+        {
+            "nodes_in_scope": int(frame["node"].nunique()),
+            "idle_w_per_node": None,
+            "idle_power_source": "per-node telemetry (no idle model)",
+        }
+    )
     con.execute("DROP TABLE IF EXISTS jns")
-    return EnergyResult(method, "node", job.sort_values("energy_j", ascending=False, ignore_index=True), slots, bal, notes)
+    return EnergyResult(
+        method, "node", job.sort_values("energy_j", ascending=False, ignore_index=True), slots, bal, notes
+    )
 
 
 def _balance(tel, job, slots, notes, jobs) -> dict:
@@ -432,15 +496,25 @@ def _balance(tel, job, slots, notes, jobs) -> dict:
                                  + nodes * (greatest("end", {hi}) - greatest(start, {hi}))), 0) / 3600.0
                               FROM {jobs.view} WHERE start IS NOT NULL AND (start < {lo} OR "end" > {hi})""").fetchone()
     if outside[0]:
-        notes.append(f"{outside[0]:,} jobs ran partly or wholly outside the telemetry window "
-                     f"({outside[1]:,.1f} node-hours not measured, not charged)")
-    return {"measured_j": measured, "attributed_j": attributed, "loss_j": idle + nouse,
-            "loss_idle_nodes_j": idle, "loss_no_usage_j": nouse,
-            "residual_j": measured - attributed - idle - nouse,
-            "attributed_share": attributed / measured if measured else float("nan"),
-            "jobs_charged": int((job["energy_j"] > 0).sum()),
-            "jobs_outside_window": int(outside[0]), "node_hours_outside_window": float(outside[1]),
-            "window_start": lo, "window_end": hi, "interval_s": tel.interval}
+        notes.append(
+            f"{outside[0]:,} jobs ran partly or wholly outside the telemetry window "
+            f"({outside[1]:,.1f} node-hours not measured, not charged)"
+        )
+    return {
+        "measured_j": measured,
+        "attributed_j": attributed,
+        "loss_j": idle + nouse,
+        "loss_idle_nodes_j": idle,
+        "loss_no_usage_j": nouse,
+        "residual_j": measured - attributed - idle - nouse,
+        "attributed_share": attributed / measured if measured else float("nan"),
+        "jobs_charged": int((job["energy_j"] > 0).sum()),
+        "jobs_outside_window": int(outside[0]),
+        "node_hours_outside_window": float(outside[1]),
+        "window_start": lo,
+        "window_end": hi,
+        "interval_s": tel.interval,
+    }
 
 
 def energy_by(jobs, result: EnergyResult, key: str):

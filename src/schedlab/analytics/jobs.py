@@ -41,19 +41,54 @@ from pathlib import Path
 
 import numpy as np
 
+from schedlab.errors import HostlistError, JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
 
 JOB_COLUMNS: tuple[str, ...] = (
-    "job_id", "user", "partition", "node_type", "submit", "start", "end", "nodes", "cores", "gpus",
-    "time_limit", "state", "exit_code", "nodelist",
+    "job_id",
+    "user",
+    "partition",
+    "node_type",
+    "submit",
+    "start",
+    "end",
+    "nodes",
+    "cores",
+    "gpus",
+    "time_limit",
+    "state",
+    "exit_code",
+    "nodelist",
 )
-_SQL_TYPES = {"job_id": "VARCHAR", "user": "VARCHAR", "partition": "VARCHAR", "node_type": "VARCHAR",
-              "submit": "DOUBLE", "start": "DOUBLE", "end": "DOUBLE", "nodes": "BIGINT", "cores": "BIGINT",
-              "gpus": "BIGINT", "time_limit": "DOUBLE", "state": "VARCHAR", "exit_code": "VARCHAR",
-              "nodelist": "VARCHAR"}
+_SQL_TYPES = {
+    "job_id": "VARCHAR",
+    "user": "VARCHAR",
+    "partition": "VARCHAR",
+    "node_type": "VARCHAR",
+    "submit": "DOUBLE",
+    "start": "DOUBLE",
+    "end": "DOUBLE",
+    "nodes": "BIGINT",
+    "cores": "BIGINT",
+    "gpus": "BIGINT",
+    "time_limit": "DOUBLE",
+    "state": "VARCHAR",
+    "exit_code": "VARCHAR",
+    "nodelist": "VARCHAR",
+}
 REQUIRED = ("job_id", "submit")
-STATES = ("COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED",
-          "BOOT_FAIL", "DEADLINE", "UNKNOWN")
+STATES = (
+    "COMPLETED",
+    "FAILED",
+    "TIMEOUT",
+    "CANCELLED",
+    "OUT_OF_MEMORY",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "UNKNOWN",
+)
 FORMATS = ("auto", "sacct", "csv", "parquet", "swf", "opendc", "schedlab")
 
 #: Source column names accepted for each canonical column (case-insensitive), for CSV and Parquet.
@@ -73,14 +108,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "exit_code": ("exit_code", "exitcode"),
     "nodelist": ("nodelist", "node_list", "hosts", "hostlist"),
 }
-
-
-class JobFormatError(ValueError):
-    """The job file cannot be read as the requested format; the message names file, column and row."""
-
-
-class HostlistError(ValueError):
-    """A Slurm hostlist that does not parse (unbalanced brackets, bad range)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,7 +183,7 @@ def expand_hostlist(text: str | None) -> list[str]:
         names = [""]
         pos = 0
         for m in re.finditer(r"\[([^\]]*)\]", item):
-            literal = item[pos:m.start()]
+            literal = item[pos : m.start()]
             names = [n + literal for n in names]
             vals = _range_values(m.group(1), text)
             names = [n + v for n in names for v in vals]
@@ -217,11 +244,22 @@ class JobTable:
         except Exception as exc:  # duckdb parser/binder errors
             from schedlab.analytics.characterize import ClassRuleError
 
-            raise ClassRuleError(f"--class-rule {rule!r} is not a valid expression over the job columns "
-                                 f"({', '.join(JOB_COLUMNS + ('wait', 'run'))}): {exc}") from None
+            raise ClassRuleError(
+                f"--class-rule {rule!r} is not a valid expression over the job columns "
+                f"({', '.join((*JOB_COLUMNS, 'wait', 'run'))}): {exc}"
+            ) from None
         meta = dict(self.meta, class_rule=rule or "default", class_sql=expr)
-        return JobTable(self.con, name, self.source, self.format, self.cleaning, self.waits_known,
-                        self.states_known, self.timezone, meta)
+        return JobTable(
+            self.con,
+            name,
+            self.source,
+            self.format,
+            self.cleaning,
+            self.waits_known,
+            self.states_known,
+            self.timezone,
+            meta,
+        )
 
 
 def _bytes(size: str) -> float | None:
@@ -253,7 +291,9 @@ def _connect(memory_limit: str | None = None, temp_directory: str | Path | None 
         try:
             con.execute(f"SET memory_limit = '{_sql_str(memory_limit)}'")
         except Exception as exc:
-            raise ValueError(f"memory_limit {memory_limit!r} is not a DuckDB memory size (e.g. '512MB', '4GB'): {exc}") from None
+            raise ValueError(
+                f"memory_limit {memory_limit!r} is not a DuckDB memory size (e.g. '512MB', '4GB'): {exc}"
+            ) from None
     return con
 
 
@@ -299,8 +339,10 @@ def parse_times(values, *, tz: str, path: str, column: str, report: CleaningRepo
         if bad.any():
             i = int(np.flatnonzero(mask.to_numpy())[np.flatnonzero(bad.to_numpy())[0]])
             where = f"line {rows[i]}" if rows is not None else f"row {i + 1}"
-            raise JobFormatError(f"{path}: column {column!r}, {where}: cannot parse time "
-                                 f"{sub[bad].iloc[0]!r} (expected ISO 8601, e.g. 2024-03-01T10:00:00[+01:00])")
+            raise JobFormatError(
+                f"{path}: column {column!r}, {where}: cannot parse time "
+                f"{sub[bad].iloc[0]!r} (expected ISO 8601, e.g. 2024-03-01T10:00:00[+01:00])"
+            )
         if aware:
             out[mask.to_numpy()] = _dt_to_epoch(parsed)
         else:
@@ -335,10 +377,12 @@ def _localize(s, tz: str, column: str, report: CleaningReport) -> np.ndarray:
         strict = s.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     except Exception as exc:
         raise JobFormatError(f"unknown time zone {tz!r} ({exc})") from None
-    fixed = (strict.isna() & s.notna())
+    fixed = strict.isna() & s.notna()
     if fixed.any():
-        report.change(f"{column}: DST-ambiguous/non-existent local times resolved (standard time / shifted forward)",
-                      int(fixed.sum()))
+        report.change(
+            f"{column}: DST-ambiguous/non-existent local times resolved (standard time / shifted forward)",
+            int(fixed.sum()),
+        )
         loose = s.dt.tz_localize(tz, ambiguous=np.zeros(len(s), dtype=bool), nonexistent="shift_forward")
         strict = strict.where(~fixed, loose)
     return _dt_to_epoch(strict.dt.tz_convert("UTC"))
@@ -373,8 +417,20 @@ def normalize_state(values):
 
     s = pd.Series(values).astype("string").str.strip().str.upper()
     s = s.str.split(" ", n=1).str[0].str.rstrip("+")
-    s = s.replace({"CA": "CANCELLED", "CD": "COMPLETED", "F": "FAILED", "TO": "TIMEOUT", "OOM": "OUT_OF_MEMORY",
-                   "NF": "NODE_FAIL", "PR": "PREEMPTED", "BF": "BOOT_FAIL", "DL": "DEADLINE", "CANCELED": "CANCELLED"})
+    s = s.replace(
+        {
+            "CA": "CANCELLED",
+            "CD": "COMPLETED",
+            "F": "FAILED",
+            "TO": "TIMEOUT",
+            "OOM": "OUT_OF_MEMORY",
+            "NF": "NODE_FAIL",
+            "PR": "PREEMPTED",
+            "BF": "BOOT_FAIL",
+            "DL": "DEADLINE",
+            "CANCELED": "CANCELLED",
+        }
+    )
     return s.fillna("UNKNOWN")
 
 
@@ -406,13 +462,19 @@ def _frame_from_columns(df, path: str, tz: str, report: CleaningReport, rows=Non
     cols = {c: _find_col(df.columns, c) for c in JOB_COLUMNS}
     missing = [c for c in REQUIRED if cols[c] is None]
     if missing:
-        raise JobFormatError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, df.columns))}. "
-                             f"Accepted names: " + "; ".join(f"{c}: {'/'.join(ALIASES[c])}" for c in missing))
+        raise JobFormatError(
+            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, df.columns))}. "
+            f"Accepted names: " + "; ".join(f"{c}: {'/'.join(ALIASES[c])}" for c in missing)
+        )
     if cols["start"] is None or cols["end"] is None:
-        dur = next((c for c in df.columns if c.lower() in ("elapsed", "duration", "run", "runtime", "elapsedraw")), None)
+        dur = next(
+            (c for c in df.columns if c.lower() in ("elapsed", "duration", "run", "runtime", "elapsedraw")), None
+        )
         if dur is None:
-            raise JobFormatError(f"{path}: needs start and end columns (or a duration/elapsed column); "
-                                 f"found {', '.join(map(str, df.columns))}")
+            raise JobFormatError(
+                f"{path}: needs start and end columns (or a duration/elapsed column); "
+                f"found {', '.join(map(str, df.columns))}"
+            )
     out["job_id"] = df[cols["job_id"]].astype("string")
     for c in ("user", "partition", "node_type", "exit_code", "nodelist"):
         if cols[c] is None:
@@ -422,15 +484,24 @@ def _frame_from_columns(df, path: str, tz: str, report: CleaningReport, rows=Non
         out[c] = v.mask(v.isin(["", "None assigned", "(null)", "None"]))
     for c in ("submit", "start", "end"):
         if cols[c] is not None:
-            out[c] = parse_times(df[cols[c]].to_numpy() if not pd.api.types.is_datetime64_any_dtype(df[cols[c]])
-                                 else df[cols[c]], tz=tz, path=path, column=cols[c], report=report, rows=rows)
+            out[c] = parse_times(
+                df[cols[c]].to_numpy() if not pd.api.types.is_datetime64_any_dtype(df[cols[c]]) else df[cols[c]],
+                tz=tz,
+                path=path,
+                column=cols[c],
+                report=report,
+                rows=rows,
+            )
     if cols["start"] is None:
         out["start"] = out["submit"]
         report.notes.append("no start column: start taken = submit (wait unknown)")
     if cols["end"] is None:
         d = df[dur]
-        secs = (pd.to_numeric(d, errors="coerce") if pd.api.types.is_numeric_dtype(d)
-                else d.map(lambda v: _dur_or_raise(v, path, dur)))
+        secs = (
+            pd.to_numeric(d, errors="coerce")
+            if pd.api.types.is_numeric_dtype(d)
+            else d.map(lambda v: _dur_or_raise(v, path, dur))
+        )
         if dur.lower() == "duration" and pd.api.types.is_numeric_dtype(d) and secs.max() > 1e7:
             secs = secs / 1000.0
             report.notes.append(f"{dur}: taken as milliseconds")
@@ -446,8 +517,11 @@ def _frame_from_columns(df, path: str, tz: str, report: CleaningReport, rows=Non
         out["gpus"] = _gpus_from_tres(df[tres]).to_numpy() if tres is not None else 0
     if cols["time_limit"] is not None:
         tl = df[cols["time_limit"]]
-        out["time_limit"] = (pd.to_numeric(tl, errors="coerce") if pd.api.types.is_numeric_dtype(tl)
-                             else tl.map(lambda v: _dur_or_raise(v, path, cols["time_limit"])))
+        out["time_limit"] = (
+            pd.to_numeric(tl, errors="coerce")
+            if pd.api.types.is_numeric_dtype(tl)
+            else tl.map(lambda v: _dur_or_raise(v, path, cols["time_limit"]))
+        )
     else:
         out["time_limit"] = np.nan
     if cols["state"] is not None:
@@ -464,8 +538,9 @@ def _dur_or_raise(v, path, column):
     try:
         return parse_duration(v)
     except (ValueError, TypeError):
-        raise JobFormatError(f"{path}: column {column!r}: cannot parse duration {v!r} "
-                             f"(expected [D-]HH:MM:SS or UNLIMITED)") from None
+        raise JobFormatError(
+            f"{path}: column {column!r}: cannot parse duration {v!r} (expected [D-]HH:MM:SS or UNLIMITED)"
+        ) from None
 
 
 def read_sacct(path: Path, tz: str, report: CleaningReport):
@@ -550,20 +625,26 @@ def read_swf_jobs(path: Path, report: CleaningReport):
     req = f[:, COL["req_time"]]
     queue = f[:, COL["queue"]]
     partition = f[:, COL["partition"]]
-    return pd.DataFrame({
-        "job_id": pd.Series(f[:, COL["job_id"]].astype(np.int64)).astype("string"),
-        "user": pd.Series(np.where(user >= 0, user, np.nan)).astype("Int64").astype("string"),
-        "partition": pd.Series(np.where(partition >= 0, partition, np.where(queue >= 0, queue, np.nan))).astype("Int64").astype("string"),
-        "node_type": pd.Series([pd.NA] * len(f), dtype="string"),
-        "submit": submit, "start": start, "end": end,
-        "nodes": pd.Series(np.maximum(nodes, 1)).astype("Int64"),
-        "cores": pd.Series(np.where(procs > 0, procs, np.nan)).round().astype("Int64"),
-        "gpus": 0,
-        "time_limit": np.where(req > 0, req, np.nan),
-        "state": state.astype("string"),
-        "exit_code": pd.Series([pd.NA] * len(f), dtype="string"),
-        "nodelist": pd.Series([pd.NA] * len(f), dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "job_id": pd.Series(f[:, COL["job_id"]].astype(np.int64)).astype("string"),
+            "user": pd.Series(np.where(user >= 0, user, np.nan)).astype("Int64").astype("string"),
+            "partition": pd.Series(np.where(partition >= 0, partition, np.where(queue >= 0, queue, np.nan)))
+            .astype("Int64")
+            .astype("string"),
+            "node_type": pd.Series([pd.NA] * len(f), dtype="string"),
+            "submit": submit,
+            "start": start,
+            "end": end,
+            "nodes": pd.Series(np.maximum(nodes, 1)).astype("Int64"),
+            "cores": pd.Series(np.where(procs > 0, procs, np.nan)).round().astype("Int64"),
+            "gpus": 0,
+            "time_limit": np.where(req > 0, req, np.nan),
+            "state": state.astype("string"),
+            "exit_code": pd.Series([pd.NA] * len(f), dtype="string"),
+            "nodelist": pd.Series([pd.NA] * len(f), dtype="string"),
+        }
+    )
 
 
 def _describe(con, src: str) -> dict[str, str]:
@@ -604,8 +685,10 @@ def _parquet_sql(con, path: Path, tz: str, report: CleaningReport):
     cols = {c: _find_col(types, c) for c in JOB_COLUMNS}
     missing = [c for c in REQUIRED if cols[c] is None]
     if missing:
-        raise JobFormatError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(types)}. "
-                             "Accepted names: " + "; ".join(f"{c}: {'/'.join(ALIASES[c])}" for c in missing))
+        raise JobFormatError(
+            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(types)}. "
+            "Accepted names: " + "; ".join(f"{c}: {'/'.join(ALIASES[c])}" for c in missing)
+        )
     sel = {}
     for c in ("job_id", "user", "partition", "node_type", "exit_code", "nodelist"):
         sel[c] = f'CAST("{cols[c]}" AS VARCHAR)' if cols[c] else "CAST(NULL AS VARCHAR)"
@@ -621,12 +704,18 @@ def _parquet_sql(con, path: Path, tz: str, report: CleaningReport):
         report.notes.append("no start column: start taken = submit (wait unknown)")
     if "end" not in sel:
         if dur is None or not types[dur].startswith(("BIGINT", "INTEGER", "DOUBLE", "FLOAT")):
-            raise JobFormatError(f"{path}: needs start and end columns (or a numeric duration); found {', '.join(types)}")
+            raise JobFormatError(
+                f"{path}: needs start and end columns (or a numeric duration); found {', '.join(types)}"
+            )
         ms = "ms" if "/ 1000.0" in sel["submit"] else "s"
         sel["end"] = f'({sel["start"]}) + CAST("{dur}" AS DOUBLE)' + (" / 1000.0" if ms == "ms" else "")
         report.notes.append(f"end = start + {dur} ({'milliseconds' if ms == 'ms' else 'seconds'})")
     for c in ("nodes", "cores", "gpus"):
-        sel[c] = f'CAST(round("{cols[c]}") AS BIGINT)' if cols[c] else ("CAST(0 AS BIGINT)" if c == "gpus" else "CAST(NULL AS BIGINT)")
+        sel[c] = (
+            f'CAST(round("{cols[c]}") AS BIGINT)'
+            if cols[c]
+            else ("CAST(0 AS BIGINT)" if c == "gpus" else "CAST(NULL AS BIGINT)")
+        )
     if cols["time_limit"]:
         if not types[cols["time_limit"]].startswith(("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "DECIMAL")):
             return None
@@ -635,14 +724,19 @@ def _parquet_sql(con, path: Path, tz: str, report: CleaningReport):
         sel["time_limit"] = "CAST(NULL AS DOUBLE)"
     if cols["state"]:
         if types[cols["state"]] == "VARCHAR":
-            s = f"""rtrim(split_part(upper(trim("{cols['state']}")), ' ', 1), '+')"""
+            s = f"""rtrim(split_part(upper(trim("{cols["state"]}")), ' ', 1), '+')"""
             sel["state"] = _STATE_SQL.replace("{s}", s)
         else:
-            sel["state"] = f"""CASE "{cols['state']}" WHEN 1 THEN 'COMPLETED' WHEN 0 THEN 'FAILED' WHEN 5 THEN 'CANCELLED' ELSE 'UNKNOWN' END"""
+            sel["state"] = (
+                f"""CASE "{cols["state"]}" WHEN 1 THEN 'COMPLETED' WHEN 0 THEN 'FAILED' WHEN 5 THEN 'CANCELLED' ELSE 'UNKNOWN' END"""
+            )
     else:
         sel["state"] = "'UNKNOWN'"
-    return ("SELECT " + ", ".join(f'{sel[c]} AS "{c}"' for c in JOB_COLUMNS)
-            + f", file_row_number AS _row FROM read_parquet('{_sql_str(path)}', file_row_number = true)")
+    return (
+        "SELECT "
+        + ", ".join(f'{sel[c]} AS "{c}"' for c in JOB_COLUMNS)
+        + f", file_row_number AS _row FROM read_parquet('{_sql_str(path)}', file_row_number = true)"
+    )
 
 
 def _opendc_sql(con, path: Path, tz: str, report: CleaningReport) -> str:
@@ -658,18 +752,23 @@ def _opendc_sql(con, path: Path, tz: str, report: CleaningReport) -> str:
         raise JobFormatError(f"{path}: not an OpenDC tasks table: missing {', '.join(need)} (found {', '.join(types)})")
     t = _time_sql(con, src, "submission_time", types["submission_time"], tz, report)
     if t is None:
-        raise JobFormatError(f"{path}: submission_time has type {types['submission_time']}; expected int64 ms or timestamp")
+        raise JobFormatError(
+            f"{path}: submission_time has type {types['submission_time']}; expected int64 ms or timestamp"
+        )
     if types["submission_time"] in ("BIGINT", "INTEGER") and "/ 1000.0" not in t:
         t = 'CAST("submission_time" AS DOUBLE) / 1000.0'  # OpenDC: always milliseconds
     gpus = "CAST(coalesce(gpu_count, 0) AS BIGINT)" if "gpu_count" in types else "CAST(0 AS BIGINT)"
     cores = "CAST(cpu_count AS BIGINT)" if "cpu_count" in types else "CAST(NULL AS BIGINT)"
-    report.notes.append("OpenDC trace: no start time (start = submit, wait unknown), no final state (UNKNOWN), "
-                        "one host per task")
-    return (f"SELECT CAST(id AS VARCHAR) AS job_id, CAST(NULL AS VARCHAR) AS \"user\", CAST(NULL AS VARCHAR) AS partition, "
-            f"CAST(NULL AS VARCHAR) AS node_type, {t} AS submit, {t} AS start, {t} + CAST(duration AS DOUBLE) / 1000.0 AS \"end\", "
-            f"CAST(1 AS BIGINT) AS nodes, {cores} AS cores, {gpus} AS gpus, CAST(NULL AS DOUBLE) AS time_limit, "
-            f"'UNKNOWN' AS state, CAST(NULL AS VARCHAR) AS exit_code, CAST(NULL AS VARCHAR) AS nodelist, "
-            f"file_row_number AS _row FROM read_parquet('{_sql_str(path)}', file_row_number = true)")
+    report.notes.append(
+        "OpenDC trace: no start time (start = submit, wait unknown), no final state (UNKNOWN), one host per task"
+    )
+    return (
+        f'SELECT CAST(id AS VARCHAR) AS job_id, CAST(NULL AS VARCHAR) AS "user", CAST(NULL AS VARCHAR) AS partition, '
+        f'CAST(NULL AS VARCHAR) AS node_type, {t} AS submit, {t} AS start, {t} + CAST(duration AS DOUBLE) / 1000.0 AS "end", '
+        f"CAST(1 AS BIGINT) AS nodes, {cores} AS cores, {gpus} AS gpus, CAST(NULL AS DOUBLE) AS time_limit, "
+        f"'UNKNOWN' AS state, CAST(NULL AS VARCHAR) AS exit_code, CAST(NULL AS VARCHAR) AS nodelist, "
+        f"file_row_number AS _row FROM read_parquet('{_sql_str(path)}', file_row_number = true)"
+    )
 
 
 def _schedlab_frame(path: Path, report: CleaningReport):
@@ -695,25 +794,36 @@ def _schedlab_frame(path: Path, report: CleaningReport):
         try:
             cfg = json.loads(summ.read_text()).get("config", {})
             unit = cfg.get("capacity_unit", unit)
-            report.notes.append(f"simulation: policy {cfg.get('policy')} + {cfg.get('backfill')} backfill "
-                                f"({cfg.get('preset')}), capacity unit {unit}")
+            report.notes.append(
+                f"simulation: policy {cfg.get('policy')} + {cfg.get('backfill')} backfill "
+                f"({cfg.get('preset')}), capacity unit {unit}"
+            )
         except (OSError, ValueError):
             report.notes.append(f"{summ}: unreadable, capacity unit assumed procs")
     report.read = len(df)
-    report.notes.append("simulated times count from the first submit (shown as 1970-01-01 00:00 UTC); "
-                        "the simulator models no job outcomes (state UNKNOWN)")
+    report.notes.append(
+        "simulated times count from the first submit (shown as 1970-01-01 00:00 UTC); "
+        "the simulator models no job outcomes (state UNKNOWN)"
+    )
     n = len(df)
-    return pd.DataFrame({
-        "job_id": df["job_id"].astype("string"),
-        "user": df["user"].astype("string") if "user" in df else pd.Series([pd.NA] * n, dtype="string"),
-        "partition": pd.Series([pd.NA] * n, dtype="string"), "node_type": pd.Series([pd.NA] * n, dtype="string"),
-        "submit": df["submit"].astype(float), "start": df["start"].astype(float), "end": df["end"].astype(float),
-        "nodes": (df["size"] if unit == "nodes" and "size" in df else pd.Series([pd.NA] * n)).astype("Int64"),
-        "cores": df["procs"].astype("Int64"), "gpus": 0,
-        "time_limit": df["req_time"].astype(float) if "req_time" in df else np.nan,
-        "state": "UNKNOWN", "exit_code": pd.Series([pd.NA] * n, dtype="string"),
-        "nodelist": pd.Series([pd.NA] * n, dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "job_id": df["job_id"].astype("string"),
+            "user": df["user"].astype("string") if "user" in df else pd.Series([pd.NA] * n, dtype="string"),
+            "partition": pd.Series([pd.NA] * n, dtype="string"),
+            "node_type": pd.Series([pd.NA] * n, dtype="string"),
+            "submit": df["submit"].astype(float),
+            "start": df["start"].astype(float),
+            "end": df["end"].astype(float),
+            "nodes": (df["size"] if unit == "nodes" and "size" in df else pd.Series([pd.NA] * n)).astype("Int64"),
+            "cores": df["procs"].astype("Int64"),
+            "gpus": 0,
+            "time_limit": df["req_time"].astype(float) if "req_time" in df else np.nan,
+            "state": "UNKNOWN",
+            "exit_code": pd.Series([pd.NA] * n, dtype="string"),
+            "nodelist": pd.Series([pd.NA] * n, dtype="string"),
+        }
+    )
 
 
 def _sql_str(path) -> str:
@@ -810,7 +920,9 @@ def _clean(con, staged: str, name: str, report: CleaningReport, materialize: boo
     total, neg_wait, never, no_nodes, odd_state, kept = (int(v or 0) for v in c)
     if not report.read:
         report.read = total
-    for why, n in con.sql(f"SELECT _why, count(*) FROM {name}_flag WHERE _why IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall():
+    for why, n in con.sql(
+        f"SELECT _why, count(*) FROM {name}_flag WHERE _why IS NOT NULL GROUP BY 1 ORDER BY 1"
+    ).fetchall():
         report.drop(why, int(n))
     report.change("started before submit -> wait 0 (submit := start)", neg_wait)
     report.change("never started (no start time): kept for state counts, left out of runtime/wait/energy", never)
@@ -845,20 +957,31 @@ def _check_hostlists(con, view: str, path: str, report: CleaningReport, lenient:
         except HostlistError as exc:
             if not lenient:
                 row = con.execute(f"SELECT job_id FROM {view} WHERE nodelist = ? LIMIT 1", [v]).fetchone()[0]
-                raise HostlistError(f"{path}: job {row}: {exc} (use --lenient to clear such node lists and count them)") from None
+                raise HostlistError(
+                    f"{path}: job {row}: {exc} (use --lenient to clear such node lists and count them)"
+                ) from None
             bad.append(v)
     if bad:
         n = con.execute(f"SELECT count(*) FROM {view} WHERE list_contains(?, nodelist)", [bad]).fetchone()[0]
         report.change("unparseable node list cleared (job kept; no per-node energy)", int(n))
         bad_sql = "[" + ", ".join("'" + b.replace("'", "''") + "'" for b in bad) + "]"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {view}_h AS SELECT * REPLACE "
-                    f"(CASE WHEN list_contains({bad_sql}, nodelist) THEN NULL ELSE nodelist END AS nodelist) FROM {view}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view}_h AS SELECT * REPLACE "
+            f"(CASE WHEN list_contains({bad_sql}, nodelist) THEN NULL ELSE nodelist END AS nodelist) FROM {view}"
+        )
     return bad
 
 
-def read_jobs(path: str | Path, format: str = "auto", timezone: str = "UTC", lenient: bool = False,
-              memory_limit: str | None = None, temp_directory: str | Path | None = None,
-              threads: int | None = None, materialize: bool = True) -> JobTable:
+def read_jobs(
+    path: str | Path,
+    format: str = "auto",
+    timezone: str = "UTC",
+    lenient: bool = False,
+    memory_limit: str | None = None,
+    temp_directory: str | Path | None = None,
+    threads: int | None = None,
+    materialize: bool = True,
+) -> JobTable:
     """Read a job table (see the module docstring for the schema) and clean it, counting each rule.
 
     ``format``: auto (from name and content), sacct (``sacct --parsable2``), csv, parquet, swf,
@@ -875,7 +998,7 @@ def read_jobs(path: str | Path, format: str = "auto", timezone: str = "UTC", len
     schedlab) are parsed with pandas.
     """
     path = Path(path)
-    if not path.exists():   # a bundled trace name, as --trace takes elsewhere
+    if not path.exists():  # a bundled trace name, as --trace takes elsewhere
         from schedlab.workload.bundled import BUNDLED, resolve_trace
 
         try:
@@ -942,5 +1065,14 @@ def read_jobs(path: str | Path, format: str = "auto", timezone: str = "UTC", len
         view = "jobs_h"
     waits_known = fmt not in ("opendc",) and not any("start taken = submit" in n for n in report.notes)
     states_known = bool(con.sql(f"SELECT count(*) FILTER (WHERE state <> 'UNKNOWN') FROM {view}").fetchone()[0])
-    return JobTable(con, view, str(path), fmt, report, waits_known=waits_known, states_known=states_known,
-                    timezone=timezone, meta={"format": fmt})
+    return JobTable(
+        con,
+        view,
+        str(path),
+        fmt,
+        report,
+        waits_known=waits_known,
+        states_known=states_known,
+        timezone=timezone,
+        meta={"format": fmt},
+    )

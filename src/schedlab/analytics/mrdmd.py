@@ -38,6 +38,7 @@ change of the whole machine (every node steps) is a changepoint of the aggregate
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,12 +53,12 @@ class MrDMDWindow:
     index: int
     start: int
     stop: int
-    step: int                    # samples per snapshot
-    t0: float                    # sample position of snapshot 0 (block centre for "mean")
-    modes: np.ndarray            # entities x k, complex
-    eigs: np.ndarray             # k discrete-time eigenvalues per snapshot step
-    amplitudes: np.ndarray       # k
-    rank: int                    # SVD rank used (slow modes are a subset)
+    step: int  # samples per snapshot
+    t0: float  # sample position of snapshot 0 (block centre for "mean")
+    modes: np.ndarray  # entities x k, complex
+    eigs: np.ndarray  # k discrete-time eigenvalues per snapshot step
+    amplitudes: np.ndarray  # k
+    rank: int  # SVD rank used (slow modes are a subset)
 
     @property
     def n_modes(self) -> int:
@@ -76,7 +77,7 @@ class MrDMDWindow:
 def _robust_rank(s: np.ndarray, shape: tuple[int, int]) -> int:
     """Gavish & Donoho optimal hard threshold with unknown noise: tau = omega(beta) * median(s)."""
     beta = min(shape) / max(shape)
-    omega = 0.56 * beta ** 3 - 0.95 * beta ** 2 + 1.82 * beta + 1.43
+    omega = 0.56 * beta**3 - 0.95 * beta**2 + 1.82 * beta + 1.43
     return int(np.sum(s > omega * np.median(s)))
 
 
@@ -97,10 +98,7 @@ def _svd(X: np.ndarray, rank, method: str, rng: np.random.Generator, oversample:
         U, s, Vt = np.linalg.svd(X, full_matrices=False)
     r = _robust_rank(s, X.shape) if rank == "oht" else int(rank)
     r = min(r, len(s))
-    if len(s) and s[0] > 0:
-        r = min(r, int(np.sum(s > s[0] * 1e-10)))
-    else:
-        r = 0
+    r = min(r, int(np.sum(s > s[0] * 1e-10))) if len(s) and s[0] > 0 else 0
     return U[:, :r], s[:r], Vt[:r]
 
 
@@ -119,11 +117,23 @@ class MrDMD:
     :func:`score_anomalies`).
     """
 
-    def __init__(self, max_levels: int = 6, max_cycles: int = 2, rank: int | str = 10,
-                 snapshots: int | None = None, subsample: str = "mean", svd: str = "auto",
-                 oversample: int = 10, power_iter: int = 2, seed: int = 0, chunk: int = 512,
-                 noise_floor: float = 1.0, delays: int = 4, shared_rank: int = 3,
-                 shared_fraction: float = 0.2):
+    def __init__(
+        self,
+        max_levels: int = 6,
+        max_cycles: int = 2,
+        rank: int | str = 10,
+        snapshots: int | None = None,
+        subsample: str = "mean",
+        svd: str = "auto",
+        oversample: int = 10,
+        power_iter: int = 2,
+        seed: int = 0,
+        chunk: int = 512,
+        noise_floor: float = 1.0,
+        delays: int = 4,
+        shared_rank: int = 3,
+        shared_fraction: float = 0.2,
+    ):
         self.max_levels = max_levels
         self.max_cycles = max_cycles
         self.rank = rank
@@ -155,12 +165,16 @@ class MrDMD:
             raise ValueError(f"svd must be 'auto', 'full' or 'randomized', got {self.svd!r}")
         snaps = self.snapshots
         if snaps is None:
-            snaps = max(int(np.ceil(8 * self.max_cycles)), 2 * (self.rank if self.rank != "oht" else 8) + 2) + self.delays - 1
+            snaps = (
+                max(int(np.ceil(8 * self.max_cycles)), 2 * (self.rank if self.rank != "oht" else 8) + 2)
+                + self.delays
+                - 1
+            )
         if snaps < 4:
             raise ValueError(f"snapshots must be >= 4, got {snaps}")
         return int(snaps)
 
-    def fit(self, X, times=None) -> "MrDMD":
+    def fit(self, X, times=None) -> MrDMD:
         """Decompose ``X`` (entities x time, finite, on a regular grid); ``times`` labels the columns."""
         snaps = self._check()
         X = np.asarray(X)
@@ -170,12 +184,13 @@ class MrDMD:
         if n < 1 or m < 2 * snaps:
             raise ValueError(f"X has {m} time samples; need at least 2 * snapshots = {2 * snaps}")
         if not np.all(np.isfinite(X)):
-            raise ValueError(f"X has {int(np.sum(~np.isfinite(X)))} NaN/inf entries; fill gaps first "
-                             "(e.g. TelemetryMatrix.filled())")
+            raise ValueError(
+                f"X has {int(np.sum(~np.isfinite(X)))} NaN/inf entries; fill gaps first (e.g. TelemetryMatrix.filled())"
+            )
         if times is not None and len(times) != m:
             raise ValueError(f"times has {len(times)} entries but X has {m} columns")
         rng = np.random.default_rng(self.seed)
-        R = np.array(X, dtype=np.float64, order="C", copy=True)          # the residual, updated in place
+        R = np.array(X, dtype=np.float64, order="C", copy=True)  # the residual, updated in place
         n_levels = 1
         while n_levels < self.max_levels and (m >> n_levels) >= 2 * snaps:
             n_levels += 1
@@ -205,11 +220,11 @@ class MrDMD:
                 a, b = edges[j], edges[j + 1]
                 step, k = steps[j]
                 if self.subsample == "mean":
-                    Xs = sums[:, col:col + k] / step
+                    Xs = sums[:, col : col + k] / step
                     col += k
                     t0 = a + (step - 1) / 2
                 else:
-                    Xs = R[:, a:a + step * k:step]
+                    Xs = R[:, a : a + step * k : step]
                     t0 = float(a)
                 win = self._dmd_window(Xs, lev, j, a, b, step, t0, rng)
                 wins.append(win)
@@ -221,13 +236,15 @@ class MrDMD:
             self.window_dev_.append(dev)
             self.window_bounds_.append(edges)
         fin = self.window_bounds_[-1]
-        self.residual_sum_ = np.column_stack([R[:, a:b].sum(axis=1) for a, b in zip(fin[:-1], fin[1:])])
-        self.residual_sumsq_ = np.column_stack([np.einsum("ij,ij->i", R[:, a:b], R[:, a:b])
-                                                for a, b in zip(fin[:-1], fin[1:])])
+        self.residual_sum_ = np.column_stack([R[:, a:b].sum(axis=1) for a, b in itertools.pairwise(fin)])
+        self.residual_sumsq_ = np.column_stack(
+            [np.einsum("ij,ij->i", R[:, a:b], R[:, a:b]) for a, b in itertools.pairwise(fin)]
+        )
         # sum of squared first differences inside each finest window: the fast part of the residual
         # (white noise, fast oscillations, spikes) without what slow-mode fit errors leave behind
-        self.residual_dsq_ = np.column_stack([np.einsum("ij,ij->i", np.diff(R[:, a:b]), np.diff(R[:, a:b]))
-                                              for a, b in zip(fin[:-1], fin[1:])])
+        self.residual_dsq_ = np.column_stack(
+            [np.einsum("ij,ij->i", np.diff(R[:, a:b]), np.diff(R[:, a:b])) for a, b in itertools.pairwise(fin)]
+        )
         self.residual_rms_ = self.residual_rms(n_levels - 1)
         # per-entity white-noise level of the residual (first differences, robust)
         # (from at most 1,024 seeded column pairs: a robust scale needs no more)
@@ -243,16 +260,26 @@ class MrDMD:
     def _dmd_window(self, Xs, lev, j, a, b, step, t0, rng) -> MrDMDWindow:
         n, k = Xs.shape
         d = self.delays
-        if d > 1:                                                    # time-delay (Hankel) stack
-            Xs = np.vstack([Xs[:, i:k - d + 1 + i] for i in range(d)])
+        if d > 1:  # time-delay (Hankel) stack
+            Xs = np.vstack([Xs[:, i : k - d + 1 + i] for i in range(d)])
             k = Xs.shape[1]
         X1, X2 = Xs[:, :-1], Xs[:, 1:]
         U, s, Vt = _svd(X1, self.rank, self.svd, rng, self.oversample, self.power_iter)
-        empty = MrDMDWindow(lev, j, int(a), int(b), int(step), float(t0), np.zeros((n, 0), complex),
-                            np.zeros(0, complex), np.zeros(0, complex), len(s))
+        empty = MrDMDWindow(
+            lev,
+            j,
+            int(a),
+            int(b),
+            int(step),
+            float(t0),
+            np.zeros((n, 0), complex),
+            np.zeros(0, complex),
+            np.zeros(0, complex),
+            len(s),
+        )
         if len(s) == 0:
             return empty
-        X2VS = (X2 @ Vt.T) / s                                       # n x r
+        X2VS = (X2 @ Vt.T) / s  # n x r
         Atilde = U.T @ X2VS
         lam, W = np.linalg.eig(Atilde)
         ok = np.abs(lam) > 1e-12
@@ -262,7 +289,7 @@ class MrDMD:
         if not slow.any():
             return empty
         lam, W = lam[slow], W[:, slow]
-        Phi = X2VS @ W                                               # exact DMD modes
+        Phi = X2VS @ W  # exact DMD modes
         # amplitudes that best fit all snapshots (not only the first): min ||Xs - Phi diag(b) V||
         V = lam[:, None] ** np.arange(k)[None, :]
         P = (Phi.conj().T @ Phi) * (V @ V.conj().T).conj()
@@ -275,7 +302,7 @@ class MrDMD:
 
     def _subtract(self, R: np.ndarray, win: MrDMDWindow) -> None:
         """R[:, window] -= the window's slow reconstruction, in column chunks (one real matmul each)."""
-        P = np.hstack([win.modes.real, -win.modes.imag])                 # Re(Phi D) = [Re, -Im] [Re D; Im D]
+        P = np.hstack([win.modes.real, -win.modes.imag])  # Re(Phi D) = [Re, -Im] [Re D; Im D]
         for c in range(win.start, win.stop, self.chunk):
             e = min(c + self.chunk, win.stop)
             D = win.dynamics(np.arange(c, e))
@@ -285,7 +312,7 @@ class MrDMD:
         """Entities x windows RMS (about the window mean) of the residual on ``level``'s windows."""
         if not 0 <= level < len(self.window_bounds_):
             raise ValueError(f"level must be in 0..{len(self.window_bounds_) - 1}, got {level}")
-        group = 1 << (len(self.window_bounds_) - 1 - level)          # finest windows per window
+        group = 1 << (len(self.window_bounds_) - 1 - level)  # finest windows per window
         fin = self.window_bounds_[-1]
         w = np.add.reduceat(np.diff(fin), np.arange(0, len(fin) - 1, group))
         s1 = np.add.reduceat(self.residual_sum_, np.arange(0, len(fin) - 1, group), axis=1)
@@ -319,10 +346,10 @@ class MrDMD:
         t = np.linspace(win.start, win.stop - 1, min(2048, win.stop - win.start))
         D = np.exp(np.outer(np.log(win.eigs), (t - win.t0) / win.step))
         D = D - D.mean(axis=1, keepdims=True)
-        G = (D @ D.conj().T) / D.shape[1]                                # k x k Gram, time-averaged
+        G = (D @ D.conj().T) / D.shape[1]  # k x k Gram, time-averaged
         ev, EV = np.linalg.eigh(G)
-        Wh = (EV * np.sqrt(np.maximum(ev, 0.0))) @ EV.conj().T           # G^(1/2)
-        Y = (win.modes * win.amplitudes[None, :]) @ Wh                   # ||Y_i||^2 = energy
+        Wh = (EV * np.sqrt(np.maximum(ev, 0.0))) @ EV.conj().T  # G^(1/2)
+        Y = (win.modes * win.amplitudes[None, :]) @ Wh  # ||Y_i||^2 = energy
         norm = np.linalg.norm(Y, axis=1)
         q = min(self.shared_rank, Y.shape[1])
         if q == 0 or not np.any(norm > 0):
@@ -330,8 +357,8 @@ class MrDMD:
         Yn = Y[norm > 0] / norm[norm > 0, None]
         _, sv, Vt = np.linalg.svd(Yn, full_matrices=False)
         # a direction is shared when at least `shared_fraction` of the entities' votes lie on it
-        q = min(q, int(np.sum(sv ** 2 >= self.shared_fraction * len(Yn))))
-        Vq = Vt[:q].conj().T                                             # k x q
+        q = min(q, int(np.sum(sv**2 >= self.shared_fraction * len(Yn))))
+        Vq = Vt[:q].conj().T  # k x q
         E = Y - (Y @ Vq) @ Vq.conj().T
         return norm, np.linalg.norm(E, axis=1)
 
@@ -358,7 +385,7 @@ class MrDMD:
                 if a >= b or not win.n_modes:
                     continue
                 D = win.dynamics(np.arange(a, b))
-                out[:, a - start:b - start] += (win.modes[rows] @ D).real
+                out[:, a - start : b - start] += (win.modes[rows] @ D).real
         return out
 
     def amplitudes(self) -> pd.DataFrame:
@@ -369,11 +396,18 @@ class MrDMD:
             vals = self.window_rms_[lev] if lev < self.n_levels_ else self.residual_rms_
             edges = self.window_bounds_[min(lev, self.n_levels_ - 1)]
             nw = vals.shape[1]
-            frames.append(pd.DataFrame({
-                "entity": np.repeat(np.arange(self.n_entities_), nw),
-                "level": lev, "window": np.tile(np.arange(nw), self.n_entities_),
-                "start": np.tile(edges[:-1], self.n_entities_), "stop": np.tile(edges[1:], self.n_entities_),
-                "rms": vals.ravel()}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "entity": np.repeat(np.arange(self.n_entities_), nw),
+                        "level": lev,
+                        "window": np.tile(np.arange(nw), self.n_entities_),
+                        "start": np.tile(edges[:-1], self.n_entities_),
+                        "stop": np.tile(edges[1:], self.n_entities_),
+                        "rms": vals.ravel(),
+                    }
+                )
+            )
         return pd.concat(frames, ignore_index=True)
 
     def mode_table(self, dt: float = 1.0) -> pd.DataFrame:
@@ -382,7 +416,7 @@ class MrDMD:
         rows = []
         for wins in self.levels_:
             for w in wins:
-                for f, lam, b in zip(w.frequencies(dt), w.eigs, w.amplitudes):
+                for f, lam, b in zip(w.frequencies(dt), w.eigs, w.amplitudes, strict=False):
                     rows.append((w.level, w.index, w.start, w.stop, f, abs(lam), abs(b)))
         return pd.DataFrame(rows, columns=["level", "window", "start", "stop", "frequency", "abs_eig", "abs_amplitude"])
 
@@ -394,8 +428,9 @@ class MrDMD:
         """
         self._fitted()
         cols = [self.window_rms_[lev] for lev in range(min(window_levels + 1, self.n_levels_))]
-        cols += [np.median(self.window_rms_[lev], axis=1, keepdims=True)
-                 for lev in range(window_levels + 1, self.n_levels_)]
+        cols += [
+            np.median(self.window_rms_[lev], axis=1, keepdims=True) for lev in range(window_levels + 1, self.n_levels_)
+        ]
         cols.append(np.median(self.residual_rms_, axis=1, keepdims=True))
         F = np.hstack(cols)
         return np.log1p(F) if log else F
@@ -413,7 +448,7 @@ def fill_inactive(X, active) -> np.ndarray:
     act = np.asarray(active, bool)
     if act.shape != X.shape:
         raise ValueError(f"active has shape {act.shape}, X has {X.shape}")
-    lvl = np.array([np.median(x[a]) if a.any() else 0.0 for x, a in zip(X, act)])
+    lvl = np.array([np.median(x[a]) if a.any() else 0.0 for x, a in zip(X, act, strict=False)])
     ok = lvl > 0
     if not ok.any():
         return np.where(act, X, 0.0)
@@ -434,18 +469,28 @@ def _robust_z(v: np.ndarray, ref: np.ndarray, floor: float = 0.0) -> np.ndarray:
         return np.full_like(v, np.nan)
     med = np.median(ref)
     scale = max(1.4826 * np.median(np.abs(ref - med)), floor)
-    if scale == 0:                                  # more than half identical: mean absolute deviation
+    if scale == 0:  # more than half identical: mean absolute deviation
         scale = 1.2533 * np.mean(np.abs(ref - med))
     if scale == 0:
         scale = max(abs(med), 1.0) * 1e-9
     return (v - med) / scale
 
 
-def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, threshold: float | None = None,
-                    alpha: float = 0.05,
-                    include_residual: bool = True, times=None, feature: str = "deviation",
-                    residual_level: int | None = None, transform: bool = True, active=None,
-                    min_active: float = 1.0, min_reference: int = 5) -> pd.DataFrame:
+def score_anomalies(
+    model: MrDMD,
+    baseline_entities=None,
+    baseline_time=None,
+    threshold: float | None = None,
+    alpha: float = 0.05,
+    include_residual: bool = True,
+    times=None,
+    feature: str = "deviation",
+    residual_level: int | None = None,
+    transform: bool = True,
+    active=None,
+    min_active: float = 1.0,
+    min_reference: int = 5,
+) -> pd.DataFrame:
     """Robust z-scores of every (entity, level, window) RMS of a fitted :class:`MrDMD`.
 
     Baseline: ``baseline_entities`` (indices or boolean mask of healthy entities): per window,
@@ -508,8 +553,9 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
     if active is not None:
         active = np.asarray(active, bool)
         if active.shape != (n, model.n_times_):
-            raise ValueError(f"active must be an entities x time boolean array of shape {(n, model.n_times_)}, "
-                             f"got {active.shape}")
+            raise ValueError(
+                f"active must be an entities x time boolean array of shape {(n, model.n_times_)}, got {active.shape}"
+            )
         if not 0 < min_active <= 1:
             raise ValueError(f"min_active must be in (0, 1], got {min_active}")
         act_cum = np.zeros((n, model.n_times_ + 1), np.int32)
@@ -536,7 +582,7 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
             vals = model.residual_noise(rlev) / np.maximum(own, 1e-12 * max(1.0, noise0))[:, None]
         else:
             rn = model.residual_noise(rlev)
-            own = np.array([np.median(r[a]) if a.any() else np.nan for r, a in zip(rn, act)])
+            own = np.array([np.median(r[a]) if a.any() else np.nan for r, a in zip(rn, act, strict=False)])
             vals = rn / np.where(own > 0, own, np.nan)[:, None]
         nw = vals.shape[1]
         z = np.empty_like(vals)
@@ -544,8 +590,9 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
         # sigma / sqrt(samples per snapshot) (block means), or 5 % of sigma for the residual
         wins = model.levels_[lev if lev < nlev else rlev]
         noise = float(np.median(model.noise_))
-        floors = (np.array([noise / np.sqrt(w.step) for w in wins]) * model.noise_floor if lev < nlev
-                  else np.full(nw, 0.05))
+        floors = (
+            np.array([noise / np.sqrt(w.step) for w in wins]) * model.noise_floor if lev < nlev else np.full(nw, 0.05)
+        )
         if lev < nlev and transform:
             # the slow feature is a norm (chi-like, right-skewed): Wilson-Hilferty's cube root of its
             # square makes it near-normal, so that |z| tails match the Gaussian threshold; the floor
@@ -564,7 +611,7 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
         raw = slow_vals[lev] if lev < nlev else vals
         how = "entities" if ent_mask is not None else "across-entities"
         if act is not None:
-            vals = np.where(act, vals, np.nan)                   # _robust_z drops NaN references
+            vals = np.where(act, vals, np.nan)  # _robust_z drops NaN references
         inside = None
         if baseline_time is not None:
             inside = (edges[:-1] >= lo) & (edges[1:] <= hi)
@@ -581,9 +628,16 @@ def score_anomalies(model: MrDMD, baseline_entities=None, baseline_time=None, th
                     continue
                 z[:, j] = _robust_z(vals[:, j], ref, floors[j])
         st, sp = np.tile(edges[:-1], n), np.tile(edges[1:], n)
-        df = pd.DataFrame({"entity": np.repeat(np.arange(n), nw), "level": lev,
-                           "component": "slow" if lev < nlev else "residual",
-                           "window": np.tile(np.arange(nw), n), "start": st, "stop": sp})
+        df = pd.DataFrame(
+            {
+                "entity": np.repeat(np.arange(n), nw),
+                "level": lev,
+                "component": "slow" if lev < nlev else "residual",
+                "window": np.tile(np.arange(nw), n),
+                "start": st,
+                "stop": sp,
+            }
+        )
         if times is not None:
             df["start_time"] = times[st]
             df["stop_time"] = times[np.minimum(sp, model.n_times_ - 1)]
@@ -610,8 +664,18 @@ def flagged_entities(scores: pd.DataFrame) -> pd.DataFrame:
     if f.empty:
         return pd.DataFrame(columns=["entity", "cells", "max_abs_z", "first_start", "last_stop"])
     g = f.groupby("entity")
-    return pd.DataFrame({"cells": g.size(), "max_abs_z": g["absz"].max(), "first_start": g["start"].min(),
-                         "last_stop": g["stop"].max()}).reset_index().sort_values("max_abs_z", ascending=False)
+    return (
+        pd.DataFrame(
+            {
+                "cells": g.size(),
+                "max_abs_z": g["absz"].max(),
+                "first_start": g["start"].min(),
+                "last_stop": g["stop"].max(),
+            }
+        )
+        .reset_index()
+        .sort_values("max_abs_z", ascending=False)
+    )
 
 
 # ---------------------------------------------------------------------------------- clustering
@@ -619,7 +683,7 @@ def flagged_entities(scores: pd.DataFrame) -> pd.DataFrame:
 class ClusterResult:
     labels: np.ndarray
     k: int
-    silhouette: dict            # k -> silhouette score
+    silhouette: dict  # k -> silhouette score
     method: str
 
 
@@ -632,7 +696,11 @@ def cluster_entities(model_or_features, k_range=range(2, 9), method: str = "kmea
     from sklearn.cluster import AgglomerativeClustering, KMeans
     from sklearn.metrics import silhouette_score
 
-    F = model_or_features.entity_features() if isinstance(model_or_features, MrDMD) else np.asarray(model_or_features, float)
+    F = (
+        model_or_features.entity_features()
+        if isinstance(model_or_features, MrDMD)
+        else np.asarray(model_or_features, float)
+    )
     if F.ndim != 2 or not np.all(np.isfinite(F)):
         raise ValueError("features must be a finite 2-D entities x features array")
     if method not in ("kmeans", "agglomerative"):
@@ -644,13 +712,15 @@ def cluster_entities(model_or_features, k_range=range(2, 9), method: str = "kmea
     F = (F - F.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
     scores, labels = {}, {}
     for k in ks:
-        est = (KMeans(n_clusters=k, n_init=10, random_state=seed) if method == "kmeans"
-               else AgglomerativeClustering(n_clusters=k, linkage="ward"))
+        est = (
+            KMeans(n_clusters=k, n_init=10, random_state=seed)
+            if method == "kmeans"
+            else AgglomerativeClustering(n_clusters=k, linkage="ward")
+        )
         lab = est.fit_predict(F)
         if len(np.unique(lab)) < 2:
             continue
-        labels[k], scores[k] = lab, float(silhouette_score(F, lab, random_state=seed,
-                                                           sample_size=min(len(F), 5000)))
+        labels[k], scores[k] = lab, float(silhouette_score(F, lab, random_state=seed, sample_size=min(len(F), 5000)))
     if not scores:
         raise ValueError("every k gave a single cluster (identical entities?)")
     best = max(scores, key=scores.get)

@@ -67,10 +67,20 @@ def _utc(t) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-def run_analysis(jobs_path, format: str = "auto", telemetry=None, fragments=None, hardware=None,
-                 class_rule: str | None = None, timezone: str = "UTC", method: str = "auto",
-                 lenient: bool = False, step=lambda name: None, memory_limit: str | None = None,
-                 temp_directory=None) -> Analysis:
+def run_analysis(
+    jobs_path,
+    format: str = "auto",
+    telemetry=None,
+    fragments=None,
+    hardware=None,
+    class_rule: str | None = None,
+    timezone: str = "UTC",
+    method: str = "auto",
+    lenient: bool = False,
+    step=lambda name: None,
+    memory_limit: str | None = None,
+    temp_directory=None,
+) -> Analysis:
     """Read and analyse; ``step(name)`` is called before each stage (progress display).
 
     ``memory_limit`` / ``temp_directory``: DuckDB's memory cap and spill folder (see
@@ -81,8 +91,14 @@ def run_analysis(jobs_path, format: str = "auto", telemetry=None, fragments=None
     timings = {}
     t = time.perf_counter()
     step("reading jobs")
-    jobs = read_jobs(jobs_path, format=format, timezone=timezone, lenient=lenient, memory_limit=memory_limit,
-                     temp_directory=temp_directory)
+    jobs = read_jobs(
+        jobs_path,
+        format=format,
+        timezone=timezone,
+        lenient=lenient,
+        memory_limit=memory_limit,
+        temp_directory=temp_directory,
+    )
     hw = None
     if hardware is not None:
         from schedlab.analytics.energy import read_hardware
@@ -97,13 +113,21 @@ def run_analysis(jobs_path, format: str = "auto", telemetry=None, fragments=None
     timings["characterize_s"] = time.perf_counter() - t
     frames = dict(stats.frames())
     summary = {
-        "source": str(jobs_path), "format": jobs.format, "timezone_of_naive_times": timezone,
-        "class_rule": class_rule or "default", "class_sql": jobs.meta.get("class_sql"),
-        "states_known": jobs.states_known, "waits_known": jobs.waits_known,
-        "cleaning": jobs.cleaning.to_dict(), "overview": stats.overview,
-        "classes": _records(stats.classes), "failure_rates": _records(stats.failures),
-        "state_mix": _records(stats.states), "distributions": _records(stats.distributions),
-        "burstiness": _records(stats.burstiness), "notes": list(stats.notes),
+        "source": str(jobs_path),
+        "format": jobs.format,
+        "timezone_of_naive_times": timezone,
+        "class_rule": class_rule or "default",
+        "class_sql": jobs.meta.get("class_sql"),
+        "states_known": jobs.states_known,
+        "waits_known": jobs.waits_known,
+        "cleaning": jobs.cleaning.to_dict(),
+        "overview": stats.overview,
+        "classes": _records(stats.classes),
+        "failure_rates": _records(stats.failures),
+        "state_mix": _records(stats.states),
+        "distributions": _records(stats.distributions),
+        "burstiness": _records(stats.burstiness),
+        "notes": list(stats.notes),
     }
     an = Analysis(summary, frames, stats)
     if telemetry is not None:
@@ -119,16 +143,30 @@ def run_analysis(jobs_path, format: str = "auto", telemetry=None, fragments=None
         jobs.con.register("energy_jobs", res.jobs)
         per_job = jobs.con.sql(f"""SELECT e.*, j.job_class, j.state, j.nodes, j.run FROM energy_jobs e
                                    JOIN {jobs.view} j USING (job_id) ORDER BY e.energy_j DESC""").df()
-        frames.update({"energy_jobs": per_job, "energy_slots": res.slots, "energy_by_state": by_state,
-                       "energy_by_class": by_class})
-        summary["energy"] = {"method": res.method, "level": res.level, "balance": res.balance,
-                             "by_state": _records(by_state), "by_class": _records(by_class), "notes": res.notes}
+        frames.update(
+            {
+                "energy_jobs": per_job,
+                "energy_slots": res.slots,
+                "energy_by_state": by_state,
+                "energy_by_class": by_class,
+            }
+        )
+        summary["energy"] = {
+            "method": res.method,
+            "level": res.level,
+            "balance": res.balance,
+            "by_state": _records(by_state),
+            "by_class": _records(by_class),
+            "notes": res.notes,
+        }
         timings["energy_s"] = time.perf_counter() - t
         t = time.perf_counter()
         step("telemetry: changepoints and anomalies")
         an.energy, an.telemetry = res, tel
         an.tel_result = telemetry_section(tel)
-        summary["telemetry"] = {k: v for k, v in an.tel_result.items() if k not in ("series", "segments", "scores", "cp_times")}
+        summary["telemetry"] = {
+            k: v for k, v in an.tel_result.items() if k not in ("series", "segments", "scores", "cp_times")
+        }
         if an.tel_result.get("segments") is not None:
             frames["power_segments"] = an.tel_result["segments"]
         if an.tel_result.get("scores") is not None:
@@ -168,7 +206,11 @@ def telemetry_section(tel) -> dict:
     b = np.floor((s["time"].to_numpy() - s["time"].iloc[0]) / bin_s).astype(int)
     import pandas as pd
 
-    ser = pd.DataFrame({"time": s["time"].iloc[0] + b * bin_s, "power_w": s["power_w"]}).groupby("time", as_index=False).mean()
+    ser = (
+        pd.DataFrame({"time": s["time"].iloc[0] + b * bin_s, "power_w": s["power_w"]})
+        .groupby("time", as_index=False)
+        .mean()
+    )
     out["series"] = ser
     out["bin_s"] = bin_s
     out["mean_power_w"] = float(s["power_w"].mean())
@@ -180,16 +222,22 @@ def telemetry_section(tel) -> dict:
         out["changepoints_error"] = f"changepoint module not available ({exc})"
     else:
         try:
-            cp = detect_changepoints(ser["power_w"].to_numpy(), times=ser["time"].to_numpy(), method="pelt",
-                                     min_size=6, penalty_scale=10.0)
+            cp = detect_changepoints(
+                ser["power_w"].to_numpy(), times=ser["time"].to_numpy(), method="pelt", min_size=6, penalty_scale=10.0
+            )
             seg = cp.to_frame()
             seg["start_utc"] = [_utc(x) for x in seg["start"]]
             means = seg["mean"].to_numpy()
             shifts = np.diff(means)
-            out.update({"changepoints": int(cp.n_changepoints), "penalty_scale": 10.0,
-                        "changepoint_times_utc": [_utc(x) for x in cp.times],
-                        "largest_shift_w": float(shifts[np.argmax(np.abs(shifts))]) if len(shifts) else 0.0,
-                        "largest_shift_at_utc": _utc(cp.times[int(np.argmax(np.abs(shifts)))]) if len(shifts) else None})
+            out.update(
+                {
+                    "changepoints": int(cp.n_changepoints),
+                    "penalty_scale": 10.0,
+                    "changepoint_times_utc": [_utc(x) for x in cp.times],
+                    "largest_shift_w": float(shifts[np.argmax(np.abs(shifts))]) if len(shifts) else 0.0,
+                    "largest_shift_at_utc": _utc(cp.times[int(np.argmax(np.abs(shifts)))]) if len(shifts) else None,
+                }
+            )
             out["segments"] = seg
             out["cp_times"] = np.asarray(cp.times, dtype=float)
         except Exception as exc:  # a failing detector must not sink the report
@@ -211,7 +259,9 @@ def _anomalies(tel) -> dict:
     filled = int(mat.isna().to_numpy().sum())
     mat = mat.apply(lambda r: r.fillna(r.median()), axis=1).fillna(0.0)
     if mat.shape[0] < 3 or mat.shape[1] < 64:
-        return {"anomalies_error": f"too little per-node telemetry for mrDMD ({mat.shape[0]} nodes x {mat.shape[1]} samples)"}
+        return {
+            "anomalies_error": f"too little per-node telemetry for mrDMD ({mat.shape[0]} nodes x {mat.shape[1]} samples)"
+        }
     try:
         model = MrDMD(max_levels=4, rank=min(10, mat.shape[0])).fit(mat.to_numpy(dtype=float))
         scores = score_anomalies(model)
@@ -221,11 +271,14 @@ def _anomalies(tel) -> dict:
     scores = scores.copy()
     scores["node"] = names[scores["entity"].to_numpy()]
     flagged = scores[scores["flagged"]]
-    top = (flagged.groupby("node")["z"].apply(lambda z: float(np.abs(z).max())).sort_values(ascending=False))
-    return {"anomaly_threshold": float(scores.attrs.get("threshold", float("nan"))),
-            "anomalous_nodes": [{"node": str(k), "max_abs_z": v} for k, v in top.head(20).items()],
-            "anomaly_windows_flagged": int(len(flagged)), "anomaly_samples_filled": filled,
-            "scores": scores}
+    top = flagged.groupby("node")["z"].apply(lambda z: float(np.abs(z).max())).sort_values(ascending=False)
+    return {
+        "anomaly_threshold": float(scores.attrs.get("threshold", float("nan"))),
+        "anomalous_nodes": [{"node": str(k), "max_abs_z": v} for k, v in top.head(20).items()],
+        "anomaly_windows_flagged": len(flagged),
+        "anomaly_samples_filled": filled,
+        "scores": scores,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,67 +294,90 @@ def findings(s: dict) -> list[str]:
         size = f"{ov['core_hours']:,.0f} core-hours (the input has no node counts)"
     else:
         size = f"{ov['node_hours']:,.0f} node-hours"
-    out.append(f"{ov['jobs']:,} jobs submitted from {_utc(ov['first_submit'])} to {_utc(ov['last_submit'])} "
-               f"({ov['span_days']:.1f} days), {size}.")
+    out.append(
+        f"{ov['jobs']:,} jobs submitted from {_utc(ov['first_submit'])} to {_utc(ov['last_submit'])} "
+        f"({ov['span_days']:.1f} days), {size}."
+    )
     if "ml" in cls and "generic" in cls:
         m = cls["ml"]
         out.append(f"ML jobs are {_pct(m['job_share'])} of submissions but {_pct(m['node_hour_share'])} of node-hours.")
     elif cls:
         only = next(iter(cls))
-        out.append(f"All jobs fall in one class ({CLASS_NAMES.get(only, only)}) under the class rule "
-                   f"({s['class_rule']}); no ML/generic comparison is possible.")
+        out.append(
+            f"All jobs fall in one class ({CLASS_NAMES.get(only, only)}) under the class rule "
+            f"({s['class_rule']}); no ML/generic comparison is possible."
+        )
     fr = {r["job_class"]: r for r in s["failure_rates"]}
     if not s["states_known"]:
         out.append("The input records no final job states, so failure rates and energy by state cannot be given.")
     elif "ml" in fr and "generic" in fr:
         a, b = fr["ml"]["failed_rate"], fr["generic"]["failed_rate"]
         rel = "more often than" if a > b else ("less often than" if a < b else "as often as")
-        out.append(f"ML jobs fail {rel} generic jobs: {_pct(a)} vs {_pct(b)} FAILED "
-                   f"({_pct(fr['ml']['not_completed_rate'])} vs {_pct(fr['generic']['not_completed_rate'])} not COMPLETED).")
+        out.append(
+            f"ML jobs fail {rel} generic jobs: {_pct(a)} vs {_pct(b)} FAILED "
+            f"({_pct(fr['ml']['not_completed_rate'])} vs {_pct(fr['generic']['not_completed_rate'])} not COMPLETED)."
+        )
     elif "all" in fr:
-        out.append(f"{_pct(fr['all']['failed_rate'])} of jobs FAILED, {_pct(fr['all']['timeout_rate'])} hit TIMEOUT, "
-                   f"{_pct(fr['all']['not_completed_rate'])} did not end COMPLETED.")
+        out.append(
+            f"{_pct(fr['all']['failed_rate'])} of jobs FAILED, {_pct(fr['all']['timeout_rate'])} hit TIMEOUT, "
+            f"{_pct(fr['all']['not_completed_rate'])} did not end COMPLETED."
+        )
     dist = {(r["job_class"], r["metric"]): r for r in s["distributions"]}
     parts = []
     for c in sorted(cls):
         if (c, "run") in dist:
             w = dist.get((c, "wait"))
-            parts.append(f"{CLASS_NAMES.get(c, c)} runtime median {_dur(dist[(c, 'run')]['p50'])}"
-                         + (f", wait median {_dur(w['p50'])}" if w else ""))
+            parts.append(
+                f"{CLASS_NAMES.get(c, c)} runtime median {_dur(dist[(c, 'run')]['p50'])}"
+                + (f", wait median {_dur(w['p50'])}" if w else "")
+            )
     if parts:
         out.append("; ".join(parts) + ("." if s["waits_known"] else " (wait times are not in the input)."))
     for r in s["burstiness"]:
         cv, d = r.get("interarrival_cv"), r.get("hourly_dispersion")
         if cv is not None and d is not None and not (isinstance(cv, float) and math.isnan(cv)):
             kind = "bursty" if cv > 1.5 or d > 3 else "close to Poisson"
-            out.append(f"{CLASS_NAMES.get(r['job_class'], r['job_class'])} arrivals are {kind}: inter-arrival CV {cv:.2f} "
-                       f"(1 for Poisson), index of dispersion of hourly counts {d:.1f} (1 for Poisson), "
-                       f"peak {r['peak_hour_jobs']:,} submissions in one hour.")
+            out.append(
+                f"{CLASS_NAMES.get(r['job_class'], r['job_class'])} arrivals are {kind}: inter-arrival CV {cv:.2f} "
+                f"(1 for Poisson), index of dispersion of hourly counts {d:.1f} (1 for Poisson), "
+                f"peak {r['peak_hour_jobs']:,} submissions in one hour."
+            )
     e = s.get("energy")
     if e:
         b = e["balance"]
-        out.append(f"Of {_mwh(b['measured_j'])} measured, {_mwh(b['attributed_j'])} ({_pct(b['attributed_share'])}) is "
-                   f"attributed to jobs ({e['method']} split) and {_mwh(b['loss_j'])} is loss not attributable to any job: "
-                   f"idle nodes {_mwh(b['loss_idle_nodes_j'])}, slots without job usage {_mwh(b['loss_no_usage_j'])} "
-                   f"(residual {b['residual_j']:.2g} J).")
+        out.append(
+            f"Of {_mwh(b['measured_j'])} measured, {_mwh(b['attributed_j'])} ({_pct(b['attributed_share'])}) is "
+            f"attributed to jobs ({e['method']} split) and {_mwh(b['loss_j'])} is loss not attributable to any job: "
+            f"idle nodes {_mwh(b['loss_idle_nodes_j'])}, slots without job usage {_mwh(b['loss_no_usage_j'])} "
+            f"(residual {b['residual_j']:.2g} J)."
+        )
         bc = {r["job_class"]: r for r in e["by_class"]}
         if "ml" in bc and "generic" in bc and "ml" in cls:
-            out.append(f"ML jobs are {_pct(cls['ml']['job_share'])} of submissions but {_pct(bc['ml']['share_of_attributed'])} "
-                       "of attributed job energy.")
+            out.append(
+                f"ML jobs are {_pct(cls['ml']['job_share'])} of submissions but {_pct(bc['ml']['share_of_attributed'])} "
+                "of attributed job energy."
+            )
         if s["states_known"]:
             bs = [r for r in e["by_state"] if r["state"] not in ("COMPLETED", "UNKNOWN")]
             nc = sum(r["share_of_attributed"] for r in bs)
             if bs:
                 top = max(bs, key=lambda r: r["energy_j"])
-                out.append(f"{_pct(nc)} of attributed job energy went to jobs that did not end COMPLETED "
-                           f"({top['state']} largest: {_pct(top['share_of_attributed'])}).")
+                out.append(
+                    f"{_pct(nc)} of attributed job energy went to jobs that did not end COMPLETED "
+                    f"({top['state']} largest: {_pct(top['share_of_attributed'])})."
+                )
     tr = s.get("telemetry") or {}
     if "changepoints" in tr:
-        out.append(f"The power series (mean {tr['mean_power_w'] / 1e3:.2f} kW, "
-                   f"{tr['min_power_w'] / 1e3:.2f}-{tr['max_power_w'] / 1e3:.2f} kW) has {tr['changepoints']} changepoints "
-                   f"at {tr['bin_s'] / 60:.0f}-minute resolution"
-                   + (f"; the largest shift is {tr['largest_shift_w'] / 1e3:+.2f} kW at {tr['largest_shift_at_utc']}."
-                      if tr["changepoints"] else "."))
+        out.append(
+            f"The power series (mean {tr['mean_power_w'] / 1e3:.2f} kW, "
+            f"{tr['min_power_w'] / 1e3:.2f}-{tr['max_power_w'] / 1e3:.2f} kW) has {tr['changepoints']} changepoints "
+            f"at {tr['bin_s'] / 60:.0f}-minute resolution"
+            + (
+                f"; the largest shift is {tr['largest_shift_w'] / 1e3:+.2f} kW at {tr['largest_shift_at_utc']}."
+                if tr["changepoints"]
+                else "."
+            )
+        )
     if tr.get("anomalous_nodes"):
         names = ", ".join(a["node"] for a in tr["anomalous_nodes"][:5])
         k = len(tr["anomalous_nodes"])
@@ -309,8 +385,10 @@ def findings(s: dict) -> list[str]:
     cl = s["cleaning"]
     dropped = sum(cl["dropped"].values())
     if dropped or cl["changed"]:
-        out.append(f"Cleaning: read {cl['read']:,} jobs, dropped {dropped:,}, kept {cl['kept']:,}"
-                   + (f"; {len(cl['changed'])} counted rewrites (see the cleaning report)." if cl["changed"] else "."))
+        out.append(
+            f"Cleaning: read {cl['read']:,} jobs, dropped {dropped:,}, kept {cl['kept']:,}"
+            + (f"; {len(cl['changed'])} counted rewrites (see the cleaning report)." if cl["changed"] else ".")
+        )
     return out
 
 
@@ -335,7 +413,7 @@ def _plots(an: Analysis, out: Path) -> list[Path]:
     metrics = [m for m in ("run", "wait") if len(ecdf) and (ecdf["metric"] == m).any()]
     if metrics:
         fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6), squeeze=False)
-        for ax, m in zip(axes[0], metrics):
+        for ax, m in zip(axes[0], metrics, strict=False):
             for c, g in ecdf[ecdf["metric"] == m].groupby("job_class"):
                 ax.step(np.maximum(g["value"], 1.0), g["prob"], where="post", label=CLASS_NAMES.get(c, c))
             ax.set_xscale("log")
@@ -387,16 +465,32 @@ def _plots(an: Analysis, out: Path) -> list[Path]:
         sl = an.energy.slots
         bin_s = an.tel_result.get("bin_s", 300.0)
         b = np.floor((sl["time"] - sl["time"].iloc[0]) / bin_s)
-        agg = sl.assign(b=b).groupby("b").agg(time=("time", "first"), measured=("measured_j", "sum"),
-                                              st=("static_jobs_j", "sum"), dy=("dynamic_jobs_j", "sum"),
-                                              idle=("idle_loss_j", "sum"), nu=("no_usage_loss_j", "sum"),
-                                              n=("measured_j", "size"))
+        agg = (
+            sl.assign(b=b)
+            .groupby("b")
+            .agg(
+                time=("time", "first"),
+                measured=("measured_j", "sum"),
+                st=("static_jobs_j", "sum"),
+                dy=("dynamic_jobs_j", "sum"),
+                idle=("idle_loss_j", "sum"),
+                nu=("no_usage_loss_j", "sum"),
+                n=("measured_j", "size"),
+            )
+        )
         dt = an.energy.balance["interval_s"]
-        kw = lambda v: v / (agg["n"] * dt) / 1e3  # noqa: E731
+        kw = lambda v: v / (agg["n"] * dt) / 1e3
         x = pd.to_datetime(agg["time"], unit="s")
         fig, ax = plt.subplots(figsize=(11, 3.6))
-        ax.stackplot(x, kw(agg["st"]), kw(agg["dy"]), kw(agg["idle"]), kw(agg["nu"]),
-                     labels=["jobs: static share", "jobs: dynamic", "loss: idle nodes", "loss: no job usage"], alpha=0.8)
+        ax.stackplot(
+            x,
+            kw(agg["st"]),
+            kw(agg["dy"]),
+            kw(agg["idle"]),
+            kw(agg["nu"]),
+            labels=["jobs: static share", "jobs: dynamic", "loss: idle nodes", "loss: no job usage"],
+            alpha=0.8,
+        )
         ax.plot(x, kw(agg["measured"]), color="k", lw=0.6, label="measured")
         ax.set_ylabel("kW")
         ax.legend(fontsize=7, loc="upper left", ncol=5)
@@ -408,8 +502,8 @@ def _plots(an: Analysis, out: Path) -> list[Path]:
             ax.plot(pd.to_datetime(ser["time"], unit="s"), ser["power_w"] / 1e3, lw=0.7, label="power")
             seg = an.tel_result.get("segments")
             if seg is not None:
-                ends = list(seg["start"].iloc[1:]) + [ser["time"].iloc[-1]]
-                for s0, s1, m in zip(seg["start"], ends, seg["mean"]):
+                ends = [*list(seg["start"].iloc[1:]), ser["time"].iloc[-1]]
+                for s0, s1, m in zip(seg["start"], ends, seg["mean"], strict=False):
                     ax.hlines(m / 1e3, pd.to_datetime(s0, unit="s"), pd.to_datetime(s1, unit="s"), colors="r", lw=1.5)
                 for t in an.tel_result.get("cp_times", []):
                     ax.axvline(pd.to_datetime(t, unit="s"), color="r", lw=0.4, alpha=0.5)
@@ -451,7 +545,11 @@ def _table(df, fmt=None, max_rows=60) -> str:
                 txt = "" if v is None else str(v)
             cells.append(f"<td>{html.escape(txt)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = f"<p class='note'>first {max_rows} of {len(df):,} rows; all in the CSV/Parquet file</p>" if len(df) > max_rows else ""
+    more = (
+        f"<p class='note'>first {max_rows} of {len(df):,} rows; all in the CSV/Parquet file</p>"
+        if len(df) > max_rows
+        else ""
+    )
     return "\n".join(rows) + "</table>" + more
 
 
@@ -476,21 +574,26 @@ def write_html(an: Analysis, out: Path, plots: list[Path]) -> Path:
 
     s = an.summary
     by = {p.stem: p for p in plots}
-    h = [f"<!doctype html><html><head><meta charset='utf-8'><title>schedlab analyze: {html.escape(Path(s['source']).name)}</title>"
-         f"<style>{_CSS}</style></head><body>",
-         f"<h1>Operations report: {html.escape(s['source'])}</h1>",
-         f"<p class='note'>format {html.escape(s['format'])}; job classes by rule <code>{html.escape(s['class_rule'])}</code> "
-         f"(<code>{html.escape(s['class_sql'] or '')}</code>); naive times read as {html.escape(s['timezone_of_naive_times'])}; "
-         "hours of day in UTC.</p>",
-         "<h2>Key findings</h2><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in s["findings"]) + "</ul>"]
+    h = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>schedlab analyze: {html.escape(Path(s['source']).name)}</title>"
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Operations report: {html.escape(s['source'])}</h1>",
+        f"<p class='note'>format {html.escape(s['format'])}; job classes by rule <code>{html.escape(s['class_rule'])}</code> "
+        f"(<code>{html.escape(s['class_sql'] or '')}</code>); naive times read as {html.escape(s['timezone_of_naive_times'])}; "
+        "hours of day in UTC.</p>",
+        "<h2>Key findings</h2><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in s["findings"]) + "</ul>",
+    ]
     notes = s["notes"] + s["cleaning"]["notes"]
     cl = s["cleaning"]
     rows = [("read", cl["read"]), ("malformed lines skipped", cl["malformed_skipped"])]
     rows += [(f"dropped: {k}", v) for k, v in cl["dropped"].items()]
     rows += [(f"changed: {k}", v) for k, v in cl["changed"].items()]
     rows.append(("kept", cl["kept"]))
-    h.append("<h2>Cleaning report</h2>" + _table(pd.DataFrame(rows, columns=["rule", "jobs"]))
-             + "".join(f"<p class='note'>note: {html.escape(n)}</p>" for n in notes))
+    h.append(
+        "<h2>Cleaning report</h2>"
+        + _table(pd.DataFrame(rows, columns=["rule", "jobs"]))
+        + "".join(f"<p class='note'>note: {html.escape(n)}</p>" for n in notes)
+    )
     st = an.stats
     h.append("<h2>Job classes</h2>" + _table(st.classes, _numfmt))
     h.append("<h2>Final states and failures</h2>")
@@ -510,20 +613,33 @@ def write_html(an: Analysis, out: Path, plots: list[Path]) -> Path:
     e = s.get("energy")
     if e:
         b = e["balance"]
-        bal = pd.DataFrame([("measured", b["measured_j"]), ("attributed to jobs", b["attributed_j"]),
-                            ("loss: idle nodes (static power of nodes no job held)", b["loss_idle_nodes_j"]),
-                            ("loss: slots with no job usage (dynamic power)", b["loss_no_usage_j"]),
-                            ("residual (measured - attributed - loss)", b["residual_j"])], columns=["line", "energy_j"])
+        bal = pd.DataFrame(
+            [
+                ("measured", b["measured_j"]),
+                ("attributed to jobs", b["attributed_j"]),
+                ("loss: idle nodes (static power of nodes no job held)", b["loss_idle_nodes_j"]),
+                ("loss: slots with no job usage (dynamic power)", b["loss_no_usage_j"]),
+                ("residual (measured - attributed - loss)", b["residual_j"]),
+            ],
+            columns=["line", "energy_j"],
+        )
         bal["energy_kwh"] = bal["energy_j"] / 3.6e6
         bal["share_of_measured"] = bal["energy_j"] / b["measured_j"]
-        h.append(f"<h2>Energy attribution ({html.escape(e['method'])}, {html.escape(e['level'])}-level telemetry)</h2>"
-                 + _table(bal, lambda c, v: f"{v:,.6g}" if c != "share_of_measured" else f"{100 * v:.2f}%")
-                 + "".join(f"<p class='note'>{html.escape(n)}</p>" for n in e["notes"]))
+        h.append(
+            f"<h2>Energy attribution ({html.escape(e['method'])}, {html.escape(e['level'])}-level telemetry)</h2>"
+            + _table(bal, lambda c, v: f"{v:,.6g}" if c != "share_of_measured" else f"{100 * v:.2f}%")
+            + "".join(f"<p class='note'>{html.escape(n)}</p>" for n in e["notes"])
+        )
         if "energy_attribution" in by:
             h.append(_img(by["energy_attribution"]))
-        h.append("<h3>By final state</h3>" + _table(an.frames["energy_by_state"], _numfmt)
-                 + "<h3>By class</h3>" + _table(an.frames["energy_by_class"], _numfmt)
-                 + "<h3>Top jobs</h3>" + _table(an.frames["energy_jobs"].head(20), _numfmt))
+        h.append(
+            "<h3>By final state</h3>"
+            + _table(an.frames["energy_by_state"], _numfmt)
+            + "<h3>By class</h3>"
+            + _table(an.frames["energy_by_class"], _numfmt)
+            + "<h3>Top jobs</h3>"
+            + _table(an.frames["energy_jobs"].head(20), _numfmt)
+        )
     tr = an.tel_result
     if tr:
         h.append("<h2>Telemetry</h2>")
@@ -538,8 +654,10 @@ def write_html(an: Analysis, out: Path, plots: list[Path]) -> Path:
             h.append("<h3>mrDMD anomalies</h3>" + _table(pd.DataFrame(tr["anomalous_nodes"])))
         if "anomalies" in by:
             h.append(_img(by["anomalies"]))
-    h.append("<p class='note'>Tables as CSV and Parquet and all numbers in summary.json beside this file. "
-             "Written by schedlab analyze.</p></body></html>")
+    h.append(
+        "<p class='note'>Tables as CSV and Parquet and all numbers in summary.json beside this file. "
+        "Written by schedlab analyze.</p></body></html>"
+    )
     p = out / "report.html"
     p.write_text("\n".join(h), encoding="utf-8")
     return p

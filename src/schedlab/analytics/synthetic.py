@@ -35,11 +35,11 @@ class Anomaly:
     """One planted anomaly; ``entity=-1`` means the whole cluster (``step`` only)."""
 
     kind: str
-    entity: int | None = None          # None: drawn at random
-    start: int | None = None           # sample index; None: drawn in the middle half
-    stop: int | None = None            # exclusive; None: end of series (drift/step) or start + 10 %
-    magnitude: float | None = None     # in noise units; None: the kind's default
-    period: int = 8                    # samples (oscillation / spike)
+    entity: int | None = None  # None: drawn at random
+    start: int | None = None  # sample index; None: drawn in the middle half
+    stop: int | None = None  # exclusive; None: end of series (drift/step) or start + 10 %
+    magnitude: float | None = None  # in noise units; None: the kind's default
+    period: int = 8  # samples (oscillation / spike)
 
 
 DEFAULT_MAGNITUDE = {"drift": 8.0, "step": 5.0, "oscillation": 4.0, "spike": 12.0}
@@ -47,14 +47,14 @@ DEFAULT_MAGNITUDE = {"drift": 8.0, "step": 5.0, "oscillation": 4.0, "spike": 12.
 
 @dataclass
 class SyntheticTelemetry:
-    values: np.ndarray                 # nodes x samples, W
-    times: np.ndarray                  # seconds from the start
-    rack: np.ndarray                   # rack of each node
-    group: np.ndarray                  # behaviour group of each node
-    anomalies: pd.DataFrame            # kind, entity, start, stop, magnitude_w
+    values: np.ndarray  # nodes x samples, W
+    times: np.ndarray  # seconds from the start
+    rack: np.ndarray  # rack of each node
+    group: np.ndarray  # behaviour group of each node
+    anomalies: pd.DataFrame  # kind, entity, start, stop, magnitude_w
     dt: float
     params: dict = field(default_factory=dict)
-    active: np.ndarray | None = None   # entities x samples: running (jobs); None = always
+    active: np.ndarray | None = None  # entities x samples: running (jobs); None = always
 
     @property
     def anomalous_entities(self) -> set[int]:
@@ -64,9 +64,19 @@ class SyntheticTelemetry:
         return self.values.sum(axis=0)
 
 
-def make_telemetry(n_nodes: int = 64, n_samples: int = 4096, dt: float = 30.0, anomalies=(),
-                   rack_size: int = 16, groups: int = 1, base: float = 250.0, amplitude: float = 120.0,
-                   noise: float = 6.0, rack_noise: float = 2.0, seed: int = 0) -> SyntheticTelemetry:
+def make_telemetry(
+    n_nodes: int = 64,
+    n_samples: int = 4096,
+    dt: float = 30.0,
+    anomalies=(),
+    rack_size: int = 16,
+    groups: int = 1,
+    base: float = 250.0,
+    amplitude: float = 120.0,
+    noise: float = 6.0,
+    rack_noise: float = 2.0,
+    seed: int = 0,
+) -> SyntheticTelemetry:
     """N nodes x T samples of node power (W) with planted ``anomalies`` (kind names or :class:`Anomaly`)."""
     if n_nodes < 1 or n_samples < 16:
         raise ValueError(f"need n_nodes >= 1 and n_samples >= 16, got {n_nodes}, {n_samples}")
@@ -81,13 +91,17 @@ def make_telemetry(n_nodes: int = 64, n_samples: int = 4096, dt: float = 30.0, a
     day = 2 * np.pi * t / 86400.0
     gphase = np.linspace(0, np.pi, groups, endpoint=False)
     gscale = np.linspace(1.0, 2.0, groups) if groups > 1 else np.ones(1)
-    load = np.stack([gs * (0.5 - 0.4 * np.cos(day - 0.6 - ph) - 0.1 * np.cos(2 * (day - 0.6 - ph)))
-                     for ph, gs in zip(gphase, gscale)])                       # groups x T
+    load = np.stack(
+        [
+            gs * (0.5 - 0.4 * np.cos(day - 0.6 - ph) - 0.1 * np.cos(2 * (day - 0.6 - ph)))
+            for ph, gs in zip(gphase, gscale, strict=False)
+        ]
+    )  # groups x T
     n_racks = int(rack.max()) + 1
     amp = amplitude * rng.uniform(0.9, 1.1, n_racks)[rack] * rng.uniform(0.85, 1.15, n_nodes)
     X = (base * rng.uniform(0.9, 1.1, n_nodes))[:, None] + amp[:, None] * load[group]
-    phi = np.exp(-dt / 1800.0)                                                 # 30-minute memory
-    e = rng.standard_normal((n_racks, n_samples)) * rack_noise * np.sqrt(1 - phi ** 2)
+    phi = np.exp(-dt / 1800.0)  # 30-minute memory
+    e = rng.standard_normal((n_racks, n_samples)) * rack_noise * np.sqrt(1 - phi**2)
     ar = np.empty_like(e)
     ar[:, 0] = rng.standard_normal(n_racks) * rack_noise
     for k in range(1, n_samples):
@@ -106,8 +120,11 @@ def make_telemetry(n_nodes: int = 64, n_samples: int = 4096, dt: float = 30.0, a
         if not -1 <= ent < n_nodes or (ent == -1 and a.kind != "step"):
             raise ValueError(f"anomaly entity {ent} out of range (-1 only for a cluster-wide step)")
         start = int(rng.integers(n_samples // 4, 3 * n_samples // 4)) if a.start is None else int(a.start)
-        stop = a.stop if a.stop is not None else (n_samples if a.kind in ("drift", "step")
-                                                  else min(n_samples, start + n_samples // 10))
+        stop = (
+            a.stop
+            if a.stop is not None
+            else (n_samples if a.kind in ("drift", "step") else min(n_samples, start + n_samples // 10))
+        )
         if not 0 <= start < stop <= n_samples:
             raise ValueError(f"anomaly window [{start}, {stop}) is not inside 0..{n_samples}")
         mag = (DEFAULT_MAGNITUDE[a.kind] if a.magnitude is None else a.magnitude) * noise
@@ -123,8 +140,15 @@ def make_telemetry(n_nodes: int = 64, n_samples: int = 4096, dt: float = 30.0, a
             X[rows_, start:stop] += mag * (k % a.period == 0)
         rows.append((a.kind, ent, start, stop, mag))
     truth = pd.DataFrame(rows, columns=["kind", "entity", "start", "stop", "magnitude_w"])
-    return SyntheticTelemetry(values=X, times=t, rack=rack, group=group, anomalies=truth, dt=dt,
-                              params=dict(n_nodes=n_nodes, n_samples=n_samples, seed=seed, noise=noise))
+    return SyntheticTelemetry(
+        values=X,
+        times=t,
+        rack=rack,
+        group=group,
+        anomalies=truth,
+        dt=dt,
+        params=dict(n_nodes=n_nodes, n_samples=n_samples, seed=seed, noise=noise),
+    )
 
 
 def match_detections(scores: pd.DataFrame, truth: pd.DataFrame, tolerance: int = 0) -> dict:
@@ -144,14 +168,27 @@ def match_detections(scores: pd.DataFrame, truth: pd.DataFrame, tolerance: int =
         hit = (fe == a["entity"]) & (fs < a["stop"] + tolerance) & (fp > a["start"] - tolerance)
         found.append(bool(hit.any()))
         matched |= hit
-    return {"planted": len(node), "found": int(sum(found)), "recall": float(np.mean(found)) if found else float("nan"),
-            "found_each": found, "flagged_cells": int(len(f)), "false_alarm_cells": int((~matched).sum()),
-            "false_alarm_rate": float((~matched).sum() / max(1, len(scores))),
-            "false_alarm_entities": sorted(set(int(e) for e in fe[~matched]))}
+    return {
+        "planted": len(node),
+        "found": int(sum(found)),
+        "recall": float(np.mean(found)) if found else float("nan"),
+        "found_each": found,
+        "flagged_cells": len(f),
+        "false_alarm_cells": int((~matched).sum()),
+        "false_alarm_rate": float((~matched).sum() / max(1, len(scores))),
+        "false_alarm_entities": sorted(set(int(e) for e in fe[~matched])),
+    }
 
 
-def make_job_telemetry(n_jobs: int = 150, n_samples: int = 2048, dt: float = 300.0, anomalies=(),
-                       min_length: int = 256, noise: float = 6.0, seed: int = 0) -> SyntheticTelemetry:
+def make_job_telemetry(
+    n_jobs: int = 150,
+    n_samples: int = 2048,
+    dt: float = 300.0,
+    anomalies=(),
+    min_length: int = 256,
+    noise: float = 6.0,
+    seed: int = 0,
+) -> SyntheticTelemetry:
     """Jobs x time usage: job j runs on ``[start_j, stop_j)`` (at least ``min_length`` samples) at
     its own level (100-400) following the machine's daily cycle, plus white noise; 0 when not
     running (``active`` marks the run spans).  ``anomalies`` (kinds ``drift``, ``step``,
@@ -168,7 +205,10 @@ def make_job_telemetry(n_jobs: int = 150, n_samples: int = 2048, dt: float = 300
     day = 2 * np.pi * t * dt / 86400.0
     load = 0.8 + 0.2 * np.cos(day - 0.6)
     level = rng.uniform(100, 400, n_jobs)
-    X = level[:, None] * load[None, :] + rng.standard_normal((n_jobs, n_samples)) * noise * rng.uniform(0.8, 1.2, n_jobs)[:, None]
+    X = (
+        level[:, None] * load[None, :]
+        + rng.standard_normal((n_jobs, n_samples)) * noise * rng.uniform(0.8, 1.2, n_jobs)[:, None]
+    )
     rows = []
     long_jobs = list(rng.permutation(np.flatnonzero(length >= n_samples // 2)))
     for spec in anomalies:
@@ -189,6 +229,13 @@ def make_job_telemetry(n_jobs: int = 150, n_samples: int = 2048, dt: float = 300
         rows.append((a.kind, ent, s0, s1, mag))
     X[~active] = 0.0
     truth = pd.DataFrame(rows, columns=["kind", "entity", "start", "stop", "magnitude_w"])
-    return SyntheticTelemetry(values=X, times=t * dt, rack=np.zeros(n_jobs, int), group=np.zeros(n_jobs, int),
-                              anomalies=truth, dt=dt, params=dict(n_jobs=n_jobs, n_samples=n_samples, seed=seed),
-                              active=active)
+    return SyntheticTelemetry(
+        values=X,
+        times=t * dt,
+        rack=np.zeros(n_jobs, int),
+        group=np.zeros(n_jobs, int),
+        anomalies=truth,
+        dt=dt,
+        params=dict(n_jobs=n_jobs, n_samples=n_samples, seed=seed),
+        active=active,
+    )

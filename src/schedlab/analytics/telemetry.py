@@ -34,17 +34,17 @@ class TelemetryMatrix:
 
     values: np.ndarray
     entities: np.ndarray
-    times: pd.DatetimeIndex                # left edge of each cell, UTC
+    times: pd.DatetimeIndex  # left edge of each cell, UTC
     step: pd.Timedelta
     n_missing: int
     missing_per_entity: np.ndarray
-    active: np.ndarray | None = None      # entities x time: the entity runs (jobs); None = always
+    active: np.ndarray | None = None  # entities x time: the entity runs (jobs); None = always
 
     @property
     def shape(self):
         return self.values.shape
 
-    def filled(self, method: str = "interpolate") -> "TelemetryMatrix":
+    def filled(self, method: str = "interpolate") -> TelemetryMatrix:
         """A copy with the gaps filled: ``"interpolate"`` (linear in time, edges held) or ``"zero"``."""
         if method not in ("interpolate", "zero"):
             raise ValueError(f"method must be 'interpolate' or 'zero', got {method!r}")
@@ -69,15 +69,21 @@ def _to_utc(ts, unit: str) -> pd.DatetimeIndex:
     if pd.api.types.is_numeric_dtype(ts) and not pd.api.types.is_bool_dtype(ts):
         return pd.DatetimeIndex(pd.to_datetime(ts.to_numpy(), unit=unit, utc=True))
     out = pd.to_datetime(ts, errors="raise")
-    if getattr(out.dt, "tz", None) is None:
-        out = out.dt.tz_localize("UTC")
-    else:
-        out = out.dt.tz_convert("UTC")
+    out = out.dt.tz_localize("UTC") if getattr(out.dt, "tz", None) is None else out.dt.tz_convert("UTC")
     return pd.DatetimeIndex(out)
 
 
-def from_long(df: pd.DataFrame, value: str, entity: str = "node", time: str = "timestamp",
-              step="30s", agg: str = "mean", start=None, end=None, unit: str = "s") -> TelemetryMatrix:
+def from_long(
+    df: pd.DataFrame,
+    value: str,
+    entity: str = "node",
+    time: str = "timestamp",
+    step="30s",
+    agg: str = "mean",
+    start=None,
+    end=None,
+    unit: str = "s",
+) -> TelemetryMatrix:
     """Long form (one row per entity and sample) -> :class:`TelemetryMatrix` (see the module docstring)."""
     missing = [c for c in (entity, time, value) if c not in df.columns]
     if missing:
@@ -101,12 +107,19 @@ def from_long(df: pd.DataFrame, value: str, entity: str = "node", time: str = "t
     out = np.full((len(ents), n_cells), np.nan)
     out[g.index.get_level_values(0), g.index.get_level_values(1)] = g.to_numpy()
     miss = np.isnan(out).sum(axis=1)
-    return TelemetryMatrix(values=out, entities=ents, times=pd.date_range(start, periods=n_cells, freq=step),
-                           step=step, n_missing=int(miss.sum()), missing_per_entity=miss)
+    return TelemetryMatrix(
+        values=out,
+        entities=ents,
+        times=pd.date_range(start, periods=n_cells, freq=step),
+        step=step,
+        n_missing=int(miss.sum()),
+        missing_per_entity=miss,
+    )
 
 
-def from_wide(df: pd.DataFrame, time: str | None = None, step="30s", agg: str = "mean", start=None,
-              end=None, unit: str = "s") -> TelemetryMatrix:
+def from_wide(
+    df: pd.DataFrame, time: str | None = None, step="30s", agg: str = "mean", start=None, end=None, unit: str = "s"
+) -> TelemetryMatrix:
     """Wide form (one column per entity; time in column ``time`` or the index) -> matrix."""
     if time is not None and time not in df.columns:
         raise ValueError(f"missing time column {time!r}; the frame has {list(df.columns)}")
@@ -153,12 +166,24 @@ def surf_jobs_matrix(data_dir=None, min_duration: float = 3600.0, step="30s", st
         raise ValueError(f"no job lasts at least {min_duration} s")
     fr = pd.read_parquet(root / "surf_week" / "fragments.parquet", columns=["id", "cpu_usage"])
     fr = fr[fr["id"].isin(tasks["id"])]
-    start = SURF_WEEK_START if start is None else pd.Timestamp(start).tz_convert("UTC") if pd.Timestamp(start).tz else pd.Timestamp(start, tz="UTC")
-    end = start + pd.Timedelta(days=7) if end is None else pd.Timestamp(end).tz_convert("UTC") if pd.Timestamp(end).tz else pd.Timestamp(end, tz="UTC")
+    start = (
+        SURF_WEEK_START
+        if start is None
+        else pd.Timestamp(start).tz_convert("UTC")
+        if pd.Timestamp(start).tz
+        else pd.Timestamp(start, tz="UTC")
+    )
+    end = (
+        start + pd.Timedelta(days=7)
+        if end is None
+        else pd.Timestamp(end).tz_convert("UTC")
+        if pd.Timestamp(end).tz
+        else pd.Timestamp(end, tz="UTC")
+    )
     n_slots = int((end - start) // pd.Timedelta("30s"))
     ids = np.sort(tasks["id"].to_numpy())
     row = np.searchsorted(ids, fr["id"].to_numpy())
-    k_in_job = fr.groupby("id").cumcount().to_numpy()        # fragments are in execution order
+    k_in_job = fr.groupby("id").cumcount().to_numpy()  # fragments are in execution order
     sub = tasks.set_index("id").loc[ids, "submission_time"].to_numpy()
     slot0 = (sub - int(start.value // 10**6)) // 30_000
     slot = slot0[row] + k_in_job
@@ -166,11 +191,17 @@ def surf_jobs_matrix(data_dir=None, min_duration: float = 3600.0, step="30s", st
     M = np.zeros((len(ids), n_slots))
     M[row[ok], slot[ok]] = fr["cpu_usage"].to_numpy()[ok]
     A = np.zeros((len(ids), n_slots), bool)
-    A[row[ok], slot[ok]] = True                              # a fragment: the job runs in that slot
+    A[row[ok], slot[ok]] = True  # a fragment: the job runs in that slot
     n_cells = n_slots // k
-    M = M[:, :n_cells * k].reshape(len(ids), n_cells, k).mean(axis=2)
-    A = A[:, :n_cells * k].reshape(len(ids), n_cells, k).all(axis=2)
+    M = M[:, : n_cells * k].reshape(len(ids), n_cells, k).mean(axis=2)
+    A = A[:, : n_cells * k].reshape(len(ids), n_cells, k).all(axis=2)
     keep = M.any(axis=1)
-    return TelemetryMatrix(values=M[keep], entities=ids[keep], times=pd.date_range(start, periods=n_cells, freq=step),
-                           step=step, n_missing=0, missing_per_entity=np.zeros(int(keep.sum()), dtype=np.int64),
-                           active=A[keep])
+    return TelemetryMatrix(
+        values=M[keep],
+        entities=ids[keep],
+        times=pd.date_range(start, periods=n_cells, freq=step),
+        step=step,
+        n_missing=0,
+        missing_per_entity=np.zeros(int(keep.sum()), dtype=np.int64),
+        active=A[keep],
+    )

@@ -75,7 +75,7 @@ class AllocationProblem:
         self.scale_down = np.asarray(self.scale_down, dtype=np.float64)
         h = np.asarray(self.horizon, dtype=np.float64)
         # one look-ahead for all, one per trainer, or one per (trainer, node count)
-        self.horizon = (h.copy() if h.ndim == 2 else np.broadcast_to(h, (j,))[:, None].copy())
+        self.horizon = h.copy() if h.ndim == 2 else np.broadcast_to(h, (j,))[:, None].copy()
         self.horizon = np.broadcast_to(self.horizon, (j, self.rates.shape[1])).copy()
         self.weight = np.ones(j) if self.weight is None else np.asarray(self.weight, dtype=np.float64)
         self.done = np.zeros(j) if self.done is None else np.asarray(self.done, dtype=np.float64)
@@ -120,7 +120,7 @@ class AllocationProblem:
     def gains(self) -> np.ndarray:
         """(J, K+1) samples expected over the horizon at k nodes, net of the rescale cost."""
         useful = self.horizon * self.rates
-        if self.risk is not None:   # expected pre-emption stalls over the horizon
+        if self.risk is not None:  # expected pre-emption stalls over the horizon
             useful = useful * np.maximum(0.0, 1.0 - self.risk * self.scale_down[:, None])
         return useful - self.rescale_costs()
 
@@ -174,6 +174,7 @@ def objective_value(problem: AllocationProblem, counts) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------------------- dynamic program
+
 
 @numba.njit(cache=True)
 def _mckp_sum(values, capacity):
@@ -252,6 +253,7 @@ def solve_dp(problem: AllocationProblem) -> Allocation:
 
 # ----------------------------------------------------------------------------------- node-level MILP
 
+
 def _node_milp(problem: AllocationProblem, values: np.ndarray, fair: np.ndarray | None, time_limit: float):
     """Build and solve the per-node MILP with HiGHS.  Returns (status, objective, counts, node map).
 
@@ -280,22 +282,26 @@ def _node_milp(problem: AllocationProblem, values: np.ndarray, fair: np.ndarray 
         lo.append(lower), hi.append(upper)
         r += 1
 
-    xi = lambda j, i: x0 + j * n_n + i  # noqa: E731
+    xi = lambda j, i: x0 + j * n_n + i
     for i in range(n_n):  # one trainer per node
         add([xi(j, i) for j in range(n_j)], np.ones(n_j), -np.inf, 1.0)
     for j in range(n_j):
         mine = np.flatnonzero(zj == j)
-        add(z0 + mine, np.ones(len(mine)), 1.0, 1.0)                       # one count per trainer
-        add(np.r_[[xi(j, i) for i in range(n_n)], z0 + mine],             # nodes == chosen count
-            np.r_[np.ones(n_n), -zk[mine].astype(float)], 0.0, 0.0)
+        add(z0 + mine, np.ones(len(mine)), 1.0, 1.0)  # one count per trainer
+        add(
+            np.r_[[xi(j, i) for i in range(n_n)], z0 + mine],  # nodes == chosen count
+            np.r_[np.ones(n_n), -zk[mine].astype(float)],
+            0.0,
+            0.0,
+        )
         held = holder == j
         if problem.compat and not 0 < problem.current[j] < problem.min_nodes[j]:
             # BFTrainer's big-M = N + 1:  2*sum_held x + M d >= 2c ;  2*sum_free x + M d <= M
             big_m = n_n + 1
             hx = [xi(j, i) for i in np.flatnonzero(held)]
             fx = [xi(j, i) for i in np.flatnonzero(~held)]
-            add(hx + [g0 + j], np.r_[2.0 * np.ones(len(hx)), big_m], 2.0 * problem.current[j], np.inf)
-            add(fx + [g0 + j], np.r_[2.0 * np.ones(len(fx)), big_m], -np.inf, big_m)
+            add([*hx, g0 + j], np.r_[2.0 * np.ones(len(hx)), big_m], 2.0 * problem.current[j], np.inf)
+            add([*fx, g0 + j], np.r_[2.0 * np.ones(len(fx)), big_m], -np.inf, big_m)
         else:
             # exact: g = 1 keeps every held node; g = 0 adds no free node
             for i in range(n_n):
@@ -310,7 +316,7 @@ def _node_milp(problem: AllocationProblem, values: np.ndarray, fair: np.ndarray 
     if fair is not None:
         cost[t_col] = 1.0
     else:
-        cost[z0:z0 + n_z] = values[zj, zk]
+        cost[z0 : z0 + n_z] = values[zj, zk]
     upper = np.ones(n_cols)
     lower = np.zeros(n_cols)
     integrality = [highspy.HighsVarType.kInteger] * n_cols
@@ -389,11 +395,13 @@ def solve_milp(problem: AllocationProblem, time_limit: float = 60.0) -> Allocati
 
 # ------------------------------------------------------------------------------------ checks / baseline
 
+
 def solve_bruteforce(problem: AllocationProblem) -> Allocation:
     """Enumerate every count vector (tiny instances only); the reference the other solvers match."""
     t0 = time.perf_counter()
-    choices = [[0] + list(range(int(problem.min_nodes[j]), int(problem.max_nodes[j]) + 1))
-               for j in range(problem.n_trainers)]
+    choices = [
+        [0, *list(range(int(problem.min_nodes[j]), int(problem.max_nodes[j]) + 1))] for j in range(problem.n_trainers)
+    ]
     if np.prod([len(c) for c in choices], dtype=float) > 2e6:
         raise ValueError("instance too large for brute force")
     best, best_counts, best_key = -np.inf, None, None
@@ -405,12 +413,17 @@ def solve_bruteforce(problem: AllocationProblem) -> Allocation:
         if best_key is None or _lex_greater(key, best_key):
             best_key, best, best_counts = key, total, counts
     min_prog = best_key[0] if problem.objective == "fairness" else objective_value(problem, best_counts)[1]
-    return Allocation(np.array(best_counts, np.int64), float(best), "bruteforce", time.perf_counter() - t0,
-                      min_progress=float(min_prog))
+    return Allocation(
+        np.array(best_counts, np.int64),
+        float(best),
+        "bruteforce",
+        time.perf_counter() - t0,
+        min_progress=float(min_prog),
+    )
 
 
 def _lex_greater(a, b) -> bool:
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x > y + 1e-9 * max(1.0, abs(y)):
             return True
         if x < y - 1e-9 * max(1.0, abs(y)):

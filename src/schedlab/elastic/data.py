@@ -39,18 +39,20 @@ SOURCES = {
     "fragments.npy": BFTRAINER + "fragments.npy",
 }
 #: (job pickle stem, output name) for the three trainer sets.
-JOB_PICKLES = (("ImageNet-imgps-{}-1001J.pkl", "trainer_jobs_imagenet_1001.csv"),
-               ("hps-shufflenet-{}-1000J.pkl", "trainer_jobs_hps_shufflenet_1000.csv"),
-               ("hps-shufflenet-{}-10J.pkl", "trainer_jobs_hps_shufflenet_10.csv"))
+JOB_PICKLES = (
+    ("ImageNet-imgps-{}-1001J.pkl", "trainer_jobs_imagenet_1001.csv"),
+    ("hps-shufflenet-{}-1000J.pkl", "trainer_jobs_hps_shufflenet_1000.csv"),
+    ("hps-shufflenet-{}-10J.pkl", "trainer_jobs_hps_shufflenet_10.csv"),
+)
 
 
 def bftrainer_dir(data_dir: Path | None = None) -> Path:
     """The folder holding the BFTrainer CSVs (``<data>/bftrainer``), or a clear error."""
-    return find_dataset("bftrainer", REQUIRED, data_dir,
-                        "run `schedlab data fetch bftrainer` or pass --data-dir")
+    return find_dataset("bftrainer", REQUIRED, data_dir, "run `schedlab data fetch bftrainer` or pass --data-dir")
 
 
 # --------------------------------------------------------------------------------------------- fetch
+
 
 def fetch_bftrainer(dest: Path | None = None, progress=None) -> Path:
     """Download the pinned originals and convert them into ``dest/bftrainer`` (default: the cache)."""
@@ -63,7 +65,7 @@ def fetch_bftrainer(dest: Path | None = None, progress=None) -> Path:
             continue
         if progress:
             progress(f"downloading {url}")
-        with urllib.request.urlopen(url, timeout=120) as resp:  # noqa: S310 (fixed https URLs above)
+        with urllib.request.urlopen(url, timeout=120) as resp:
             data = resp.read()
         target.write_bytes(data)
     convert_bftrainer(raw, dest / "bftrainer")
@@ -71,6 +73,7 @@ def fetch_bftrainer(dest: Path | None = None, progress=None) -> Path:
 
 
 # ------------------------------------------------------------------------------------------- convert
+
 
 def _read_node_map(raw: Path) -> pd.DataFrame:
     pkl = raw / "ndstat-10sdn6-evt.pkl"
@@ -92,20 +95,37 @@ def node_map_to_changes(dense: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     time_s = ((dense.index - t0).total_seconds()).to_numpy().astype(np.int64)
     prev = np.vstack([np.zeros((1, values.shape[1]), np.int8), values[:-1]])
     ev_row, node = np.nonzero(values != prev)
-    changes = pd.DataFrame({"time_s": time_s[ev_row], "node": node.astype(np.int64),
-                            "state": np.where(values[ev_row, node] == 1, "idle", "busy")})
+    changes = pd.DataFrame(
+        {
+            "time_s": time_s[ev_row],
+            "node": node.astype(np.int64),
+            "state": np.where(values[ev_row, node] == 1, "idle", "busy"),
+        }
+    )
     changes = changes.sort_values(["time_s", "node"], kind="stable").reset_index(drop=True)
-    events = pd.DataFrame({"event": np.arange(len(dense)), "time_s": time_s,
-                           "timestamp": dense.index.strftime("%Y-%m-%d %H:%M:%S"),
-                           "n_idle": values.sum(axis=1).astype(np.int64),
-                           "n_changed": (values != prev).sum(axis=1).astype(np.int64)})
+    events = pd.DataFrame(
+        {
+            "event": np.arange(len(dense)),
+            "time_s": time_s,
+            "timestamp": dense.index.strftime("%Y-%m-%d %H:%M:%S"),
+            "n_idle": values.sum(axis=1).astype(np.int64),
+            "n_changed": (values != prev).sum(axis=1).astype(np.int64),
+        }
+    )
     events.loc[0, "n_changed"] = 0
     names = pd.DataFrame({"node": np.arange(values.shape[1]), "node_name": [str(c) for c in dense.columns]})
-    meta = {"n_nodes": int(values.shape[1]), "n_events": int(len(dense)), "n_state_changes": int(len(changes)),
-            "trace_start": str(t0), "trace_end": str(dense.index[-1]), "span_s": int(time_s[-1]),
-            "state_before_first_change": "busy", "replay_start_event": 1000,
-            "replay_start_time": str(dense.index[min(1000, len(dense) - 1)]),
-            "replay_start_offset_s": int(time_s[min(1000, len(dense) - 1)])}
+    meta = {
+        "n_nodes": int(values.shape[1]),
+        "n_events": len(dense),
+        "n_state_changes": len(changes),
+        "trace_start": str(t0),
+        "trace_end": str(dense.index[-1]),
+        "span_s": int(time_s[-1]),
+        "state_before_first_change": "busy",
+        "replay_start_event": 1000,
+        "replay_start_time": str(dense.index[min(1000, len(dense) - 1)]),
+        "replay_start_offset_s": int(time_s[min(1000, len(dense) - 1)]),
+    }
     return changes, events, names, meta
 
 
@@ -113,15 +133,23 @@ def job_pickles_to_table(bounds: pd.DataFrame, scal: pd.DataFrame, trace_start: 
     """BFTrainer's ``Jbnd`` (Tcup, Tcdw, Jmin, Jmax, Pmax, Tsub) and ``JNPs`` frames -> one job table."""
     models = [str(j).split("-", 1)[1] if "-" in str(j) else "shufflenet" for j in bounds.index]
     tsub = pd.to_datetime(bounds["Tsub"])
-    return pd.DataFrame({
-        "job_id": [str(j) for j in bounds.index], "model": models,
-        "submit_time": tsub.dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
-        "submit_offset_s": ((tsub - trace_start).dt.total_seconds()).astype(np.int64).to_numpy(),
-        "scale_up_cost_s": bounds["Tcup"].astype(float).to_numpy(),
-        "scale_down_cost_s": bounds["Tcdw"].astype(float).to_numpy(),
-        "min_nodes": bounds["Jmin"].astype(np.int64).to_numpy(), "max_nodes": bounds["Jmax"].astype(np.int64).to_numpy(),
-        "total_work_samples": bounds["Pmax"].astype(np.int64).to_numpy(),
-    }).reset_index(drop=True).assign(_ns=list(scal.loc[bounds.index, "Ns"]), _ps=list(scal.loc[bounds.index, "Ps"]))
+    return (
+        pd.DataFrame(
+            {
+                "job_id": [str(j) for j in bounds.index],
+                "model": models,
+                "submit_time": tsub.dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+                "submit_offset_s": ((tsub - trace_start).dt.total_seconds()).astype(np.int64).to_numpy(),
+                "scale_up_cost_s": bounds["Tcup"].astype(float).to_numpy(),
+                "scale_down_cost_s": bounds["Tcdw"].astype(float).to_numpy(),
+                "min_nodes": bounds["Jmin"].astype(np.int64).to_numpy(),
+                "max_nodes": bounds["Jmax"].astype(np.int64).to_numpy(),
+                "total_work_samples": bounds["Pmax"].astype(np.int64).to_numpy(),
+            }
+        )
+        .reset_index(drop=True)
+        .assign(_ns=list(scal.loc[bounds.index, "Ns"]), _ps=list(scal.loc[bounds.index, "Ps"]))
+    )
 
 
 def _scalability_rows(jobs: pd.DataFrame) -> pd.DataFrame:
@@ -129,8 +157,10 @@ def _scalability_rows(jobs: pd.DataFrame) -> pd.DataFrame:
     for model, g in jobs.groupby("model", sort=False):
         ns, ps = np.asarray(g["_ns"].iloc[0], float), np.asarray(g["_ps"].iloc[0], float)
         one = ps[list(ns).index(1)] if 1 in list(ns) else ps[ns > 0][0]
-        rows += [{"model": model, "nodes": int(n), "throughput_samples_per_s": float(p),
-                  "speedup_vs_1_node": float(p / one)} for n, p in zip(ns, ps)]
+        rows += [
+            {"model": model, "nodes": int(n), "throughput_samples_per_s": float(p), "speedup_vs_1_node": float(p / one)}
+            for n, p in zip(ns, ps, strict=False)
+        ]
     return pd.DataFrame(rows)
 
 

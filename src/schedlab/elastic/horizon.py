@@ -31,26 +31,38 @@ from schedlab.elastic.idle import IdleTrace
 
 
 class HoleLifePredictor:
-    def __init__(self, ages_per_hole: int = 4, max_iter: int = 200, learning_rate: float = 0.1,
-                 max_leaf_nodes: int = 31, risk_scale: float = 1.0, seed: int = 0, clock_offset: float = 0.0):
+    def __init__(
+        self,
+        ages_per_hole: int = 4,
+        max_iter: int = 200,
+        learning_rate: float = 0.1,
+        max_leaf_nodes: int = 31,
+        risk_scale: float = 1.0,
+        seed: int = 0,
+        clock_offset: float = 0.0,
+    ):
         self.ages_per_hole = ages_per_hole
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.risk_scale = risk_scale
         self.seed = seed
-        self.clock_offset = clock_offset   # seconds from the trace clock to local midnight-based time
+        self.clock_offset = clock_offset  # seconds from the trace clock to local midnight-based time
 
     # ------------------------------------------------------------------ features
     def _features(self, t, age, nodes) -> np.ndarray:
         hour = ((np.asarray(t, float) + self.clock_offset) / 3600.0) % 24.0
-        return np.column_stack([
-            np.log1p(np.maximum(age, 0.0)),
-            np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24),
-            self.node_median_log_[nodes], self.node_log_count_[nodes],
-        ])
+        return np.column_stack(
+            [
+                np.log1p(np.maximum(age, 0.0)),
+                np.sin(2 * np.pi * hour / 24),
+                np.cos(2 * np.pi * hour / 24),
+                self.node_median_log_[nodes],
+                self.node_log_count_[nodes],
+            ]
+        )
 
-    def fit(self, history: IdleTrace) -> "HoleLifePredictor":
+    def fit(self, history: IdleTrace) -> HoleLifePredictor:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         holes = history.holes()
@@ -81,8 +93,12 @@ class HoleLifePredictor:
         d = np.repeat(dur, frac.shape[1])
         X = self._features(np.repeat(start, frac.shape[1]) + age, age, np.repeat(node, frac.shape[1]))
         y = np.log(np.maximum(d - age, 1.0))
-        self.model_ = HistGradientBoostingRegressor(max_iter=self.max_iter, learning_rate=self.learning_rate,
-                                                    max_leaf_nodes=self.max_leaf_nodes, random_state=self.seed)
+        self.model_ = HistGradientBoostingRegressor(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            random_state=self.seed,
+        )
         self.model_.fit(X, y)
         self.n_holes_ = len(complete)
         return self
@@ -96,8 +112,9 @@ class HoleLifePredictor:
         age = t - np.where(np.isnan(hole_start), t, hole_start)
         return np.exp(self.model_.predict(self._features(np.full(len(nodes), t), age, nodes)))
 
-    def risk(self, held_life: list[np.ndarray], current: np.ndarray, free_life: np.ndarray,
-             n_counts: int) -> np.ndarray:
+    def risk(
+        self, held_life: list[np.ndarray], current: np.ndarray, free_life: np.ndarray, n_counts: int
+    ) -> np.ndarray:
         """(J, n_counts) expected pre-emptions per second of each trainer at each node count.
 
         A node whose hole has L seconds left is taken back at a rate of about 1 / L, so a trainer
@@ -108,7 +125,7 @@ class HoleLifePredictor:
         free_inv = np.r_[0.0, np.cumsum(1.0 / np.sort(free_life)[::-1])] if len(free_life) else np.zeros(1)
         k = np.arange(n_counts)
         out = np.empty((len(current), n_counts))
-        for row, (life, c) in enumerate(zip(held_life, current)):
+        for row, (life, c) in enumerate(zip(held_life, current, strict=False)):
             own_inv = np.r_[0.0, np.cumsum(1.0 / np.sort(life)[::-1])]
             c = min(int(c), len(life))
             grow = own_inv[c] + free_inv[np.minimum(np.maximum(k - c, 0), len(free_inv) - 1)]

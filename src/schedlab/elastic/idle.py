@@ -22,23 +22,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
-class IdleTraceError(ValueError):
-    pass
+from schedlab.errors import IdleTraceError
 
 
 @dataclass
 class IdleTrace:
     n_nodes: int
-    times: np.ndarray          # (E,) event times, seconds, strictly increasing
-    ptr: np.ndarray            # (E+1,) change offsets per event
-    node: np.ndarray           # (C,) node of each change
-    to_idle: np.ndarray        # (C,) True = the node becomes idle, False = busy
-    initial_idle: np.ndarray   # (n_nodes,) idle before the first event (at ``start``)
+    times: np.ndarray  # (E,) event times, seconds, strictly increasing
+    ptr: np.ndarray  # (E+1,) change offsets per event
+    node: np.ndarray  # (C,) node of each change
+    to_idle: np.ndarray  # (C,) True = the node becomes idle, False = busy
+    initial_idle: np.ndarray  # (n_nodes,) idle before the first event (at ``start``)
     start: float
     end: float
     name: str = "idle"
-    clock_origin: str | None = None   # wall-clock time of t = 0, when known
+    clock_origin: str | None = None  # wall-clock time of t = 0, when known
 
     def __post_init__(self):
         if self.n_nodes <= 0:
@@ -57,11 +55,13 @@ class IdleTrace:
         return self.node[lo:hi], self.to_idle[lo:hi]
 
     # ------------------------------------------------------------------ views
-    def window(self, start: float, end: float) -> "IdleTrace":
+    def window(self, start: float, end: float) -> IdleTrace:
         """The same machine between ``start`` and ``end`` (state at ``start`` becomes the initial one)."""
         start, end = max(start, self.start), min(end, self.end)
         if not end > start:
-            raise IdleTraceError(f"window [{start:.0f}, {end:.0f}] s is outside the trace [{self.start:.0f}, {self.end:.0f}] s")
+            raise IdleTraceError(
+                f"window [{start:.0f}, {end:.0f}] s is outside the trace [{self.start:.0f}, {self.end:.0f}] s"
+            )
         upto = int(np.searchsorted(self.times, start, side="right"))  # events at or before start
         state = self.initial_idle.copy()
         c_hi = self.ptr[upto]
@@ -69,11 +69,20 @@ class IdleTrace:
             last_nodes, last = np.unique(self.node[:c_hi][::-1], return_index=True)
             state[last_nodes] = self.to_idle[:c_hi][::-1][last]
         stop = int(np.searchsorted(self.times, end, side="right"))
-        return IdleTrace(self.n_nodes, self.times[upto:stop].copy(), self.ptr[upto:stop + 1] - self.ptr[upto],
-                         self.node[self.ptr[upto]:self.ptr[stop]].copy(), self.to_idle[self.ptr[upto]:self.ptr[stop]].copy(),
-                         state, float(start), float(end), self.name, self.clock_origin)
+        return IdleTrace(
+            self.n_nodes,
+            self.times[upto:stop].copy(),
+            self.ptr[upto : stop + 1] - self.ptr[upto],
+            self.node[self.ptr[upto] : self.ptr[stop]].copy(),
+            self.to_idle[self.ptr[upto] : self.ptr[stop]].copy(),
+            state,
+            float(start),
+            float(end),
+            self.name,
+            self.clock_origin,
+        )
 
-    def first_nodes(self, n: int) -> "IdleTrace":
+    def first_nodes(self, n: int) -> IdleTrace:
         """Only nodes 0..n-1 (events in which none of them changes are dropped, as BFTrainer does)."""
         if n >= self.n_nodes:
             return self
@@ -84,8 +93,18 @@ class IdleTrace:
         counts = np.bincount(ev, minlength=self.n_events)
         has = counts > 0
         ptr = np.r_[0, np.cumsum(counts[has])]
-        return IdleTrace(n, self.times[has], ptr, self.node[keep], self.to_idle[keep], self.initial_idle[:n].copy(),
-                         self.start, self.end, self.name, self.clock_origin)
+        return IdleTrace(
+            n,
+            self.times[has],
+            ptr,
+            self.node[keep],
+            self.to_idle[keep],
+            self.initial_idle[:n].copy(),
+            self.start,
+            self.end,
+            self.name,
+            self.clock_origin,
+        )
 
     # ------------------------------------------------------------------ statistics
     def idle_counts(self) -> np.ndarray:
@@ -109,7 +128,7 @@ class IdleTrace:
         rows_node, rows_start, rows_end, cut = [], [], [], []
         ev = np.repeat(np.arange(self.n_events), np.diff(self.ptr))
         t = self.times[ev] if len(ev) else np.zeros(0)
-        for n, idle, tt in zip(self.node, self.to_idle, t):
+        for n, idle, tt in zip(self.node, self.to_idle, t, strict=False):
             if idle:
                 open_at[n] = tt
             elif not np.isnan(open_at[n]):
@@ -117,26 +136,44 @@ class IdleTrace:
                 cut.append(open_at[n] == self.start and self.initial_idle[n])
                 open_at[n] = np.nan
         still = np.flatnonzero(~np.isnan(open_at))
-        df = pd.DataFrame({
-            "node": np.r_[np.asarray(rows_node, dtype=np.int64), still],
-            "start": np.r_[np.asarray(rows_start, dtype=float), open_at[still]],
-            "end": np.r_[np.asarray(rows_end, dtype=float), np.full(len(still), self.end)],
-            "censored": np.r_[np.asarray(cut, dtype=bool), np.ones(len(still), dtype=bool)],
-        })
+        df = pd.DataFrame(
+            {
+                "node": np.r_[np.asarray(rows_node, dtype=np.int64), still],
+                "start": np.r_[np.asarray(rows_start, dtype=float), open_at[still]],
+                "end": np.r_[np.asarray(rows_end, dtype=float), np.full(len(still), self.end)],
+                "censored": np.r_[np.asarray(cut, dtype=bool), np.ones(len(still), dtype=bool)],
+            }
+        )
         df["duration"] = df["end"] - df["start"]
         return df.sort_values(["start", "node"], kind="stable").reset_index(drop=True)
 
     def summary(self) -> dict:
         holes = self.holes()
-        return {"nodes": self.n_nodes, "events": self.n_events, "hours": (self.end - self.start) / 3600,
-                "idle_fraction": self.idle_fraction(), "idle_node_hours": self.idle_node_seconds() / 3600,
-                "holes": int(len(holes)), "median_hole_s": float(holes["duration"].median()) if len(holes) else 0.0}
+        return {
+            "nodes": self.n_nodes,
+            "events": self.n_events,
+            "hours": (self.end - self.start) / 3600,
+            "idle_fraction": self.idle_fraction(),
+            "idle_node_hours": self.idle_node_seconds() / 3600,
+            "holes": len(holes),
+            "median_hole_s": float(holes["duration"].median()) if len(holes) else 0.0,
+        }
 
 
 # ---------------------------------------------------------------------------------------- builders
 
-def from_changes(n_nodes: int, time_s, node, to_idle, start: float, end: float, initial_idle=None,
-                 name: str = "idle", clock_origin: str | None = None) -> IdleTrace:
+
+def from_changes(
+    n_nodes: int,
+    time_s,
+    node,
+    to_idle,
+    start: float,
+    end: float,
+    initial_idle=None,
+    name: str = "idle",
+    clock_origin: str | None = None,
+) -> IdleTrace:
     """Build a trace from a flat change list (any order; sorted here by time, stable)."""
     time_s = np.asarray(time_s, dtype=np.float64)
     node = np.asarray(node, dtype=np.int64)
@@ -168,9 +205,16 @@ def read_node_states(folder: Path | None = None) -> IdleTrace:
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     n_nodes = int(meta.get("n_nodes", changes["node"].max() + 1))
     end = float(meta.get("span_s", changes["time_s"].max()))
-    return from_changes(n_nodes, changes["time_s"].to_numpy(), changes["node"].to_numpy(),
-                        (changes["state"] == "idle").to_numpy(), 0.0, end, name="real",
-                        clock_origin=meta.get("trace_start"))
+    return from_changes(
+        n_nodes,
+        changes["time_s"].to_numpy(),
+        changes["node"].to_numpy(),
+        (changes["state"] == "idle").to_numpy(),
+        0.0,
+        end,
+        name="real",
+        clock_origin=meta.get("trace_start"),
+    )
 
 
 def _place(start: np.ndarray, end: np.ndarray, size: np.ndarray, n_nodes: int):
@@ -195,8 +239,9 @@ def _place(start: np.ndarray, end: np.ndarray, size: np.ndarray, n_nodes: int):
     return np.asarray(pairs_job, dtype=np.int64), np.asarray(pairs_node, dtype=np.int64)
 
 
-def from_schedule(start, end, size, n_nodes: int, t0: float | None = None, t1: float | None = None,
-                  name: str = "sim") -> IdleTrace:
+def from_schedule(
+    start, end, size, n_nodes: int, t0: float | None = None, t1: float | None = None, name: str = "sim"
+) -> IdleTrace:
     """Idle holes of a schedule: a node is idle whenever no job runs on it.
 
     ``size`` is in whole nodes.  Jobs with zero runtime are skipped.  Between ``t0`` (default: first
@@ -216,27 +261,43 @@ def from_schedule(start, end, size, n_nodes: int, t0: float | None = None, t1: f
     # instant has no hole, so net changes per (time, node) are kept only when the state flips
     t = np.r_[start[job], end[job]]
     nd = np.r_[node, node]
-    delta = np.r_[-np.ones(len(job), int), np.ones(len(job), int)]   # -1 busy, +1 idle
+    delta = np.r_[-np.ones(len(job), int), np.ones(len(job), int)]  # -1 busy, +1 idle
     df = pd.DataFrame({"t": t, "node": nd, "d": delta}).groupby(["t", "node"], sort=True)["d"].sum().reset_index()
     df = df[df["d"] != 0]
     df = df[(df["t"] > t0) & (df["t"] < t1)]
     busy_at_t0 = np.zeros(n_nodes, dtype=bool)
     running = (start <= t0) & (end > t0)
     busy_at_t0[node[running[job]]] = True
-    return from_changes(n_nodes, df["t"].to_numpy(), df["node"].to_numpy(), (df["d"] > 0).to_numpy(),
-                        t0, t1, initial_idle=~busy_at_t0, name=name)
+    return from_changes(
+        n_nodes,
+        df["t"].to_numpy(),
+        df["node"].to_numpy(),
+        (df["d"] > 0).to_numpy(),
+        t0,
+        t1,
+        initial_idle=~busy_at_t0,
+        name=name,
+    )
 
 
 def from_simulation(result, t0: float | None = None, t1: float | None = None) -> IdleTrace:
     """Idle holes of a schedlab :class:`~schedlab.simulator.SimResult` simulated in whole nodes."""
     if result.config.capacity_unit != "nodes" and result.workload.max_procs != result.workload.max_nodes:
         raise IdleTraceError("simulate with capacity_unit='nodes' to derive node-level idle holes")
-    return from_schedule(result.start, result.end, result.size, int(result.capacity), t0, t1,
-                         name=f"sim:{result.workload.name}:{result.config.policy}")
+    return from_schedule(
+        result.start,
+        result.end,
+        result.size,
+        int(result.capacity),
+        t0,
+        t1,
+        name=f"sim:{result.workload.name}:{result.config.policy}",
+    )
 
 
-def synthetic(n_nodes: int, hours: float, idle_fraction: float = 0.0827, idle_durations=None,
-              seed: int = 0) -> IdleTrace:
+def synthetic(
+    n_nodes: int, hours: float, idle_fraction: float = 0.0827, idle_durations=None, seed: int = 0
+) -> IdleTrace:
     """Alternating idle/busy periods per node (see the module docstring)."""
     if not 0 < idle_fraction < 1:
         raise IdleTraceError(f"idle fraction must be in (0, 1) (got {idle_fraction})")
@@ -267,5 +328,4 @@ def synthetic(n_nodes: int, hours: float, idle_fraction: float = 0.0827, idle_du
                 t_all.append(t), n_all.append(n), idle_all.append(idle)
             else:
                 init[n] = idle
-    return from_changes(n_nodes, t_all, n_all, idle_all, 0.0, horizon, initial_idle=init,
-                        name="synthetic")
+    return from_changes(n_nodes, t_all, n_all, idle_all, 0.0, horizon, initial_idle=init, name="synthetic")

@@ -56,8 +56,13 @@ def trainer_allocation(result, out: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 4.2))
     if len(result.allocations):
         wide = _wide(result)
-        img = ax.imshow(wide.to_numpy().T, aspect="auto", interpolation="nearest", cmap="viridis",
-                        extent=(0, (ev_t[-1] - ev_t[0]) / 3600, wide.shape[1], 0))
+        img = ax.imshow(
+            wide.to_numpy().T,
+            aspect="auto",
+            interpolation="nearest",
+            cmap="viridis",
+            extent=(0, (ev_t[-1] - ev_t[0]) / 3600, wide.shape[1], 0),
+        )
         fig.colorbar(img, ax=ax, label="nodes")
     ax.set_xlabel("hours")
     ax.set_ylabel("trainer (submission order)")

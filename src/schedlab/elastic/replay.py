@@ -93,19 +93,26 @@ class ReplayConfig:
             raise ValueError(f"max_running must be >= 1 (got {self.max_running})")
 
     def to_dict(self) -> dict:
-        return {"objective": self.objective, "solver": self.solver, "tfwd": self.tfwd, "cost_rate": self.cost_rate,
-                "compat": self.compat, "max_running": self.max_running,
-                "horizon": None if self.horizon is None else type(self.horizon).__name__,
-                "node_choice": self.node_choice, "risk": self.horizon is not None and self.risk,
-                "tfwd_scale": self.tfwd_scale if self.horizon is not None else None,
-                "tfwd_learned": self.horizon is not None and self.tfwd_learned}
+        return {
+            "objective": self.objective,
+            "solver": self.solver,
+            "tfwd": self.tfwd,
+            "cost_rate": self.cost_rate,
+            "compat": self.compat,
+            "max_running": self.max_running,
+            "horizon": None if self.horizon is None else type(self.horizon).__name__,
+            "node_choice": self.node_choice,
+            "risk": self.horizon is not None and self.risk,
+            "tfwd_scale": self.tfwd_scale if self.horizon is not None else None,
+            "tfwd_learned": self.horizon is not None and self.tfwd_learned,
+        }
 
 
 @dataclass
 class ReplayResult:
-    events: pd.DataFrame        # one row per decision point
-    allocations: pd.DataFrame   # (time, trainer, nodes) whenever a trainer's count changes
-    trainers: pd.DataFrame      # one row per trainer
+    events: pd.DataFrame  # one row per decision point
+    allocations: pd.DataFrame  # (time, trainer, nodes) whenever a trainer's count changes
+    trainers: pd.DataFrame  # one row per trainer
     summary: dict
     config: ReplayConfig = field(repr=False, default=None)
 
@@ -118,8 +125,8 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
     owner = np.full(idle.n_nodes, -1, dtype=np.int64)
     is_idle = idle.initial_idle.copy()
     hole_start = np.where(is_idle, idle.start, np.nan)
-    life_map = np.zeros(idle.n_nodes)   # predicted remaining hole life, refreshed at each decision
-    status = np.zeros(n_t, dtype=np.int8)            # 0 queued, 1 running (admitted), 2 finished
+    life_map = np.zeros(idle.n_nodes)  # predicted remaining hole life, refreshed at each decision
+    status = np.zeros(n_t, dtype=np.int8)  # 0 queued, 1 running (admitted), 2 finished
     count = np.zeros(n_t, dtype=np.int64)
     done, ideal, stall, node_sec, run_sec = (np.zeros(n_t) for _ in range(5))
     ups, downs, starts, stops, preempts = (np.zeros(n_t, dtype=np.int64) for _ in range(5))
@@ -128,7 +135,7 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
     q_next = 0
     active: list[int] = []
     ev_rows: list[tuple] = []
-    tfwd_used: list[float] = []   # the look-ahead of each decision (nan: no trainer to decide for)
+    tfwd_used: list[float] = []  # the look-ahead of each decision (nan: no trainer to decide for)
     alloc_rows: list[tuple] = []
     acc = {"samples": 0.0, "ideal": 0.0, "used": 0.0}
 
@@ -168,10 +175,7 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
             return
         if k < c:
             mine = np.flatnonzero(owner == j)
-            if cfg.node_choice == "longest":
-                mine = mine[np.argsort(life_map[mine], kind="stable")]
-            else:
-                mine = mine[::-1]
+            mine = mine[np.argsort(life_map[mine], kind="stable")] if cfg.node_choice == "longest" else mine[::-1]
             owner[mine[: c - k]] = -1
         else:
             free = np.flatnonzero(is_idle & (owner < 0))
@@ -196,7 +200,7 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
         if not active:
             tfwd_used.append(np.nan)
             return np.nan, 0.0, 0
-        t0 = time.perf_counter()   # the decision's time: predictions, problem set-up and solve
+        t0 = time.perf_counter()  # the decision's time: predictions, problem set-up and solve
         a = np.asarray(active)
         n_idle = int(is_idle.sum())
         horizon, risk = cfg.tfwd, None
@@ -214,10 +218,22 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
                 held = [life_map[owner == j] for j in a]
                 risk = cfg.horizon.risk(held, count[a], free_life, rates.shape[1])
         problem = AllocationProblem(
-            capacity=n_idle, current=count[a], rates=rates[a], min_nodes=trainers.min_nodes[a],
-            max_nodes=trainers.max_nodes[a], scale_up=trainers.scale_up[a], scale_down=trainers.scale_down[a],
-            horizon=horizon, weight=trainers.weight[a], done=done[a], work=trainers.work[a],
-            objective=cfg.objective, cost_rate=cfg.cost_rate, compat=cfg.compat, risk=risk)
+            capacity=n_idle,
+            current=count[a],
+            rates=rates[a],
+            min_nodes=trainers.min_nodes[a],
+            max_nodes=trainers.max_nodes[a],
+            scale_up=trainers.scale_up[a],
+            scale_down=trainers.scale_down[a],
+            horizon=horizon,
+            weight=trainers.weight[a],
+            done=done[a],
+            work=trainers.work[a],
+            objective=cfg.objective,
+            cost_rate=cfg.cost_rate,
+            compat=cfg.compat,
+            risk=risk,
+        )
         if cfg.solver == "dp":
             alloc = solve_dp(problem)
         elif cfg.solver == "milp":
@@ -226,7 +242,7 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
             alloc = equal_share(problem)
         decision_s = time.perf_counter() - t0
         changed = 0
-        for j, k in sorted(zip(a, alloc.counts), key=lambda jk: jk[1] - count[jk[0]]):  # shrink first
+        for j, k in sorted(zip(a, alloc.counts, strict=False), key=lambda jk: jk[1] - count[jk[0]]):  # shrink first
             changed += int(k != count[j])
             set_count(int(j), int(k), t)
         tfwd_used.append(horizon)
@@ -247,8 +263,24 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
     e = 0
     admit(t)
     obj, decision_s, changed = decide(t)
-    ev_rows.append((t, "start", int(is_idle.sum()), int(count.sum()), len(active), 0, 0, 0, changed, decision_s, obj,
-                    0.0, 0.0, 0.0))
+    ev_rows.append(
+        (
+            t,
+            "start",
+            int(is_idle.sum()),
+            int(count.sum()),
+            len(active),
+            0,
+            0,
+            0,
+            changed,
+            decision_s,
+            obj,
+            0.0,
+            0.0,
+            0.0,
+        )
+    )
     wall0 = time.perf_counter()
     conflicts = 0
     while True:
@@ -296,9 +328,25 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
         if admit(t):
             kinds.append("submit")
         obj, decision_s, changed = decide(t)
-        conflicts += int(np.count_nonzero((owner >= 0) & ~is_idle))   # trainers on a busy node: must stay 0
-        ev_rows.append((t, "+".join(kinds) or "none", int(is_idle.sum()), int(count.sum()), len(active),
-                        n_t - q_next, joins, leaves, changed, decision_s, obj, acc["samples"], acc["ideal"], acc["used"]))
+        conflicts += int(np.count_nonzero((owner >= 0) & ~is_idle))  # trainers on a busy node: must stay 0
+        ev_rows.append(
+            (
+                t,
+                "+".join(kinds) or "none",
+                int(is_idle.sum()),
+                int(count.sum()),
+                len(active),
+                n_t - q_next,
+                joins,
+                leaves,
+                changed,
+                decision_s,
+                obj,
+                acc["samples"],
+                acc["ideal"],
+                acc["used"],
+            )
+        )
         acc.update(samples=0.0, ideal=0.0, used=0.0)
         if on_event is not None:
             on_event(t)
@@ -306,18 +354,48 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
             break
     wall = time.perf_counter() - wall0
 
-    events = pd.DataFrame(ev_rows, columns=["time", "kind", "idle_nodes", "used_nodes", "running", "queued", "joins",
-                                            "leaves", "rescaled", "decision_s", "objective", "samples", "ideal_samples",
-                                            "used_node_seconds"])
+    events = pd.DataFrame(
+        ev_rows,
+        columns=[
+            "time",
+            "kind",
+            "idle_nodes",
+            "used_nodes",
+            "running",
+            "queued",
+            "joins",
+            "leaves",
+            "rescaled",
+            "decision_s",
+            "objective",
+            "samples",
+            "ideal_samples",
+            "used_node_seconds",
+        ],
+    )
     events["tfwd"] = tfwd_used
     allocations = pd.DataFrame(alloc_rows, columns=["time", "trainer", "nodes"])
     allocations["job_id"] = trainers.job_id[allocations["trainer"].to_numpy()] if len(allocations) else []
-    per = pd.DataFrame({
-        "job_id": trainers.job_id, "model": trainers.model, "submit": trainers.submit, "admitted": admit_t,
-        "first_nodes": first_t, "finished": finish_t, "samples": done, "ideal_samples": ideal, "work": trainers.work,
-        "node_seconds": node_sec, "busy_seconds": run_sec, "starts": starts, "stops": stops, "scale_ups": ups, "scale_downs": downs,
-        "preemptions": preempts,
-    })
+    per = pd.DataFrame(
+        {
+            "job_id": trainers.job_id,
+            "model": trainers.model,
+            "submit": trainers.submit,
+            "admitted": admit_t,
+            "first_nodes": first_t,
+            "finished": finish_t,
+            "samples": done,
+            "ideal_samples": ideal,
+            "work": trainers.work,
+            "node_seconds": node_sec,
+            "busy_seconds": run_sec,
+            "starts": starts,
+            "stops": stops,
+            "scale_ups": ups,
+            "scale_downs": downs,
+            "preemptions": preempts,
+        }
+    )
     summary = _summary(idle, trainers, per, events, cfg, wall)
     summary["busy_node_conflicts"] = conflicts
     used = events["tfwd"].dropna()
@@ -325,8 +403,9 @@ def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = 
     return ReplayResult(events, allocations, per, summary, cfg)
 
 
-def reference_scale(trainers: TrainerSet, node_seconds: np.ndarray, busy_seconds: np.ndarray,
-                    ref_nodes: int | None) -> np.ndarray:
+def reference_scale(
+    trainers: TrainerSet, node_seconds: np.ndarray, busy_seconds: np.ndarray, ref_nodes: int | None
+) -> np.ndarray:
     """Per trainer: the fixed scale of the dedicated-nodes comparison (see module docstring)."""
     if ref_nodes is not None:
         return np.clip(np.full(len(trainers), int(ref_nodes)), trainers.min_nodes, trainers.max_nodes)
@@ -335,8 +414,9 @@ def reference_scale(trainers: TrainerSet, node_seconds: np.ndarray, busy_seconds
     return np.clip(np.rint(mean).astype(np.int64), trainers.min_nodes, trainers.max_nodes)
 
 
-def efficiency_vs_dedicated(trainers: TrainerSet, per: pd.DataFrame, ref_nodes: int | None = None,
-                            busy_seconds: np.ndarray | None = None) -> float:
+def efficiency_vs_dedicated(
+    trainers: TrainerSet, per: pd.DataFrame, ref_nodes: int | None = None, busy_seconds: np.ndarray | None = None
+) -> float:
     node_sec = per["node_seconds"].to_numpy()
     if busy_seconds is None:
         busy_seconds = per["busy_seconds"].to_numpy()
@@ -346,8 +426,9 @@ def efficiency_vs_dedicated(trainers: TrainerSet, per: pd.DataFrame, ref_nodes: 
     return float(per["samples"].sum()) / dedicated if dedicated > 0 else float("nan")
 
 
-def _summary(idle: IdleTrace, trainers: TrainerSet, per: pd.DataFrame, events: pd.DataFrame,
-             cfg: ReplayConfig, wall: float) -> dict:
+def _summary(
+    idle: IdleTrace, trainers: TrainerSet, per: pd.DataFrame, events: pd.DataFrame, cfg: ReplayConfig, wall: float
+) -> dict:
     samples, ideal = float(per["samples"].sum()), float(per["ideal_samples"].sum())
     used = float(per["node_seconds"].sum())
     available = idle.idle_node_seconds()
@@ -355,21 +436,34 @@ def _summary(idle: IdleTrace, trainers: TrainerSet, per: pd.DataFrame, events: p
     jct = (per.loc[fin, "finished"] - per.loc[fin, "submit"]) / 3600
     decision_ms = events["decision_s"].to_numpy()[1:] * 1000 if len(events) > 1 else np.zeros(1)
     out = {
-        "idle_trace": idle.name, "nodes": idle.n_nodes, "hours": (idle.end - idle.start) / 3600,
-        "trainers": trainers.name, "config": cfg.to_dict(),
-        "idle_node_hours": available / 3600, "used_node_hours": used / 3600,
+        "idle_trace": idle.name,
+        "nodes": idle.n_nodes,
+        "hours": (idle.end - idle.start) / 3600,
+        "trainers": trainers.name,
+        "config": cfg.to_dict(),
+        "idle_node_hours": available / 3600,
+        "used_node_hours": used / 3600,
         "idle_used_fraction": used / available if available > 0 else 0.0,
-        "samples": samples, "ideal_samples": ideal,
+        "samples": samples,
+        "ideal_samples": ideal,
         "efficiency_vs_same_scales": samples / ideal if ideal > 0 else float("nan"),
         "efficiency_vs_dedicated": efficiency_vs_dedicated(trainers, per),
-        "efficiency_vs_dedicated_by_scale": {str(n): efficiency_vs_dedicated(trainers, per, n) for n in (1, 8, 16, 32, 64)},
-        "trainers_started": int(per["first_nodes"].notna().sum()), "trainers_finished": int(fin.sum()),
+        "efficiency_vs_dedicated_by_scale": {
+            str(n): efficiency_vs_dedicated(trainers, per, n) for n in (1, 8, 16, 32, 64)
+        },
+        "trainers_started": int(per["first_nodes"].notna().sum()),
+        "trainers_finished": int(fin.sum()),
         "mean_completion_hours": float(jct.mean()) if len(jct) else float("nan"),
         "median_completion_hours": float(jct.median()) if len(jct) else float("nan"),
-        "scale_ups": int(per["scale_ups"].sum()), "scale_downs": int(per["scale_downs"].sum()),
-        "starts": int(per["starts"].sum()), "stops": int(per["stops"].sum()),
-        "preemptions": int(per["preemptions"].sum()), "decisions": int(len(events)),
-        "decision_ms_median": float(np.median(decision_ms)), "decision_ms_p95": float(np.percentile(decision_ms, 95)),
-        "decision_ms_max": float(decision_ms.max()), "replay_seconds": wall,
+        "scale_ups": int(per["scale_ups"].sum()),
+        "scale_downs": int(per["scale_downs"].sum()),
+        "starts": int(per["starts"].sum()),
+        "stops": int(per["stops"].sum()),
+        "preemptions": int(per["preemptions"].sum()),
+        "decisions": len(events),
+        "decision_ms_median": float(np.median(decision_ms)),
+        "decision_ms_p95": float(np.percentile(decision_ms, 95)),
+        "decision_ms_max": float(decision_ms.max()),
+        "replay_seconds": wall,
     }
     return out

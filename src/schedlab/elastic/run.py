@@ -48,8 +48,15 @@ def simulate_for_holes(trace: str, policy: str):
     return simulate(wl, policy=policy, backfill="easy", capacity_unit="nodes")
 
 
-def load_idle(spec: IdleSpec, hours: float, start_hour: float | None = None, nodes: int | None = None,
-              seed: int = 0, data_dir: Path | None = None, sim_result=None) -> tuple[IdleTrace, IdleTrace | None]:
+def load_idle(
+    spec: IdleSpec,
+    hours: float,
+    start_hour: float | None = None,
+    nodes: int | None = None,
+    seed: int = 0,
+    data_dir: Path | None = None,
+    sim_result=None,
+) -> tuple[IdleTrace, IdleTrace | None]:
     """(window to replay, the whole trace it came from) for an idle-trace spec."""
     if not hours > 0:
         raise IdleTraceError(f"--hours must be > 0 (got {hours})")
@@ -77,8 +84,10 @@ def load_idle(spec: IdleSpec, hours: float, start_hour: float | None = None, nod
         if nodes:
             full = full.first_nodes(nodes)
     if start >= full.end:
-        raise IdleTraceError(f"--start-hour {start / 3600:g} is past the end of the idle trace "
-                             f"({full.end / 3600:.1f} h); give an earlier --start-hour, e.g. 0")
+        raise IdleTraceError(
+            f"--start-hour {start / 3600:g} is past the end of the idle trace "
+            f"({full.end / 3600:.1f} h); give an earlier --start-hour, e.g. 0"
+        )
     return full.window(start, start + hours * 3600.0), full
 
 
@@ -96,11 +105,26 @@ def write_outputs(result: ReplayResult, out: Path) -> list[str]:
     from schedlab.elastic import plots
     from schedlab.report.outputs import write_outputs as write
 
-    return write(out, result.summary,
-                 {"events": result.events, "allocations": result.allocations, "trainers": result.trainers},
-                 [lambda: plots.idle_usage(result.events, out), lambda: plots.allocation_by_model(result, out),
-                  lambda: plots.trainer_allocation(result, out)])
+    return write(
+        out,
+        result.summary,
+        {"events": result.events, "allocations": result.allocations, "trainers": result.trainers},
+        [
+            lambda: plots.idle_usage(result.events, out),
+            lambda: plots.allocation_by_model(result, out),
+            lambda: plots.trainer_allocation(result, out),
+        ],
+    )
 
 
-__all__ = ["DEFAULT_START_HOURS", "IdleSpec", "align_trainers", "load_idle", "load_job_set", "parse_idle_spec",
-           "run_bftrainer", "simulate_for_holes", "write_outputs"]
+__all__ = [
+    "DEFAULT_START_HOURS",
+    "IdleSpec",
+    "align_trainers",
+    "load_idle",
+    "load_job_set",
+    "parse_idle_spec",
+    "run_bftrainer",
+    "simulate_for_holes",
+    "write_outputs",
+]

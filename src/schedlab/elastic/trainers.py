@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from schedlab.errors import TrainerError
+
 #: Job sets of the BFTrainer data, by CLI name -> file in the ``bftrainer`` data folder.
 JOB_SETS = {
     "imagenet": "trainer_jobs_imagenet_1001.csv",
@@ -20,12 +22,16 @@ JOB_SETS = {
     "hps10": "trainer_jobs_hps_shufflenet_10.csv",
 }
 SCALABILITY_FILE = "trainer_scalability.csv"
-_JOB_COLUMNS = ("job_id", "model", "submit_offset_s", "scale_up_cost_s", "scale_down_cost_s",
-                "min_nodes", "max_nodes", "total_work_samples")
-
-
-class TrainerError(ValueError):
-    """A trainer description that cannot be scheduled (bad bounds, unknown model, ...)."""
+_JOB_COLUMNS = (
+    "job_id",
+    "model",
+    "submit_offset_s",
+    "scale_up_cost_s",
+    "scale_down_cost_s",
+    "min_nodes",
+    "max_nodes",
+    "total_work_samples",
+)
 
 
 def interpolated_rates(nodes: np.ndarray, throughput: np.ndarray, max_nodes: int) -> np.ndarray:
@@ -104,8 +110,10 @@ class TrainerSet:
         bad = np.flatnonzero((self.min_nodes < 1) | (self.max_nodes < self.min_nodes))
         if len(bad):
             j = bad[0]
-            raise TrainerError(f"trainer {self.job_id[j]}: node bounds [{self.min_nodes[j]}, {self.max_nodes[j]}] "
-                               f"are impossible (need 1 <= min_nodes <= max_nodes); {len(bad)} trainer(s) affected")
+            raise TrainerError(
+                f"trainer {self.job_id[j]}: node bounds [{self.min_nodes[j]}, {self.max_nodes[j]}] "
+                f"are impossible (need 1 <= min_nodes <= max_nodes); {len(bad)} trainer(s) affected"
+            )
         for field in ("scale_up", "scale_down"):
             if np.any(~np.isfinite(getattr(self, field)) | (getattr(self, field) < 0)):
                 raise TrainerError(f"{field} costs must be finite seconds >= 0")
@@ -114,32 +122,55 @@ class TrainerSet:
         if np.any(~(self.weight > 0)):
             raise TrainerError("trainer weights must be > 0")
         if self.rates.shape != (n, int(self.max_nodes.max()) + 1):
-            raise TrainerError(f"rate table has shape {self.rates.shape}, expected {(n, int(self.max_nodes.max()) + 1)}")
+            raise TrainerError(
+                f"rate table has shape {self.rates.shape}, expected {(n, int(self.max_nodes.max()) + 1)}"
+            )
         if np.any(self.rates[:, 0] != 0) or np.any(self.rates < 0):
             raise TrainerError("rates must be >= 0 and 0 on 0 nodes")
         runs = self.rates[np.arange(n), self.min_nodes]
         if np.any(runs <= 0):
             j = int(np.flatnonzero(runs <= 0)[0])
-            raise TrainerError(f"trainer {self.job_id[j]} makes no progress at its minimum of {self.min_nodes[j]} nodes")
+            raise TrainerError(
+                f"trainer {self.job_id[j]} makes no progress at its minimum of {self.min_nodes[j]} nodes"
+            )
 
-    def subset(self, index) -> "TrainerSet":
+    def subset(self, index) -> TrainerSet:
         index = np.asarray(index)
         kmax = int(self.max_nodes[index].max()) + 1
-        return TrainerSet(self.job_id[index], self.model[index], self.submit[index], self.scale_up[index],
-                          self.scale_down[index], self.min_nodes[index], self.max_nodes[index], self.work[index],
-                          self.rates[index, :kmax], self.weight[index], self.name)
+        return TrainerSet(
+            self.job_id[index],
+            self.model[index],
+            self.submit[index],
+            self.scale_up[index],
+            self.scale_down[index],
+            self.min_nodes[index],
+            self.max_nodes[index],
+            self.work[index],
+            self.rates[index, :kmax],
+            self.weight[index],
+            self.name,
+        )
 
-    def shift_submit(self, offset: float) -> "TrainerSet":
+    def shift_submit(self, offset: float) -> TrainerSet:
         """The same trainers submitted ``offset`` seconds later (to start a job set at another time)."""
         out = self.subset(np.arange(len(self)))
         out.submit = out.submit + offset
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"job_id": self.job_id, "model": self.model, "submit_s": self.submit,
-                             "scale_up_cost_s": self.scale_up, "scale_down_cost_s": self.scale_down,
-                             "min_nodes": self.min_nodes, "max_nodes": self.max_nodes,
-                             "total_work_samples": self.work, "weight": self.weight})
+        return pd.DataFrame(
+            {
+                "job_id": self.job_id,
+                "model": self.model,
+                "submit_s": self.submit,
+                "scale_up_cost_s": self.scale_up,
+                "scale_down_cost_s": self.scale_down,
+                "min_nodes": self.min_nodes,
+                "max_nodes": self.max_nodes,
+                "total_work_samples": self.work,
+                "weight": self.weight,
+            }
+        )
 
 
 def read_scalability(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -148,8 +179,10 @@ def read_scalability(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     missing = {"model", "nodes", "throughput_samples_per_s"} - set(df.columns)
     if missing:
         raise TrainerError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    return {m: (g["nodes"].to_numpy(np.float64), g["throughput_samples_per_s"].to_numpy(np.float64))
-            for m, g in df.groupby("model", sort=False)}
+    return {
+        m: (g["nodes"].to_numpy(np.float64), g["throughput_samples_per_s"].to_numpy(np.float64))
+        for m, g in df.groupby("model", sort=False)
+    }
 
 
 def read_trainers(jobs_path: Path, scalability_path: Path, name: str | None = None) -> TrainerSet:
@@ -163,18 +196,24 @@ def read_trainers(jobs_path: Path, scalability_path: Path, name: str | None = No
     tables = read_scalability(scalability_path)
     unknown = sorted(set(jobs["model"]) - set(tables))
     if unknown:
-        raise TrainerError(f"{jobs_path}: unknown model(s) {', '.join(unknown)}; "
-                           f"{scalability_path.name} has {', '.join(tables)}")
+        raise TrainerError(
+            f"{jobs_path}: unknown model(s) {', '.join(unknown)}; {scalability_path.name} has {', '.join(tables)}"
+        )
     jobs = jobs.sort_values("submit_offset_s", kind="stable").reset_index(drop=True)
     kmax = int(jobs["max_nodes"].max())
     per_model = {m: interpolated_rates(*tables[m], kmax) for m in jobs["model"].unique()}
     rates = np.stack([per_model[m] for m in jobs["model"]])
     return TrainerSet(
-        job_id=jobs["job_id"].astype(str).to_numpy(), model=jobs["model"].astype(str).to_numpy(),
-        submit=jobs["submit_offset_s"].to_numpy(), scale_up=jobs["scale_up_cost_s"].to_numpy(),
-        scale_down=jobs["scale_down_cost_s"].to_numpy(), min_nodes=jobs["min_nodes"].to_numpy(),
-        max_nodes=jobs["max_nodes"].to_numpy(), work=jobs["total_work_samples"].to_numpy(),
-        rates=rates, name=name or Path(jobs_path).stem,
+        job_id=jobs["job_id"].astype(str).to_numpy(),
+        model=jobs["model"].astype(str).to_numpy(),
+        submit=jobs["submit_offset_s"].to_numpy(),
+        scale_up=jobs["scale_up_cost_s"].to_numpy(),
+        scale_down=jobs["scale_down_cost_s"].to_numpy(),
+        min_nodes=jobs["min_nodes"].to_numpy(),
+        max_nodes=jobs["max_nodes"].to_numpy(),
+        work=jobs["total_work_samples"].to_numpy(),
+        rates=rates,
+        name=name or Path(jobs_path).stem,
     )
 
 

@@ -84,13 +84,22 @@ GPU_MODELS = ("V100", "A100", "H100")
 IDLE_POWER_W = {"V100": 43.0, "A100": 53.0, "H100": 70.0}
 COSCHED = "GPGPU/coSched/"
 #: results sub-folder -> workload name
-WORKLOAD_DIRS = {"": "default", "volume/low/": "low_opp", "volume/med/": "med_opp", "volume/high/": "high_opp",
-                 "arxiv/": "default_arxiv_version"}
+WORKLOAD_DIRS = {
+    "": "default",
+    "volume/low/": "low_opp",
+    "volume/med/": "med_opp",
+    "volume/high/": "high_opp",
+    "arxiv/": "default_arxiv_version",
+}
 #: log file -> policy name
-POLICY_LOGS = {"EcoPack_cmab_run.txt": "ecosched_cmab", "EcoPack_run.txt": "ecosched_heuristic",
-               "run_cosched_marble.txt": "marble", "run_cosched_sequential.txt": "sequential_max_gpu",
-               "run_cosched_sequential_bestGPU.txt": "sequential_best_gpu",
-               "solver_execution_run.txt": "cpsat_plan_executed"}
+POLICY_LOGS = {
+    "EcoPack_cmab_run.txt": "ecosched_cmab",
+    "EcoPack_run.txt": "ecosched_heuristic",
+    "run_cosched_marble.txt": "marble",
+    "run_cosched_sequential.txt": "sequential_max_gpu",
+    "run_cosched_sequential_bestGPU.txt": "sequential_best_gpu",
+    "solver_execution_run.txt": "cpsat_plan_executed",
+}
 SOLVER_SCHEDULE = "solver_schedule.txt"
 ML_APPS = frozenset({"bert", "gpt2", "resnet50", "resnet101", "resnet152", "vgg16", "vgg19"})
 
@@ -119,8 +128,25 @@ def ecosched_paths() -> list[str]:
 
 
 OPEN_DATA = "GPGPU/data/"
-ALTIS_APPS = ("bfs", "cfd", "cfd_double", "fdtd2d", "gemm", "gups", "kmeans", "lavamd", "maxflops", "nw",
-              "particlefilter_float", "particlefilter_naive", "pathfinder", "raytracing", "sort", "srad", "where")
+ALTIS_APPS = (
+    "bfs",
+    "cfd",
+    "cfd_double",
+    "fdtd2d",
+    "gemm",
+    "gups",
+    "kmeans",
+    "lavamd",
+    "maxflops",
+    "nw",
+    "particlefilter_float",
+    "particlefilter_naive",
+    "pathfinder",
+    "raytracing",
+    "sort",
+    "srad",
+    "where",
+)
 ALTIS_VALIDATION_APPS = ("raytracing", "sort", "srad")
 ECP_APPS = ("Laghos", "NAMD", "Resnet50", "UNet", "XSBench", "bert_large", "gromacs", "lammps", "miniGAN", "sw4lite")
 ARCHIVE_APPS = ("CRADL",)
@@ -131,17 +157,38 @@ ECP_DUAL = OPEN_DATA + "ecp_power_cap_res/2_dual_cap/"
 PERF_MATRIX = OPEN_DATA + "prediction_res/performance_matrix.csv"
 #: (source_set, suite, app) -> (performance table path, per-pair series folder)
 OPEN_SOURCES = {
-    **{("altis_train", "Altis", a): (f"{ALTIS_DUAL}train/{a}_performance.csv", f"{ALTIS_DUAL}{a}/") for a in ALTIS_APPS},
-    **{("ecp_validation", "ECP/ML", a): (f"{ECP_DUAL}validation/{a}_performance.csv", f"{ECP_DUAL}{a}/") for a in ECP_APPS},
-    **{("ecp_archive", "ECP/ML", a): (f"{ECP_DUAL}archive/{a}_performance.csv", f"{ECP_DUAL}{a}/") for a in ARCHIVE_APPS},
+    **{
+        ("altis_train", "Altis", a): (f"{ALTIS_DUAL}train/{a}_performance.csv", f"{ALTIS_DUAL}{a}/") for a in ALTIS_APPS
+    },
+    **{
+        ("ecp_validation", "ECP/ML", a): (f"{ECP_DUAL}validation/{a}_performance.csv", f"{ECP_DUAL}{a}/")
+        for a in ECP_APPS
+    },
+    **{
+        ("ecp_archive", "ECP/ML", a): (f"{ECP_DUAL}archive/{a}_performance.csv", f"{ECP_DUAL}{a}/")
+        for a in ARCHIVE_APPS
+    },
 }
 ALTIS_VALIDATION = {a: f"{ALTIS_DUAL}validation/{a}_performance.csv" for a in ALTIS_VALIDATION_APPS}
 
-PERF_COLUMNS = {"CPU Power Cap": "cpu_cap_w", "GPU Power Cap": "gpu_cap_w", "IPS": "ips_norm",
-                "Memory Throughput": "mem_throughput_norm", "SM Clock": "sm_clock_norm",
-                "DRAM Active": "dram_active_norm", "FP Active": "fp_active_norm", "Performance": "perf_norm"}
-RAW_COLUMNS = ("runtime_s", "cpu_pkg_power_w", "cpu_dram_power_w", "gpu_power_w", "n_negative_rapl_samples_dropped",
-               "runtime_matches_perf_norm")
+PERF_COLUMNS = {
+    "CPU Power Cap": "cpu_cap_w",
+    "GPU Power Cap": "gpu_cap_w",
+    "IPS": "ips_norm",
+    "Memory Throughput": "mem_throughput_norm",
+    "SM Clock": "sm_clock_norm",
+    "DRAM Active": "dram_active_norm",
+    "FP Active": "fp_active_norm",
+    "Performance": "perf_norm",
+}
+RAW_COLUMNS = (
+    "runtime_s",
+    "cpu_pkg_power_w",
+    "cpu_dram_power_w",
+    "gpu_power_w",
+    "n_negative_rapl_samples_dropped",
+    "runtime_matches_perf_norm",
+)
 
 
 def open_table_paths() -> list[str]:
@@ -156,19 +203,21 @@ def pair_paths(series_dir: str, cpu: int, gpu: int) -> tuple[str, str]:
 
 # ------------------------------------------------------------------------------------------- lookup
 
+
 def ecosched_dir(data_dir: Path | None = None) -> Path:
     """The folder holding the EcoSched CSVs (``<data>/ecosched``), or a clear error."""
-    return find_dataset("ecosched", ECOSCHED_REQUIRED, data_dir,
-                        "run `schedlab data fetch ecosched` or pass --data-dir")
+    return find_dataset(
+        "ecosched", ECOSCHED_REQUIRED, data_dir, "run `schedlab data fetch ecosched` or pass --data-dir"
+    )
 
 
 def open_a100_dir(data_dir: Path | None = None) -> Path:
     """The folder holding the OPEN A100 CSVs (``<data>/open_a100``), or a clear error."""
-    return find_dataset("open_a100", OPEN_REQUIRED, data_dir,
-                        "run `schedlab data fetch open_a100` or pass --data-dir")
+    return find_dataset("open_a100", OPEN_REQUIRED, data_dir, "run `schedlab data fetch open_a100` or pass --data-dir")
 
 
 # -------------------------------------------------------------------------------------------- fetch
+
 
 def _download(base: str, path: str, raw: Path, optional: bool = False) -> bool:
     """Download ``base + path`` to ``raw/path`` unless present; False if optional and absent upstream."""
@@ -177,7 +226,7 @@ def _download(base: str, path: str, raw: Path, optional: bool = False) -> bool:
         return True
     url = base + path
     try:
-        with urllib.request.urlopen(url, timeout=120) as resp:  # noqa: S310 (fixed https URLs above)
+        with urllib.request.urlopen(url, timeout=120) as resp:
             data = resp.read()
     except urllib.error.HTTPError as exc:
         if optional and exc.code == 404:
@@ -230,7 +279,7 @@ def fetch_open_a100(dest: Path | None = None, progress=None, raw_series: bool = 
         series = []
         for (_, _, app), (table, folder) in OPEN_SOURCES.items():
             perf = _read_performance(raw / table, app)
-            for cpu, gpu in zip(perf["cpu_cap_w"], perf["gpu_cap_w"]):
+            for cpu, gpu in zip(perf["cpu_cap_w"], perf["gpu_cap_w"], strict=False):
                 series += pair_paths(folder, int(cpu), int(gpu))
         absent = _download_all(OPEN_BASE, series, raw, progress, optional=True)
         if progress and absent:
@@ -240,6 +289,7 @@ def fetch_open_a100(dest: Path | None = None, progress=None, raw_series: bool = 
 
 
 # ----------------------------------------------------------------------------------------- helpers
+
 
 def _need(path: Path) -> Path:
     if not path.exists():
@@ -321,11 +371,24 @@ def parse_perf_metrics(path: Path, gpu_model: str) -> pd.DataFrame:
                 raise _bad(path, lineno, line, "profile row before its 'cap=' line")
             total = round(g * pw, 2)
             energy = round(rt * total, 4)
-            rows.append({"gpu_model": gpu_model, "app": app, "category": _category(section, app), "gpu_count": g,
-                         "runtime_s": rt, "avg_power_w_per_gpu": pw, "total_power_w": total, "energy_j": energy,
-                         "edp_js": round(energy * rt, 4), "dram_active_sum": dram, "sm_clock_sum_mhz": sm,
-                         "fp_active_sum": fp, "node_power_budget_w": cap,
-                         "idle_power_w_per_gpu": IDLE_POWER_W[gpu_model]})
+            rows.append(
+                {
+                    "gpu_model": gpu_model,
+                    "app": app,
+                    "category": _category(section, app),
+                    "gpu_count": g,
+                    "runtime_s": rt,
+                    "avg_power_w_per_gpu": pw,
+                    "total_power_w": total,
+                    "energy_j": energy,
+                    "edp_js": round(energy * rt, 4),
+                    "dram_active_sum": dram,
+                    "sm_clock_sum_mhz": sm,
+                    "fp_active_sum": fp,
+                    "node_power_budget_w": cap,
+                    "idle_power_w_per_gpu": IDLE_POWER_W[gpu_model],
+                }
+            )
     if not rows:
         raise ValueError(f"{path}: no profile rows found")
     return pd.DataFrame(rows)
@@ -334,10 +397,14 @@ def parse_perf_metrics(path: Path, gpu_model: str) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------ EcoSched logs
 
 _T = r"t=\s*(?P<t>[-\d.]+)s"
-_START = re.compile(_T + r"\s*\|\s*START\s+(?P<job>\S+)\s*\|\s*(?P<n>\d+)\s+GPUs?\s*\[(?P<ids>[\d,\s]*)\]\s*\|\s*NUMA\s+(?P<numa>\d+)"
-                    r"(?:.*?planned=(?P<planned>[-\d.]+)s)?")
-_END = re.compile(_T + r"\s*\|\s*END\s+(?P<job>\S+)\s*\|(?:\s*freed\s+\d+\s+GPUs?\s*\[(?P<ids>[\d,\s]*)\]\s*\|\s*NUMA\s+\d+\s*\|)?"
-                  r"\s*runtime=(?P<rt>[-\d.]+)s(?:\s*\|\s*(?P<status>OK|FAILED\(rc=-?\d+\)))?")
+_START = re.compile(
+    _T + r"\s*\|\s*START\s+(?P<job>\S+)\s*\|\s*(?P<n>\d+)\s+GPUs?\s*\[(?P<ids>[\d,\s]*)\]\s*\|\s*NUMA\s+(?P<numa>\d+)"
+    r"(?:.*?planned=(?P<planned>[-\d.]+)s)?"
+)
+_END = re.compile(
+    _T + r"\s*\|\s*END\s+(?P<job>\S+)\s*\|(?:\s*freed\s+\d+\s+GPUs?\s*\[(?P<ids>[\d,\s]*)\]\s*\|\s*NUMA\s+\d+\s*\|)?"
+    r"\s*runtime=(?P<rt>[-\d.]+)s(?:\s*\|\s*(?P<status>OK|FAILED\(rc=-?\d+\)))?"
+)
 _QUEUE = re.compile(r"^\s+(?P<job>\S+)\s+->\s+(?P<n>\d+)\s+GPUs?\s*$")
 _PARAM = re.compile(r"^\s+(?P<key>[a-z_]+)\s*=\s*(?P<val>.+?)\s*$")
 _MAKESPAN = re.compile(r"^Total makespan:\s*([-\d.]+)s")
@@ -382,9 +449,17 @@ def parse_run_log(path: Path) -> dict:
                 m = _START.search(s)
                 if not m:
                     raise _bad(path, lineno, line, "START line")
-                job = {"job": m["job"], "gpu_count": int(m["n"]), "gpu_ids": _ids(m["ids"]), "numa": int(m["numa"]),
-                       "start_s": float(m["t"]), "planned_start_s": float(m["planned"]) if m["planned"] else np.nan,
-                       "end_s": None, "runtime_s": None, "exit_status": "not_logged"}
+                job = {
+                    "job": m["job"],
+                    "gpu_count": int(m["n"]),
+                    "gpu_ids": _ids(m["ids"]),
+                    "numa": int(m["numa"]),
+                    "start_s": float(m["t"]),
+                    "planned_start_s": float(m["planned"]) if m["planned"] else np.nan,
+                    "end_s": None,
+                    "runtime_s": None,
+                    "exit_status": "not_logged",
+                }
                 if len(job["gpu_ids"]) != job["gpu_count"]:
                     raise _bad(path, lineno, line, "START line (GPU count differs from the GPU list)")
                 jobs.append(job)
@@ -413,19 +488,28 @@ def parse_run_log(path: Path) -> dict:
                     else:
                         out["gpu_energy_j"] = float(m[1])
     if open_jobs:
-        raise ValueError(f"{path}: {len(open_jobs)} job(s) started but never ended: "
-                         + ", ".join(j["job"] for j in open_jobs))
+        raise ValueError(
+            f"{path}: {len(open_jobs)} job(s) started but never ended: " + ", ".join(j["job"] for j in open_jobs)
+        )
     for key in ("makespan_s", "gpu_energy_j"):
         if out[key] is None:
             raise ValueError(f"{path}: no '{'Total makespan' if key == 'makespan_s' else 'Total GPU energy'}' line")
     return {**out, "queue": queue, "params": params, "jobs": jobs}
 
 
-_PLAN_ROW = re.compile(r"^(?P<i>\d+)\s+(?P<start>[-\d.]+)\s+(?P<end>[-\d.]+)\s+(?P<job>\S+)\s+(?P<g>\d+)\s+"
-                       r"\((?P<n0>\d+),\s*(?P<n1>\d+)\)\s+(?P<rt>[-\d.]+)\s+(?P<pg>[-\d.]+)\s+(?P<pt>[-\d.]+)\s+(?P<e>[-\d.]+)\s*$")
-_PLAN_HEAD = {"Slowdown tolerance": "slowdown_tol", "Makespan": "plan_makespan_s", "Active energy": "plan_active_energy_j",
-              "Idle energy": "plan_idle_energy_j", "Total energy": "plan_total_energy_j", "Best bound": "best_bound_j",
-              "Solver wall time": "solver_wall_s"}
+_PLAN_ROW = re.compile(
+    r"^(?P<i>\d+)\s+(?P<start>[-\d.]+)\s+(?P<end>[-\d.]+)\s+(?P<job>\S+)\s+(?P<g>\d+)\s+"
+    r"\((?P<n0>\d+),\s*(?P<n1>\d+)\)\s+(?P<rt>[-\d.]+)\s+(?P<pg>[-\d.]+)\s+(?P<pt>[-\d.]+)\s+(?P<e>[-\d.]+)\s*$"
+)
+_PLAN_HEAD = {
+    "Slowdown tolerance": "slowdown_tol",
+    "Makespan": "plan_makespan_s",
+    "Active energy": "plan_active_energy_j",
+    "Idle energy": "plan_idle_energy_j",
+    "Total energy": "plan_total_energy_j",
+    "Best bound": "best_bound_j",
+    "Solver wall time": "solver_wall_s",
+}
 
 
 def parse_solver_schedule(path: Path) -> pd.DataFrame:
@@ -453,10 +537,22 @@ def parse_solver_schedule(path: Path) -> pd.DataFrame:
                 m = _PLAN_ROW.match(s)
                 if not m:
                     raise _bad(path, lineno, line, "plan row")
-                rows.append({"plan_order": int(m["i"]), "job": m["job"], "app": _app_of(m["job"]), "gpu_count": int(m["g"]),
-                             "gpus_numa0": int(m["n0"]), "gpus_numa1": int(m["n1"]), "start_s": float(m["start"]),
-                             "end_s": float(m["end"]), "runtime_s": float(m["rt"]), "power_w_per_gpu": float(m["pg"]),
-                             "power_w_total": float(m["pt"]), "active_energy_j": float(m["e"])})
+                rows.append(
+                    {
+                        "plan_order": int(m["i"]),
+                        "job": m["job"],
+                        "app": _app_of(m["job"]),
+                        "gpu_count": int(m["g"]),
+                        "gpus_numa0": int(m["n0"]),
+                        "gpus_numa1": int(m["n1"]),
+                        "start_s": float(m["start"]),
+                        "end_s": float(m["end"]),
+                        "runtime_s": float(m["rt"]),
+                        "power_w_per_gpu": float(m["pg"]),
+                        "power_w_total": float(m["pt"]),
+                        "active_energy_j": float(m["e"]),
+                    }
+                )
     if not rows:
         raise ValueError(f"{path}: no plan rows found")
     missing = [k for k in _PLAN_HEAD.values() if k not in head]
@@ -474,8 +570,10 @@ def _queue_from(runs: dict, gpu: str, sub: str, path_of, notes: _Notes) -> list[
         if rec and rec["queue"]:
             other = runs.get((gpu, sub, "run_cosched_sequential_bestGPU.txt"))
             if other and other["queue"] and [q for q, _ in other["queue"]] != [q for q, _ in rec["queue"]]:
-                notes.add(f"{gpu} {WORKLOAD_DIRS[sub]}: the two sequential logs list different queues; "
-                          f"used {path_of(gpu, sub, log)}")
+                notes.add(
+                    f"{gpu} {WORKLOAD_DIRS[sub]}: the two sequential logs list different queues; "
+                    f"used {path_of(gpu, sub, log)}"
+                )
             return [q for q, _ in rec["queue"]]
     raise ValueError(f"no job-queue header in the sequential logs of {gpu} {WORKLOAD_DIRS[sub] or 'default'}")
 
@@ -491,11 +589,12 @@ def convert_ecosched(raw_dir: Path, dest: Path, progress=None) -> list[Path]:
     dup = prof.duplicated(["gpu_model", "app", "gpu_count"])
     if dup.any():
         raise ValueError(f"perf_metrics.txt: {int(dup.sum())} duplicate (gpu_model, app, gpu_count) rows")
-    prof = prof.sort_values(["gpu_model", "category", "app", "gpu_count"],
-                            key=lambda c: c.map(_GPU_ORDER) if c.name == "gpu_model" else c).reset_index(drop=True)
+    prof = prof.sort_values(
+        ["gpu_model", "category", "app", "gpu_count"], key=lambda c: c.map(_GPU_ORDER) if c.name == "gpu_model" else c
+    ).reset_index(drop=True)
     prof.to_csv(dest / "app_profiles.csv", index=False)
     written.append(dest / "app_profiles.csv")
-    profiled = set(zip(prof.gpu_model, prof.app))
+    profiled = set(zip(prof.gpu_model, prof.app, strict=False))
 
     def path_of(gpu, sub, log):
         return f"{COSCHED}results/{gpu}/{sub}{log}"
@@ -514,8 +613,10 @@ def convert_ecosched(raw_dir: Path, dest: Path, progress=None) -> list[Path]:
         unprof = sorted({_app_of(lab) for lab in q} - {a for g, a in profiled if g == gpu})
         if unprof:
             notes.add(f"{gpu} {wl}: queue apps without a profile row for {gpu}: {', '.join(unprof)}")
-        qrows += [{"gpu_model": gpu, "workload": wl, "n_jobs": len(q), "position": i, "job": lab, "app": _app_of(lab)}
-                  for i, lab in enumerate(q, 1)]
+        qrows += [
+            {"gpu_model": gpu, "workload": wl, "n_jobs": len(q), "position": i, "job": lab, "app": _app_of(lab)}
+            for i, lab in enumerate(q, 1)
+        ]
 
     srows, jrows = [], []
     n_failed = Counter()
@@ -528,32 +629,59 @@ def convert_ecosched(raw_dir: Path, dest: Path, progress=None) -> list[Path]:
         n_failed[(gpu, policy)] += failed
         p = rec["params"]
         if policy.startswith("ecosched") and "idle_power" in p and float(p["idle_power"]) != IDLE_POWER_W[gpu]:
-            notes.add(f"{gpu} {wl} {policy}: log header prints idle_power = {p['idle_power']} W "
-                      f"(the {gpu} value elsewhere is {IDLE_POWER_W[gpu]:g} W; kept as logged)")
-        srows.append({"gpu_model": gpu, "workload": wl, "policy": policy, "n_jobs": len(jobs),
-                      "makespan_s": rec["makespan_s"], "gpu_energy_j": rec["gpu_energy_j"],
-                      "edp_js": round(rec["makespan_s"] * rec["gpu_energy_j"], 2),
-                      "power_samples": rec["power_samples"], "power_monitored_s": rec["power_monitored_s"],
-                      "n_jobs_logged_nonzero_exit": failed,
-                      **{("idle_power_w" if k == "idle_power" else k): p.get(k) for k in _PARAM_KEYS},
-                      "source_log": path_of(gpu, sub, log)})
-        jrows += [{"gpu_model": gpu, "workload": wl, "policy": policy, "launch_order": i, "job": j["job"],
-                   "app": _app_of(j["job"]), "gpu_count": j["gpu_count"], "gpu_ids": " ".join(map(str, j["gpu_ids"])),
-                   "numa": j["numa"], "start_s": j["start_s"], "end_s": j["end_s"], "runtime_s": j["runtime_s"],
-                   "planned_start_s": j["planned_start_s"], "exit_status": j["exit_status"]}
-                  for i, j in enumerate(jobs, 1)]
+            notes.add(
+                f"{gpu} {wl} {policy}: log header prints idle_power = {p['idle_power']} W "
+                f"(the {gpu} value elsewhere is {IDLE_POWER_W[gpu]:g} W; kept as logged)"
+            )
+        srows.append(
+            {
+                "gpu_model": gpu,
+                "workload": wl,
+                "policy": policy,
+                "n_jobs": len(jobs),
+                "makespan_s": rec["makespan_s"],
+                "gpu_energy_j": rec["gpu_energy_j"],
+                "edp_js": round(rec["makespan_s"] * rec["gpu_energy_j"], 2),
+                "power_samples": rec["power_samples"],
+                "power_monitored_s": rec["power_monitored_s"],
+                "n_jobs_logged_nonzero_exit": failed,
+                **{("idle_power_w" if k == "idle_power" else k): p.get(k) for k in _PARAM_KEYS},
+                "source_log": path_of(gpu, sub, log),
+            }
+        )
+        jrows += [
+            {
+                "gpu_model": gpu,
+                "workload": wl,
+                "policy": policy,
+                "launch_order": i,
+                "job": j["job"],
+                "app": _app_of(j["job"]),
+                "gpu_count": j["gpu_count"],
+                "gpu_ids": " ".join(map(str, j["gpu_ids"])),
+                "numa": j["numa"],
+                "start_s": j["start_s"],
+                "end_s": j["end_s"],
+                "runtime_s": j["runtime_s"],
+                "planned_start_s": j["planned_start_s"],
+                "exit_status": j["exit_status"],
+            }
+            for i, j in enumerate(jobs, 1)
+        ]
     for (gpu, policy), n in n_failed.items():
         if n:
             notes.add(f"{gpu} {policy}: {n} job(s) logged with a non-zero exit code (counted as logged)")
 
     def order(df, keys):
-        return df.sort_values(keys, key=lambda c: c.map(_GPU_ORDER) if c.name == "gpu_model" else c,
-                              kind="stable").reset_index(drop=True)
+        return df.sort_values(
+            keys, key=lambda c: c.map(_GPU_ORDER) if c.name == "gpu_model" else c, kind="stable"
+        ).reset_index(drop=True)
 
-    for frame, keys, name in ((pd.DataFrame(qrows), ["gpu_model", "workload", "position"], "job_queues.csv"),
-                              (pd.DataFrame(srows), ["gpu_model", "workload", "policy"], "eval_runs_summary.csv"),
-                              (pd.DataFrame(jrows), ["gpu_model", "workload", "policy", "launch_order"],
-                               "eval_runs_jobs.csv")):
+    for frame, keys, name in (
+        (pd.DataFrame(qrows), ["gpu_model", "workload", "position"], "job_queues.csv"),
+        (pd.DataFrame(srows), ["gpu_model", "workload", "policy"], "eval_runs_summary.csv"),
+        (pd.DataFrame(jrows), ["gpu_model", "workload", "policy", "launch_order"], "eval_runs_jobs.csv"),
+    ):
         order(frame, keys).to_csv(dest / name, index=False)
         written.append(dest / name)
 
@@ -571,6 +699,7 @@ def convert_ecosched(raw_dir: Path, dest: Path, progress=None) -> list[Path]:
 
 
 # ------------------------------------------------------------------------------------------- OPEN
+
 
 def _read_performance(path: Path, app: str) -> pd.DataFrame:
     """A ``<app>_performance.csv`` -> the eight columns renamed, caps as int."""
@@ -621,11 +750,13 @@ def pair_stats(cpu_power: Path, gpu_metrics: Path | None) -> dict:
     """Runtime and mean powers of one run from its CPU-power and (optional) GPU-metrics series."""
     cpu = _read_series(cpu_power, ("Time (s)", "Package Power (W)", "DRAM Power (W)"))
     pkg, dram = cpu["Package Power (W)"], cpu["DRAM Power (W)"]
-    out = {"_runtime": float(cpu["Time (s)"][-1]),
-           "cpu_pkg_power_w": round(float(pkg[pkg >= 0].mean()), 4),
-           "cpu_dram_power_w": round(float(dram[dram >= 0].mean()), 4),
-           "n_negative_rapl_samples_dropped": int((pkg < 0).sum() + (dram < 0).sum()),
-           "gpu_power_w": np.nan}
+    out = {
+        "_runtime": float(cpu["Time (s)"][-1]),
+        "cpu_pkg_power_w": round(float(pkg[pkg >= 0].mean()), 4),
+        "cpu_dram_power_w": round(float(dram[dram >= 0].mean()), 4),
+        "n_negative_rapl_samples_dropped": int((pkg < 0).sum() + (dram < 0).sum()),
+        "gpu_power_w": np.nan,
+    }
     out["runtime_s"] = round(out["_runtime"], 4)
     if gpu_metrics is not None:
         gpu = _read_series(gpu_metrics, ("Time (s)", "Power (W)"))
@@ -636,7 +767,7 @@ def pair_stats(cpu_power: Path, gpu_metrics: Path | None) -> dict:
 def _raw_columns(raw_dir: Path, folder: str, perf: pd.DataFrame, notes: _Notes, label: str) -> pd.DataFrame:
     stats = []
     n_cpu_missing = n_gpu_missing = 0
-    for cpu, gpu in zip(perf["cpu_cap_w"], perf["gpu_cap_w"]):
+    for cpu, gpu in zip(perf["cpu_cap_w"], perf["gpu_cap_w"], strict=False):
         cpath, gpath = (raw_dir / p for p in pair_paths(folder, int(cpu), int(gpu)))
         if not cpath.exists():
             n_cpu_missing += 1
@@ -649,12 +780,15 @@ def _raw_columns(raw_dir: Path, folder: str, perf: pd.DataFrame, notes: _Notes, 
     if n_cpu_missing:
         notes.add(f"{label}: {n_cpu_missing} pair(s) without a CPU-power series; their derived columns are empty")
     st = pd.DataFrame(stats, index=perf.index)
-    for c in RAW_COLUMNS + ("_runtime",):
+    for c in (*RAW_COLUMNS, "_runtime"):
         if c not in st:
             st[c] = np.nan
     rt = st["_runtime"]
     best = rt.min()
-    ok = [bool(math.isclose(best / r, p, rel_tol=1e-9)) if r == r else None for r, p in zip(rt, perf["perf_norm"])]
+    ok = [
+        bool(math.isclose(best / r, p, rel_tol=1e-9)) if r == r else None
+        for r, p in zip(rt, perf["perf_norm"], strict=False)
+    ]
     st["runtime_matches_perf_norm"] = pd.array(ok, dtype="boolean")
     st["n_negative_rapl_samples_dropped"] = st["n_negative_rapl_samples_dropped"].astype("Int64")
     n_bad = sum(v is False for v in ok)
@@ -679,8 +813,10 @@ def convert_open_a100(raw_dir: Path, dest: Path, raw_series: bool = True, progre
         perf = _read_performance(raw_dir / table, app)
         absent = full.difference(pd.MultiIndex.from_frame(perf[["cpu_cap_w", "gpu_cap_w"]]))
         if len(absent):
-            notes.add(f"{app}: {len(absent)} cap pair(s) missing from {table.rsplit('/', 1)[-1]}: "
-                      + ", ".join(f"({c}, {g})" for c, g in absent))
+            notes.add(
+                f"{app}: {len(absent)} cap pair(s) missing from {table.rsplit('/', 1)[-1]}: "
+                + ", ".join(f"({c}, {g})" for c, g in absent)
+            )
         perf.insert(0, "suite", suite)
         perf.insert(0, "source_set", source_set)
         if raw_series:
@@ -696,8 +832,10 @@ def convert_open_a100(raw_dir: Path, dest: Path, raw_series: bool = True, progre
         if neg:
             notes.add(f"{neg} negative RAPL samples dropped from the CPU power means")
     else:
-        notes.add("raw per-pair series not used: runtime_s, cpu/gpu power, n_negative_rapl_samples_dropped and "
-                  "runtime_matches_perf_norm are empty")
+        notes.add(
+            "raw per-pair series not used: runtime_s, cpu/gpu power, n_negative_rapl_samples_dropped and "
+            "runtime_matches_perf_norm are empty"
+        )
     measured.to_csv(dest / "dual_cap_measured.csv", index=False)
     written.append(dest / "dual_cap_measured.csv")
 
@@ -706,8 +844,8 @@ def convert_open_a100(raw_dir: Path, dest: Path, raw_series: bool = True, progre
     val.to_csv(dest / "dual_cap_altis_validation_counters.csv", index=False)
     written.append(dest / "dual_cap_altis_validation_counters.csv")
     key = ["app", "cpu_cap_w", "gpu_cap_w"]
-    train = measured[measured.source_set == "altis_train"][key + ["perf_norm"]]
-    cmp_ = val[key + ["perf_norm"]].merge(train, on=key, how="left", suffixes=("", "_train"))
+    train = measured[measured.source_set == "altis_train"][[*key, "perf_norm"]]
+    cmp_ = val[[*key, "perf_norm"]].merge(train, on=key, how="left", suffixes=("", "_train"))
     n_diff = int((cmp_["perf_norm"] != cmp_["perf_norm_train"]).sum())
     if n_diff:
         notes.add(f"Altis validation: perf_norm differs from altis_train in {n_diff} row(s)")
@@ -733,7 +871,9 @@ def _convert_matrix(path: Path, measured: pd.DataFrame, dest: Path, notes: _Note
         raise ValueError(f"{path}: no column for {', '.join(missing)}")
     extra = [c for c in mat.columns if c not in ECP_APPS and c not in ALTIS_APPS]
     if extra:
-        notes.add(f"performance_matrix.csv: column(s) {', '.join(extra)} not converted (neither Altis nor the 10 ECP/ML apps)")
+        notes.add(
+            f"performance_matrix.csv: column(s) {', '.join(extra)} not converted (neither Altis nor the 10 ECP/ML apps)"
+        )
     idx = pd.MultiIndex.from_tuples(pairs, names=["cpu_cap_w", "gpu_cap_w"])
     altis = measured[measured.source_set == "altis_train"].set_index(["app", "cpu_cap_w", "gpu_cap_w"])["perf_norm"]
     n_alt_diff = 0
@@ -747,9 +887,17 @@ def _convert_matrix(path: Path, measured: pd.DataFrame, dest: Path, notes: _Note
     rows = []
     for a in ECP_APPS:
         ref = meas.xs(a, level="app").reindex(idx) if a in meas.index.get_level_values(0) else pd.Series(np.nan, idx)
-        rows.append(pd.DataFrame({"app": a, "cpu_cap_w": [c for c, _ in pairs], "gpu_cap_w": [g for _, g in pairs],
-                                  "predicted_perf_norm": mat[a].to_numpy(float),
-                                  "measured_perf_norm": ref.to_numpy(float)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "app": a,
+                    "cpu_cap_w": [c for c, _ in pairs],
+                    "gpu_cap_w": [g for _, g in pairs],
+                    "predicted_perf_norm": mat[a].to_numpy(float),
+                    "measured_perf_norm": ref.to_numpy(float),
+                }
+            )
+        )
     pred = pd.concat(rows).sort_values(["app", "cpu_cap_w", "gpu_cap_w"]).reset_index(drop=True)
     n_unmeasured = int(pred["measured_perf_norm"].isna().sum())
     if n_unmeasured:

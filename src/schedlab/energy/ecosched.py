@@ -58,9 +58,11 @@ def estimate_modes(table: AppTable, app: str, source: str = "counters") -> dict[
     """
     modes = table.of(app)
     if source == "counters":
-        signals = ({g: m.dram_active_sum for g, m in modes.items()},
-                   {g: m.fp_active_sum / g for g, m in modes.items()},
-                   {g: m.sm_clock_sum_mhz / g for g, m in modes.items()})
+        signals = (
+            {g: m.dram_active_sum for g, m in modes.items()},
+            {g: m.fp_active_sum / g for g, m in modes.items()},
+            {g: m.sm_clock_sum_mhz / g for g, m in modes.items()},
+        )
         # the first signal that is positive at every GPU count (a zero reading at one count, as
         # A100 miniweather's DRAM signal, would make that count look infinitely slow)
         sig = next((s for s in signals if all(v > 0 for v in s.values())), None)
@@ -130,8 +132,10 @@ class Marble(_Base):
 
     def mode_of(self, app: str) -> Mode:
         best = self.table.fastest(app).runtime_s
-        return min((m for m in self.table.of(app).values() if m.runtime_s <= (1 + self.tol) * best + 1e-9),
-                   key=lambda m: m.gpu_count)
+        return min(
+            (m for m in self.table.of(app).values() if m.runtime_s <= (1 + self.tol) * best + 1e-9),
+            key=lambda m: m.gpu_count,
+        )
 
     def decide(self, state: NodeState):
         job = state.pending[0]
@@ -152,9 +156,18 @@ class _Action:
 class EcoSched(_Base):
     """EcoSched's score policy (``bandit=False``) or its LinUCB variant (``bandit=True``)."""
 
-    def __init__(self, slowdown_tol: float | None = 0.2, idle_weight: float | None = None, blocking_weight: float = 0.0,
-                 metric: str = "energy", estimate: str = "counters", anchor: str | None = "longest",
-                 bandit: bool = False, ucb_alpha: float = 0.5, prior_strength: float = 10.0):
+    def __init__(
+        self,
+        slowdown_tol: float | None = 0.2,
+        idle_weight: float | None = None,
+        blocking_weight: float = 0.0,
+        metric: str = "energy",
+        estimate: str = "counters",
+        anchor: str | None = "longest",
+        bandit: bool = False,
+        ucb_alpha: float = 0.5,
+        prior_strength: float = 10.0,
+    ):
         if metric not in ("energy", "edp"):
             raise ValueError(f"metric must be 'energy' or 'edp', not {metric!r}")
         if slowdown_tol is not None and slowdown_tol < 0:
@@ -169,11 +182,16 @@ class EcoSched(_Base):
         super().reset(queue, table, node)
         self.est_ = {a: estimate_modes(table, a, self.estimate) for a in {base_app(j) for j in queue}}
         self.cand_ = {a: candidate_modes(e, self.slowdown_tol) for a, e in self.est_.items()}
-        powers = [m.window_power_w / m.gpu_count if self.estimate == "counters" else m.power_w / m.gpu_count
-                  for a in self.est_ for m in table.of(a).values()]
+        powers = [
+            m.window_power_w / m.gpu_count if self.estimate == "counters" else m.power_w / m.gpu_count
+            for a in self.est_
+            for m in table.of(a).values()
+        ]
         self.mean_busy_w_ = float(np.mean(powers))
         # EcoSched derives the idle weight from idle vs busy power per GPU when none is given
-        self.idle_weight_ = self.idle_weight if self.idle_weight is not None else node.idle_w_per_gpu / self.mean_busy_w_
+        self.idle_weight_ = (
+            self.idle_weight if self.idle_weight is not None else node.idle_w_per_gpu / self.mean_busy_w_
+        )
         self.anchor_job_ = self._anchor_job(queue)
         self.anchor_started_ = self.anchor_job_ is None
         lam = self.prior_strength
@@ -217,7 +235,7 @@ class EcoSched(_Base):
                 used = sum(e.mode.gpu_count for e in combo)
                 if used > free:
                     continue
-                out.append(self._evaluate(tuple(zip(jobs, combo)), free, pending))
+                out.append(self._evaluate(tuple(zip(jobs, combo, strict=False)), free, pending))
         return out
 
     def _evaluate(self, launches, free, pending) -> _Action:
@@ -231,8 +249,14 @@ class EcoSched(_Base):
         else:
             fits = sum(1 for j in rest if any(e.mode.gpu_count <= left for e in self.cand_[base_app(j)]))
             blocking = 1 - fits / len(rest)
-        return _Action(launches, float(np.mean(regrets)), left / self.node.n_gpus, blocking,
-                       float(np.mean([e.rel_runtime - 1 for _, e in launches])), used)
+        return _Action(
+            launches,
+            float(np.mean(regrets)),
+            left / self.node.n_gpus,
+            blocking,
+            float(np.mean([e.rel_runtime - 1 for _, e in launches])),
+            used,
+        )
 
     def score(self, a: _Action) -> float:
         return a.regret + self.idle_weight_ * a.idle_frac + self.blocking_weight * a.blocking
@@ -246,9 +270,9 @@ class EcoSched(_Base):
     def ranked(self, state: NodeState) -> list[_Action]:
         acts = self.actions(state)
         if self.bandit:
-            key = lambda a: (-self._ucb(a), a.idle_frac, a.runtime_regret, -a.gpus, _label(a))  # noqa: E731
+            key = lambda a: (-self._ucb(a), a.idle_frac, a.runtime_regret, -a.gpus, _label(a))
         else:
-            key = lambda a: (self.score(a), a.idle_frac, a.runtime_regret, -a.gpus, _label(a))  # noqa: E731
+            key = lambda a: (self.score(a), a.idle_frac, a.runtime_regret, -a.gpus, _label(a))
         return sorted(acts, key=key)
 
     # ------------------------------------------------------------------ policy
@@ -304,8 +328,14 @@ class Lookahead(_Base):
 
     name = "lookahead"
 
-    def __init__(self, width: int = 8, slowdown_tol: float | None = 0.2, idle_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0),
-                 metric: str = "energy", estimate: str = "profile"):
+    def __init__(
+        self,
+        width: int = 8,
+        slowdown_tol: float | None = 0.2,
+        idle_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0),
+        metric: str = "energy",
+        estimate: str = "profile",
+    ):
         if width < 1:
             raise ValueError(f"width must be >= 1 (got {width})")
         if not idle_weights:
@@ -313,8 +343,10 @@ class Lookahead(_Base):
         self.width, self.metric, self.idle_weights = width, metric, tuple(idle_weights)
         # one base policy per idle weight: the rollout keeps, for each candidate action, the best
         # completion any of them finds (a cheap portfolio of heuristics)
-        self.bases = [EcoSched(slowdown_tol=slowdown_tol, idle_weight=w, metric=metric, estimate=estimate, anchor=None)
-                      for w in self.idle_weights]
+        self.bases = [
+            EcoSched(slowdown_tol=slowdown_tol, idle_weight=w, metric=metric, estimate=estimate, anchor=None)
+            for w in self.idle_weights
+        ]
 
     def reset(self, queue, table, node) -> None:
         super().reset(queue, table, node)
@@ -393,13 +425,31 @@ def make_policy(name: str, **kw):
     if name == "marble":
         return Marble()
     if name in ("score", "bandit"):
-        return EcoSched(slowdown_tol=tol, idle_weight=kw.get("idle_weight"), blocking_weight=kw.get("blocking_weight", 0.0),
-                        metric=kw.get("metric", "energy"), estimate=kw.get("estimate", "counters"),
-                        anchor=kw.get("anchor", "longest"), bandit=name == "bandit", ucb_alpha=kw.get("ucb_alpha", 0.5))
+        return EcoSched(
+            slowdown_tol=tol,
+            idle_weight=kw.get("idle_weight"),
+            blocking_weight=kw.get("blocking_weight", 0.0),
+            metric=kw.get("metric", "energy"),
+            estimate=kw.get("estimate", "counters"),
+            anchor=kw.get("anchor", "longest"),
+            bandit=name == "bandit",
+            ucb_alpha=kw.get("ucb_alpha", 0.5),
+        )
     if name == "lookahead":
         return Lookahead(width=kw.get("width", 8), slowdown_tol=tol, metric=kw.get("metric", "energy"))
     raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
 
 
-__all__ = ["Estimate", "estimate_modes", "candidate_modes", "Sequential", "Marble", "EcoSched", "Lookahead", "Plan",
-           "make_policy", "POLICIES", "Running"]
+__all__ = [
+    "POLICIES",
+    "EcoSched",
+    "Estimate",
+    "Lookahead",
+    "Marble",
+    "Plan",
+    "Running",
+    "Sequential",
+    "candidate_modes",
+    "estimate_modes",
+    "make_policy",
+]

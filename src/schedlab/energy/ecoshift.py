@@ -39,25 +39,40 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from schedlab.errors import EcoShiftError, InfeasibleCap
+
 UNIT_W = 10
 POLICIES = ("fair", "fair-best", "proportional", "greedy", "ecoshift", "global-dp")
 FRACTIONS = (0.70, 0.75, 0.80, 0.85, 0.90)
 _TOL = 1e-12
 
-__all__ = ["UNIT_W", "POLICIES", "FRACTIONS", "EcoShiftError", "InfeasibleCap", "PowerProblem", "PowerAllocation",
-           "solve_mck", "fair_pairs", "fair_share", "fair_best", "proportional", "greedy", "reclaim", "ecoshift",
-           "global_dp", "exhaustive", "allocate", "evaluate_cluster", "evaluate_fractions", "evaluate_mixes"]
-
-
-class EcoShiftError(ValueError):
-    """Bad input to EcoShift (shapes, an unknown policy, a grid off the 10 W units)."""
-
-
-class InfeasibleCap(EcoShiftError):
-    """The cap is below what the nodes draw at their cheapest pairs."""
+__all__ = [
+    "FRACTIONS",
+    "POLICIES",
+    "UNIT_W",
+    "EcoShiftError",
+    "InfeasibleCap",
+    "PowerAllocation",
+    "PowerProblem",
+    "allocate",
+    "ecoshift",
+    "evaluate_cluster",
+    "evaluate_fractions",
+    "evaluate_mixes",
+    "exhaustive",
+    "fair_best",
+    "fair_pairs",
+    "fair_share",
+    "global_dp",
+    "greedy",
+    "proportional",
+    "reclaim",
+    "solve_mck",
+]
 
 
 # --------------------------------------------------------------------------------------- problem
+
 
 @dataclass
 class PowerProblem:
@@ -95,8 +110,10 @@ class PowerProblem:
             raise EcoShiftError(f"{len(self.apps)} app names for {self.n_nodes} nodes")
         need = self.min_total_w
         if self.cap_w < need:
-            raise InfeasibleCap(f"cap {self.cap_w:,.0f} W is below {need:,.0f} W, what {self.n_nodes} nodes draw at "
-                                f"their cheapest pairs ({need / self.n_nodes:,.0f} W per node)")
+            raise InfeasibleCap(
+                f"cap {self.cap_w:,.0f} W is below {need:,.0f} W, what {self.n_nodes} nodes draw at "
+                f"their cheapest pairs ({need / self.n_nodes:,.0f} W per node)"
+            )
 
     @property
     def n_nodes(self) -> int:
@@ -153,8 +170,15 @@ class PowerAllocation:
 
     def to_frame(self, apps=None, measured=None) -> pd.DataFrame:
         n = len(self.pair_index)
-        df = pd.DataFrame({"node": np.arange(n), "app": list(apps) if apps is not None else [""] * n,
-                           "cpu_cap_w": self.cpu_w, "gpu_cap_w": self.gpu_w, "power_w": self.cpu_w + self.gpu_w})
+        df = pd.DataFrame(
+            {
+                "node": np.arange(n),
+                "app": list(apps) if apps is not None else [""] * n,
+                "cpu_cap_w": self.cpu_w,
+                "gpu_cap_w": self.gpu_w,
+                "power_w": self.cpu_w + self.gpu_w,
+            }
+        )
         if "pred" in self.extra:
             df["predicted_perf"] = self.extra["pred"]
         if measured is not None:
@@ -168,14 +192,24 @@ def _result(problem: PowerProblem, policy: str, idx, t0: float, **extra) -> Powe
         raise AssertionError(f"{policy} chose an unavailable pair")
     cpu, gpu = problem.pairs[idx, 0], problem.pairs[idx, 1]
     total = float((cpu + gpu).sum())
-    if total > problem.cap_w + 1e-9:   # the one guarantee every policy gives; never silently broken
+    if total > problem.cap_w + 1e-9:  # the one guarantee every policy gives; never silently broken
         raise AssertionError(f"{policy} exceeded the cap: {total} W > {problem.cap_w} W")
     pred = problem.pred[np.arange(problem.n_nodes), idx]
-    return PowerAllocation(policy, idx, cpu, gpu, total, float(problem.cap_w), float(pred.mean()),
-                           time.perf_counter() - t0, {"pred": pred, **extra})
+    return PowerAllocation(
+        policy,
+        idx,
+        cpu,
+        gpu,
+        total,
+        float(problem.cap_w),
+        float(pred.mean()),
+        time.perf_counter() - t0,
+        {"pred": pred, **extra},
+    )
 
 
 # ------------------------------------------------------------------------------------------ DP
+
 
 def _options(cost: np.ndarray, vals: np.ndarray):
     """Pareto options of one node: base cost, increments, values, pair indices (cost-ascending).
@@ -185,7 +219,7 @@ def _options(cost: np.ndarray, vals: np.ndarray):
     """
     ok = np.isfinite(vals)
     idx = np.flatnonzero(ok)
-    order = np.lexsort((-vals[idx], cost[idx]))    # cost up, value down
+    order = np.lexsort((-vals[idx], cost[idx]))  # cost up, value down
     idx = idx[order]
     keep, best = [], -np.inf
     for j in idx:
@@ -220,7 +254,7 @@ def solve_mck(cost_units, values, budget_units: int):
     for _, inc, val, _ in opts:
         L_prev = len(F) - 1
         L = min(room, L_prev + int(inc[-1]))
-        Fp = F if L == L_prev else np.concatenate([F, np.full(L - L_prev, F[-1])])
+        Fp = F if L_prev == L else np.concatenate([F, np.full(L - L_prev, F[-1])])
         new = np.full(L + 1, -np.inf)
         ch = np.zeros(L + 1, dtype=np.int8 if len(inc) < 127 else np.int16)
         cand, better = np.empty(L + 1), np.empty(L + 1, dtype=bool)
@@ -228,15 +262,15 @@ def solve_mck(cost_units, values, budget_units: int):
             c = int(inc[k])
             if c > L:
                 break
-            np.add(Fp[:L + 1 - c], val[k], out=cand[:L + 1 - c])
-            np.greater(cand[:L + 1 - c], new[c:], out=better[:L + 1 - c])
-            np.copyto(new[c:], cand[:L + 1 - c], where=better[:L + 1 - c])
-            np.copyto(ch[c:], k, where=better[:L + 1 - c])
+            np.add(Fp[: L + 1 - c], val[k], out=cand[: L + 1 - c])
+            np.greater(cand[: L + 1 - c], new[c:], out=better[: L + 1 - c])
+            np.copyto(new[c:], cand[: L + 1 - c], where=better[: L + 1 - c])
+            np.copyto(ch[c:], k, where=better[: L + 1 - c])
         F = new
         lengths.append(L)
         choices.append(ch)
     best = F.max()
-    b = int(np.flatnonzero(F >= best - 1e-12 * max(1.0, abs(best)))[0])
+    b = int(np.flatnonzero(best - 1e-12 * max(1.0, abs(best)) <= F)[0])
     pick = np.empty(n, dtype=np.int64)
     for i in range(n - 1, -1, -1):
         k = int(choices[i][b])
@@ -247,6 +281,7 @@ def solve_mck(cost_units, values, budget_units: int):
 
 
 # ---------------------------------------------------------------------------------- baselines
+
 
 def fair_pairs(problem: PowerProblem) -> np.ndarray:
     """(N,) the uniform fair-share pair of each node (see the module docstring).
@@ -272,8 +307,10 @@ def fair_pairs(problem: PowerProblem) -> np.ndarray:
         else:
             out[i] = np.argmin(np.where(ok, problem.cost_w, np.iinfo(np.int64).max))
     if problem.cost_w[out].sum() > problem.cap_w:
-        raise InfeasibleCap(f"fair share ({fc} W CPU, {fg} W GPU per node) does not fit {problem.cap_w:,.0f} W "
-                            "on this grid; some nodes lack a pair that cheap")
+        raise InfeasibleCap(
+            f"fair share ({fc} W CPU, {fg} W GPU per node) does not fit {problem.cap_w:,.0f} W "
+            "on this grid; some nodes lack a pair that cheap"
+        )
     return out
 
 
@@ -358,7 +395,7 @@ def greedy(problem: PowerProblem) -> PowerAllocation:
     while heap:
         _, i, ver, j = heapq.heappop(heap)
         if ver != version[i] or cost[j] - cost[cur[i]] > left + 1e-9:
-            h = best_upgrade(i)   # stale: recompute with the current pair and budget
+            h = best_upgrade(i)  # stale: recompute with the current pair and budget
             if h is not None and ver == version[i]:
                 heapq.heappush(heap, h)
             continue
@@ -373,6 +410,7 @@ def greedy(problem: PowerProblem) -> PowerAllocation:
 
 
 # ------------------------------------------------------------------------------------- EcoShift
+
 
 def reclaim(problem: PowerProblem, fair=None):
     """The reclaim step: ``(reclaimed pair per node, floor mask, pool in W)``.
@@ -394,8 +432,16 @@ def ecoshift(problem: PowerProblem) -> PowerAllocation:
     fair = fair_pairs(problem)
     rec, mask, pool = reclaim(problem, fair)
     pick, _ = solve_mck(problem.cost_units, problem.values(mask), problem.cap_units)
-    return _result(problem, "ecoshift", pick, t0, fair=fair, reclaimed=rec, pool_w=pool,
-                   reclaimed_w=float(problem.cost_w[fair].sum() - problem.cost_w[rec].sum()))
+    return _result(
+        problem,
+        "ecoshift",
+        pick,
+        t0,
+        fair=fair,
+        reclaimed=rec,
+        pool_w=pool,
+        reclaimed_w=float(problem.cost_w[fair].sum() - problem.cost_w[rec].sum()),
+    )
 
 
 def global_dp(problem: PowerProblem) -> PowerAllocation:
@@ -426,8 +472,14 @@ def exhaustive(problem: PowerProblem, floor: bool = False, max_combinations: int
     return _result(problem, "exhaustive-floor" if floor else "exhaustive", best_combo, t0)
 
 
-_POLICY_FUNCS = {"fair": fair_share, "fair-best": fair_best, "proportional": proportional, "greedy": greedy,
-                 "ecoshift": ecoshift, "global-dp": global_dp}
+_POLICY_FUNCS = {
+    "fair": fair_share,
+    "fair-best": fair_best,
+    "proportional": proportional,
+    "greedy": greedy,
+    "ecoshift": ecoshift,
+    "global-dp": global_dp,
+}
 
 
 def allocate(problem: PowerProblem, policy: str) -> PowerAllocation:
@@ -437,6 +489,7 @@ def allocate(problem: PowerProblem, policy: str) -> PowerAllocation:
 
 
 # ------------------------------------------------------------------------------------ evaluation
+
 
 def evaluate_cluster(pairs, pred, measured, cap_w: float, policies=POLICIES, apps=None):
     """Decide with ``pred``, score with ``measured`` (both (N, P)); one row per policy.
@@ -453,10 +506,20 @@ def evaluate_cluster(pairs, pred, measured, cap_w: float, policies=POLICIES, app
     for p in policies:
         a = allocs[p]
         m = a.mean_of(measured)
-        rows.append({"policy": p, "nodes": prob.n_nodes, "cap_w": float(cap_w), "cap_fraction": cap_w / prob.peak_w,
-                     "total_w": a.total_w, "violation": bool(a.total_w > cap_w + 1e-9),
-                     "predicted_mean": a.predicted_mean, "measured_mean": m,
-                     "gain_vs_fair_pct": 100.0 * (m / fair_m - 1.0), "seconds": a.seconds})
+        rows.append(
+            {
+                "policy": p,
+                "nodes": prob.n_nodes,
+                "cap_w": float(cap_w),
+                "cap_fraction": cap_w / prob.peak_w,
+                "total_w": a.total_w,
+                "violation": bool(a.total_w > cap_w + 1e-9),
+                "predicted_mean": a.predicted_mean,
+                "measured_mean": m,
+                "gain_vs_fair_pct": 100.0 * (m / fair_m - 1.0),
+                "seconds": a.seconds,
+            }
+        )
     return pd.DataFrame(rows), allocs
 
 
@@ -467,8 +530,9 @@ def evaluate_fractions(pairs, pred, measured, fractions=FRACTIONS, policies=POLI
     return pd.concat(out, ignore_index=True)
 
 
-def evaluate_mixes(pairs, pred, measured, sizes=(8, 16, 64), seeds=range(30), fractions=FRACTIONS,
-                   policies=POLICIES, seed: int = 0) -> pd.DataFrame:
+def evaluate_mixes(
+    pairs, pred, measured, sizes=(8, 16, 64), seeds=range(30), fractions=FRACTIONS, policies=POLICIES, seed: int = 0
+) -> pd.DataFrame:
     """Random clusters: ``size`` nodes whose apps are drawn with replacement from the rows."""
     pred, measured = np.atleast_2d(pred), np.atleast_2d(measured)
     rows = []

@@ -24,10 +24,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.energy.profiles import AppTable, Mode, base_app
-
-
-class ScheduleError(ValueError):
-    """A policy asked for something the node cannot do (unknown job, too many GPUs, ...)."""
+from schedlab.errors import ScheduleError
 
 
 @dataclass(frozen=True)
@@ -38,18 +35,18 @@ class GPUNode:
     max_tenants: int = 2
 
     @classmethod
-    def for_table(cls, table: AppTable, max_tenants: int = 2) -> "GPUNode":
+    def for_table(cls, table: AppTable, max_tenants: int = 2) -> GPUNode:
         half = table.n_gpus // 2
-        return cls(table.n_gpus, (tuple(range(half)), tuple(range(half, table.n_gpus))), table.idle_w_per_gpu,
-                   max_tenants)
+        return cls(
+            table.n_gpus, (tuple(range(half)), tuple(range(half, table.n_gpus))), table.idle_w_per_gpu, max_tenants
+        )
 
     def place(self, gpu_count: int, free: set[int], other_domains: list[int]) -> tuple[list[int], int, int]:
         """Local-first placement: the NUMA domain not used by a co-tenant, the most free GPUs
         first; GPUs of that domain first, the rest spilled.  Returns (gpu ids, domain, spilled)."""
         if gpu_count > len(free):
             raise ScheduleError(f"{gpu_count} GPUs asked, {len(free)} free")
-        order = sorted(range(len(self.numa)),
-                       key=lambda d: (d in other_domains, -len(free & set(self.numa[d])), d))
+        order = sorted(range(len(self.numa)), key=lambda d: (d in other_domains, -len(free & set(self.numa[d])), d))
         best = None
         for d in order:
             local = sorted(free & set(self.numa[d]))
@@ -141,11 +138,19 @@ class CoSchedule:
         return self.energy_j * self.makespan_s
 
     def summary(self) -> dict:
-        return {"policy": self.policy, "jobs": int(len(self.jobs)), "makespan_s": self.makespan_s,
-                "energy_j": self.energy_j, "active_energy_j": self.active_energy_j,
-                "idle_energy_j": self.idle_energy_j, "edp_js": self.edp,
-                "gpu_utilisation": 1 - self.idle_energy_j / (self.idle_w_per_gpu * self.n_gpus * self.makespan_s)
-                if self.makespan_s > 0 else 0.0, **self.meta}
+        return {
+            "policy": self.policy,
+            "jobs": len(self.jobs),
+            "makespan_s": self.makespan_s,
+            "energy_j": self.energy_j,
+            "active_energy_j": self.active_energy_j,
+            "idle_energy_j": self.idle_energy_j,
+            "edp_js": self.edp,
+            "gpu_utilisation": 1 - self.idle_energy_j / (self.idle_w_per_gpu * self.n_gpus * self.makespan_s)
+            if self.makespan_s > 0
+            else 0.0,
+            **self.meta,
+        }
 
     def check(self, node: GPUNode) -> None:
         """Invariants: every GPU and tenant slot is used by at most what the node has, at all times."""
@@ -185,10 +190,21 @@ def simulate(queue: list[str], table: AppTable, policy: Policy, node: GPUNode | 
         state.running = [r for r in state.running if r not in done]
         state.time = t_next
         for r in done:
-            rows.append({"job": r.job, "app": r.mode.app, "gpu_count": r.mode.gpu_count,
-                         "gpu_ids": " ".join(map(str, r.gpu_ids)), "numa": r.numa, "spilled_gpus": r.spill,
-                         "start_s": r.start, "end_s": r.end, "runtime_s": r.mode.runtime_s,
-                         "power_w": r.mode.power_w, "energy_j": r.mode.energy_j})
+            rows.append(
+                {
+                    "job": r.job,
+                    "app": r.mode.app,
+                    "gpu_count": r.mode.gpu_count,
+                    "gpu_ids": " ".join(map(str, r.gpu_ids)),
+                    "numa": r.numa,
+                    "spilled_gpus": r.spill,
+                    "start_s": r.start,
+                    "end_s": r.end,
+                    "runtime_s": r.mode.runtime_s,
+                    "power_w": r.mode.power_w,
+                    "energy_j": r.mode.energy_j,
+                }
+            )
         policy.observe(t_prev, t_next, energy, state)
     jobs = pd.DataFrame(rows).sort_values(["start_s", "job"], ignore_index=True) if rows else pd.DataFrame()
     return CoSchedule(policy.name, jobs, node.n_gpus, node.idle_w_per_gpu, decisions)
@@ -214,6 +230,7 @@ def _interval_energy(state: NodeState, t_next: float) -> float:
 
 # ------------------------------------------------------------------------------- logged runs
 
+
 def replay_logged(table: AppTable, data_dir=None) -> pd.DataFrame:
     """Energy of every logged evaluation run of ``table``'s GPU model, recomputed from its logged
     schedule (start, end, GPU count per job) with the table's power: the calibration check."""
@@ -226,15 +243,26 @@ def replay_logged(table: AppTable, data_dir=None) -> pd.DataFrame:
     out = []
     for (wl, pol), j in jobs.groupby(["workload", "policy"]):
         s = summ[(summ["gpu_model"] == table.gpu_model) & (summ["workload"] == wl) & (summ["policy"] == pol)]
-        modes = [table.modes.get(a, {}).get(int(g)) for a, g in zip(j["app"], j["gpu_count"])]
+        modes = [table.modes.get(a, {}).get(int(g)) for a, g in zip(j["app"], j["gpu_count"], strict=False)]
         if s.empty or any(m is None for m in modes):
             continue  # e.g. H100 hpgmg has no profile
         rt = j["runtime_s"].to_numpy(float)
         makespan = float(s["makespan_s"].iloc[0])
         busy = float((j["gpu_count"].to_numpy() * rt).sum())
-        model = float(sum(m.power_w * r for m, r in zip(modes, rt))) + table.idle_w_per_gpu * (table.n_gpus * makespan - busy)
+        model = float(sum(m.power_w * r for m, r in zip(modes, rt, strict=False))) + table.idle_w_per_gpu * (
+            table.n_gpus * makespan - busy
+        )
         logged = float(s["gpu_energy_j"].iloc[0])
-        out.append({"gpu_model": table.gpu_model, "workload": wl, "policy": pol, "jobs": len(j),
-                    "makespan_s": makespan, "logged_energy_j": logged, "model_energy_j": model,
-                    "error": model / logged - 1})
+        out.append(
+            {
+                "gpu_model": table.gpu_model,
+                "workload": wl,
+                "policy": pol,
+                "jobs": len(j),
+                "makespan_s": makespan,
+                "logged_energy_j": logged,
+                "model_energy_j": model,
+                "error": model / logged - 1,
+            }
+        )
     return pd.DataFrame(out)

@@ -55,6 +55,7 @@ performance does not carry over to a new app well enough to help.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,28 +64,37 @@ import numpy as np
 import pandas as pd
 
 from schedlab.datasets import DataNotFound, find_dataset
+from schedlab.errors import OpenError, UnknownApp
 
 MEASURED_FILE = "dual_cap_measured.csv"
 PREDICTED_FILE = "dual_cap_predicted_not_measured.csv"
 COUNTERS = ("mem_throughput_norm", "sm_clock_norm", "dram_active_norm", "fp_active_norm")
 MODES = ("counters", "runtime")
-MLP_EPOCHS = 750   # training epochs of each network of OPEN's MLP ensemble
-MLP_MODELS = 5     # networks in the ensemble
+MLP_EPOCHS = 750  # training epochs of each network of OPEN's MLP ensemble
+MLP_MODELS = 5  # networks in the ensemble
 
-__all__ = ["COUNTERS", "MODES", "DataNotFound", "DualCapData", "OpenError", "UnknownApp", "Profile", "MLPPredictor",
-           "LowRankCompleter", "OpenPredictor", "load_dual_cap", "load_authors_predictions", "accuracy",
-           "profile_app", "leave_one_out", "loo_surfaces"]
-
-
-class OpenError(ValueError):
-    """Bad input to OPEN (a fraction out of range, a mode that does not exist, malformed data)."""
-
-
-class UnknownApp(OpenError):
-    """An application name that is not in the matrix; the message lists the known ones."""
+__all__ = [
+    "COUNTERS",
+    "MODES",
+    "DataNotFound",
+    "DualCapData",
+    "LowRankCompleter",
+    "MLPPredictor",
+    "OpenError",
+    "OpenPredictor",
+    "Profile",
+    "UnknownApp",
+    "accuracy",
+    "leave_one_out",
+    "load_authors_predictions",
+    "load_dual_cap",
+    "loo_surfaces",
+    "profile_app",
+]
 
 
 # ------------------------------------------------------------------------------------------ data
+
 
 @dataclass
 class DualCapData:
@@ -106,8 +116,9 @@ class DualCapData:
         self.counters = np.asarray(self.counters, dtype=np.float64)
         a, p = len(self.apps), len(self.pairs)
         if self.perf.shape != (a, p) or self.counters.shape != (a, p, len(COUNTERS)):
-            raise OpenError(f"shapes do not match: {a} apps, {p} pairs, perf {self.perf.shape}, "
-                            f"counters {self.counters.shape}")
+            raise OpenError(
+                f"shapes do not match: {a} apps, {p} pairs, perf {self.perf.shape}, counters {self.counters.shape}"
+            )
         if np.isnan(self.perf[:, self.anchor]).any():
             bad = [self.apps[i] for i in np.flatnonzero(np.isnan(self.perf[:, self.anchor]))]
             raise OpenError(f"the max-cap anchor pair is not measured for {', '.join(bad)}")
@@ -133,13 +144,14 @@ class DualCapData:
         """Indices of the pairs measured for app ``i``."""
         return np.flatnonzero(~np.isnan(self.perf[i]))
 
-    def subset(self, apps) -> "DualCapData":
+    def subset(self, apps) -> DualCapData:
         idx = [self.index(a) for a in apps]
-        return DualCapData([self.apps[i] for i in idx], [self.suites[i] for i in idx], self.pairs,
-                           self.perf[idx], self.counters[idx])
+        return DualCapData(
+            [self.apps[i] for i in idx], [self.suites[i] for i in idx], self.pairs, self.perf[idx], self.counters[idx]
+        )
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame) -> "DualCapData":
+    def from_frame(cls, df: pd.DataFrame) -> DualCapData:
         """Long table (one row per app and pair) -> matrix.  Missing pairs become NaN."""
         need = {"app", "cpu_cap_w", "gpu_cap_w", "perf_norm", *COUNTERS}
         if missing := need - set(df.columns):
@@ -150,19 +162,30 @@ class DualCapData:
         cpus, gpus = np.unique(df["cpu_cap_w"]), np.unique(df["gpu_cap_w"])
         pairs = np.array([(c, g) for c in cpus for g in gpus], dtype=np.int64)
         ai = pd.Index(apps).get_indexer(df["app"])
-        pi = np.searchsorted(cpus, df["cpu_cap_w"].to_numpy()) * len(gpus) + np.searchsorted(gpus, df["gpu_cap_w"].to_numpy())
+        pi = np.searchsorted(cpus, df["cpu_cap_w"].to_numpy()) * len(gpus) + np.searchsorted(
+            gpus, df["gpu_cap_w"].to_numpy()
+        )
         perf = np.full((len(apps), len(pairs)), np.nan)
         perf[ai, pi] = df["perf_norm"].to_numpy(dtype=float)
         ctr = np.full((len(apps), len(pairs), len(COUNTERS)), np.nan)
         ctr[ai, pi] = df[list(COUNTERS)].to_numpy(dtype=float)
-        suite = (df.groupby("app", sort=False)["suite"].first().reindex(apps).tolist() if "suite" in df
-                 else ["?"] * len(apps))
+        suite = (
+            df.groupby("app", sort=False)["suite"].first().reindex(apps).tolist()
+            if "suite" in df
+            else ["?"] * len(apps)
+        )
         return cls(apps, suite, pairs, perf, ctr)
 
     def to_frame(self) -> pd.DataFrame:
         a, p = self.perf.shape
-        out = pd.DataFrame({"app": np.repeat(self.apps, p), "cpu_cap_w": np.tile(self.pairs[:, 0], a),
-                            "gpu_cap_w": np.tile(self.pairs[:, 1], a), "perf_norm": self.perf.ravel()})
+        out = pd.DataFrame(
+            {
+                "app": np.repeat(self.apps, p),
+                "cpu_cap_w": np.tile(self.pairs[:, 0], a),
+                "gpu_cap_w": np.tile(self.pairs[:, 1], a),
+                "perf_norm": self.perf.ravel(),
+            }
+        )
         for k, c in enumerate(COUNTERS):
             out[c] = self.counters[:, :, k].ravel()
         return out.dropna(subset=["perf_norm"]).reset_index(drop=True)
@@ -184,7 +207,9 @@ def load_authors_predictions(data: DualCapData, data_dir: Path | None = None) ->
     out = {}
     for app, g in df.groupby("app", sort=False):
         row = np.full(len(data.pairs), np.nan)
-        row[[key[(int(c), int(w))] for c, w in zip(g["cpu_cap_w"], g["gpu_cap_w"])]] = g["predicted_perf_norm"]
+        row[[key[(int(c), int(w))] for c, w in zip(g["cpu_cap_w"], g["gpu_cap_w"], strict=False)]] = g[
+            "predicted_perf_norm"
+        ]
         out[str(app)] = row
     return out
 
@@ -200,6 +225,7 @@ def accuracy(pred, measured) -> float:
 
 # ------------------------------------------------------------------------------------- profiling
 
+
 @dataclass
 class Profile:
     """What profiling a new app at some pairs reveals: nothing else of the app may be used.
@@ -213,8 +239,9 @@ class Profile:
     relative_perf: np.ndarray | None = None
 
 
-def profile_app(data: DualCapData, app: str, fraction: float, rng: np.random.Generator,
-                mode: str = "counters") -> Profile:
+def profile_app(
+    data: DualCapData, app: str, fraction: float, rng: np.random.Generator, mode: str = "counters"
+) -> Profile:
     """Profile ``floor(fraction x measured pairs)`` pairs of ``app``: the anchor plus random others."""
     _check_mode(mode)
     _check_fraction(fraction)
@@ -222,8 +249,10 @@ def profile_app(data: DualCapData, app: str, fraction: float, rng: np.random.Gen
     avail = data.available(i)
     k = int(np.floor(fraction * len(avail) + 1e-9))
     if k < 2:
-        raise OpenError(f"--profile-fraction {fraction} profiles {k} of {len(avail)} pairs of {app}; "
-                        "at least 2 (the anchor and one more) are needed")
+        raise OpenError(
+            f"--profile-fraction {fraction} profiles {k} of {len(avail)} pairs of {app}; "
+            "at least 2 (the anchor and one more) are needed"
+        )
     others = avail[avail != data.anchor]
     pairs = np.sort(np.concatenate([[data.anchor], rng.choice(others, k - 1, replace=False)]))
     rel = data.perf[i, pairs] / data.perf[i, data.anchor] if mode == "runtime" else None
@@ -241,6 +270,7 @@ def _check_fraction(fraction: float) -> None:
 
 
 # ------------------------------------------------------------------------------------------- MLP
+
 
 class MLPPredictor:
     """An ensemble of small PyTorch MLPs: (caps, counters) at a pair -> performance relative to the anchor.
@@ -260,8 +290,15 @@ class MLPPredictor:
     everything (one CPU thread).
     """
 
-    def __init__(self, hidden=(64, 64), epochs: int = MLP_EPOCHS, lr: float = 5e-3, weight_decay: float = 1e-5,
-                 seed: int = 0, n_models: int = MLP_MODELS):
+    def __init__(
+        self,
+        hidden=(64, 64),
+        epochs: int = MLP_EPOCHS,
+        lr: float = 5e-3,
+        weight_decay: float = 1e-5,
+        seed: int = 0,
+        n_models: int = MLP_MODELS,
+    ):
         if n_models < 1:
             raise OpenError(f"n_models must be >= 1 (got {n_models})")
         self.hidden = tuple(hidden)
@@ -279,7 +316,7 @@ class MLPPredictor:
         import torch
 
         h = x
-        for k, (w, b) in enumerate(zip(self.weights_, self.biases_)):
+        for k, (w, b) in enumerate(zip(self.weights_, self.biases_, strict=False)):
             h = torch.baddbmm(b, h, w)
             if k < len(self.weights_) - 1:
                 h = torch.nn.functional.silu(h)
@@ -291,7 +328,7 @@ class MLPPredictor:
         x = torch.from_numpy(((np.asarray(X, np.float64) - self.mean_) / self.scale_).astype(np.float32))
         return x[None].expand(self.n_models, -1, -1)
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "MLPPredictor":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MLPPredictor:
         import torch
 
         torch.set_num_threads(1)
@@ -300,10 +337,11 @@ class MLPPredictor:
         rng = np.random.default_rng(self.seed)
         sizes = (X.shape[1], *self.hidden, 1)
         self.weights_, self.biases_ = [], []
-        for a, b in zip(sizes[:-1], sizes[1:]):   # He-uniform from our own generator, one draw per member
+        for a, b in itertools.pairwise(sizes):  # He-uniform from our own generator, one draw per member
             bound = np.sqrt(6.0 / a)
-            self.weights_.append(torch.tensor(rng.uniform(-bound, bound, (self.n_models, a, b)),
-                                              dtype=torch.float32, requires_grad=True))
+            self.weights_.append(
+                torch.tensor(rng.uniform(-bound, bound, (self.n_models, a, b)), dtype=torch.float32, requires_grad=True)
+            )
             self.biases_.append(torch.zeros((self.n_models, 1, b), dtype=torch.float32, requires_grad=True))
         xt = self._inputs(X)
         yt = torch.from_numpy(y.astype(np.float32))[None, :, None]
@@ -312,8 +350,8 @@ class MLPPredictor:
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, self.epochs)
         for _ in range(self.epochs):
             opt.zero_grad()
-            per_model = torch.mean(torch.abs(self._forward(xt) - yt) / yt, dim=(1, 2))   # MAPE of each member
-            per_model.sum().backward()   # members share no weights: each gets its own MAPE gradient
+            per_model = torch.mean(torch.abs(self._forward(xt) - yt) / yt, dim=(1, 2))  # MAPE of each member
+            per_model.sum().backward()  # members share no weights: each gets its own MAPE gradient
             opt.step()
             sched.step()
         self.train_loss_ = float(per_model.detach().mean())
@@ -332,6 +370,7 @@ class MLPPredictor:
 
 # ------------------------------------------------------------------------------------------- CF
 
+
 class LowRankCompleter:
     """Matrix-factorisation CF: a new row = column mean + a rank-``rank`` mix of the known rows'
     principal components, its coefficients a ridge fit to the observed entries.
@@ -346,7 +385,7 @@ class LowRankCompleter:
         self.ridge = ridge
         self.impute_iters = impute_iters
 
-    def fit(self, R: np.ndarray) -> "LowRankCompleter":
+    def fit(self, R: np.ndarray) -> LowRankCompleter:
         R = np.asarray(R, float)
         if R.ndim != 2 or R.shape[0] < 2:
             raise OpenError(f"need at least 2 known apps for collaborative filtering (got {R.shape[0]})")
@@ -360,7 +399,7 @@ class LowRankCompleter:
             X = np.where(miss, low, R)
         self.mean_ = X.mean(0)
         u, s, vt = np.linalg.svd(X - self.mean_, full_matrices=False)
-        self.components_ = vt[:r].T * (s[:r] / np.sqrt(X.shape[0]))[None, :]   # (P, r), column = 1 sd
+        self.components_ = vt[:r].T * (s[:r] / np.sqrt(X.shape[0]))[None, :]  # (P, r), column = 1 sd
         self.filled_ = X
         return self
 
@@ -373,6 +412,7 @@ class LowRankCompleter:
 
 
 # ----------------------------------------------------------------------------------------- OPEN
+
 
 @dataclass
 class OpenPredictor:
@@ -396,7 +436,7 @@ class OpenPredictor:
     def __post_init__(self):
         _check_mode(self.mode)
 
-    def fit(self, data: DualCapData, mlp: MLPPredictor | None = None) -> "OpenPredictor":
+    def fit(self, data: DualCapData, mlp: MLPPredictor | None = None) -> OpenPredictor:
         """Learn from every app in ``data`` (all of them are 'known').  ``mlp``: reuse a fitted one."""
         self.pairs_ = data.pairs
         self.anchor_ = data.anchor
@@ -418,7 +458,7 @@ class OpenPredictor:
                 raise OpenError("runtime mode needs full runs (relative_perf) at the profiled pairs")
             return np.asarray(profile.relative_perf, float)
         y = self.mlp_.predict(MLPPredictor.features(self.pairs_[profile.pairs], profile.counters))
-        y[profile.pairs == self.anchor_] = 1.0   # relative to itself, by definition
+        y[profile.pairs == self.anchor_] = 1.0  # relative to itself, by definition
         return y
 
     def predict(self, profile: Profile) -> np.ndarray:
@@ -434,13 +474,25 @@ class OpenPredictor:
 
 # ------------------------------------------------------------------------------ leave-one-app-out
 
+
 def _rng(seed: int, app_index: int, repeat: int) -> np.random.Generator:
     return np.random.default_rng([seed, app_index, repeat])
 
 
-def leave_one_out(data: DualCapData, modes=MODES, fraction: float = 0.2, repeats: int = 5, seed: int = 0,
-                  apps=None, rank: int = 6, ridge: float = 1e-3, epochs: int = MLP_EPOCHS, authors=None,
-                  n_models: int = MLP_MODELS, mlp_cache: dict | None = None):
+def leave_one_out(
+    data: DualCapData,
+    modes=MODES,
+    fraction: float = 0.2,
+    repeats: int = 5,
+    seed: int = 0,
+    apps=None,
+    rank: int = 6,
+    ridge: float = 1e-3,
+    epochs: int = MLP_EPOCHS,
+    authors=None,
+    n_models: int = MLP_MODELS,
+    mlp_cache: dict | None = None,
+):
     """Each app in turn is new: fit on the others, profile it ``repeats`` times, predict, score.
 
     The MLP of a held-out app does not depend on ``fraction`` or the profiled sets, so a dict passed
@@ -469,8 +521,9 @@ def leave_one_out(data: DualCapData, modes=MODES, fraction: float = 0.2, repeats
         key = (app, epochs, seed, n_models)
         cached = mlp_cache.get(key) if mlp_cache is not None else None
         for m in modes:
-            p = OpenPredictor(mode=m, rank=rank, ridge=ridge, epochs=epochs, seed=seed,
-                              n_models=n_models).fit(known, mlp=cached)
+            p = OpenPredictor(mode=m, rank=rank, ridge=ridge, epochs=epochs, seed=seed, n_models=n_models).fit(
+                known, mlp=cached
+            )
             fitted[m] = p
             if m == "counters":
                 cached = p.mlp_
@@ -487,32 +540,59 @@ def leave_one_out(data: DualCapData, modes=MODES, fraction: float = 0.2, repeats
                 acc_p.append(accuracy(pred[prof.pairs], data.perf[i, prof.pairs]))
                 if r == 0:
                     surfaces[m][i] = pred
-            row = {"mode": m, "app": app, "suite": data.suites[i], "profiled_pairs": len(prof.pairs),
-                   "measured_pairs": len(data.available(i)), "acc_unprofiled": float(np.mean(acc_u)),
-                   "acc_all": float(np.mean(acc_a)), "acc_profiled": float(np.mean(acc_p)),
-                   "acc_unprofiled_min_repeat": float(np.min(acc_u))}
+            row = {
+                "mode": m,
+                "app": app,
+                "suite": data.suites[i],
+                "profiled_pairs": len(prof.pairs),
+                "measured_pairs": len(data.available(i)),
+                "acc_unprofiled": float(np.mean(acc_u)),
+                "acc_all": float(np.mean(acc_a)),
+                "acc_profiled": float(np.mean(acc_p)),
+                "acc_unprofiled_min_repeat": float(np.min(acc_u)),
+            }
             if authors is not None and app in authors:
                 row["authors_acc_all"] = accuracy(authors[app], data.perf[i])
             rows.append(row)
     per_app = pd.DataFrame(rows)
-    summary = {"fraction": fraction, "repeats": repeats, "seed": seed, "rank": rank, "ridge": ridge,
-               "mlp_epochs": epochs, "mlp_models": n_models,
-               "apps": len(apps), "seconds": time.perf_counter() - t0, "modes": {}}
+    summary = {
+        "fraction": fraction,
+        "repeats": repeats,
+        "seed": seed,
+        "rank": rank,
+        "ridge": ridge,
+        "mlp_epochs": epochs,
+        "mlp_models": n_models,
+        "apps": len(apps),
+        "seconds": time.perf_counter() - t0,
+        "modes": {},
+    }
     for m, g in per_app.groupby("mode", sort=False):
-        s = {k: {"median": float(g[k].median()), "mean": float(g[k].mean()), "min": float(g[k].min()),
-                 "min_app": str(g.loc[g[k].idxmin(), "app"])} for k in ("acc_unprofiled", "acc_all")}
+        s = {
+            k: {
+                "median": float(g[k].median()),
+                "mean": float(g[k].mean()),
+                "min": float(g[k].min()),
+                "min_app": str(g.loc[g[k].idxmin(), "app"]),
+            }
+            for k in ("acc_unprofiled", "acc_all")
+        }
         s["profiled_pairs_max"] = int(g["profiled_pairs"].max())
         s["profiled_fraction_max"] = float((g["profiled_pairs"] / g["measured_pairs"]).max())
         if "authors_acc_all" in g and g["authors_acc_all"].notna().any():
             h = g[g["authors_acc_all"].notna()]
-            s["vs_authors"] = {"apps": len(h), "ours_acc_all_mean": float(h["acc_all"].mean()),
-                               "authors_acc_all_mean": float(h["authors_acc_all"].mean()),
-                               "ours_better_apps": int((h["acc_all"] > h["authors_acc_all"]).sum())}
+            s["vs_authors"] = {
+                "apps": len(h),
+                "ours_acc_all_mean": float(h["acc_all"].mean()),
+                "authors_acc_all_mean": float(h["authors_acc_all"].mean()),
+                "ours_better_apps": int((h["acc_all"] > h["authors_acc_all"]).sum()),
+            }
         summary["modes"][m] = s
     return per_app, summary, surfaces
 
 
-def loo_surfaces(data: DualCapData, mode: str = "counters", fraction: float = 0.2, seed: int = 0,
-                 epochs: int = MLP_EPOCHS) -> np.ndarray:
+def loo_surfaces(
+    data: DualCapData, mode: str = "counters", fraction: float = 0.2, seed: int = 0, epochs: int = MLP_EPOCHS
+) -> np.ndarray:
     """(A, P) predicted rows, each app predicted as new (leave-one-app-out, one profiled set)."""
     return leave_one_out(data, mode, fraction, repeats=1, seed=seed, epochs=epochs)[2][mode]

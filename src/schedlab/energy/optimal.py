@@ -18,6 +18,7 @@ reports its proven lower bound: the relative gap says how far from optimal the a
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -27,10 +28,10 @@ from schedlab.energy.profiles import AppTable, base_app
 
 @dataclass
 class OptimalResult:
-    schedule: CoSchedule          # the plan executed on the node (list scheduling in planned order)
-    plan_energy_j: float          # the solver's objective, in J
-    bound_j: float                # proven lower bound on the energy of any schedule of this queue
-    status: str                   # OPTIMAL or FEASIBLE
+    schedule: CoSchedule  # the plan executed on the node (list scheduling in planned order)
+    plan_energy_j: float  # the solver's objective, in J
+    bound_j: float  # proven lower bound on the energy of any schedule of this queue
+    status: str  # OPTIMAL or FEASIBLE
     wall_s: float
 
     @property
@@ -47,9 +48,18 @@ def allowed_modes(table: AppTable, app: str, slowdown_tol: float | None):
     return [modes[g] for g in sorted(modes) if modes[g].runtime_s <= (1 + slowdown_tol) * best + 1e-9]
 
 
-def solve_optimal(queue: list[str], table: AppTable, node: GPUNode | None = None, slowdown_tol: float | None = 0.2,
-                  time_limit_s: float = 60.0, workers: int = 2, seed: int = 0, hint: CoSchedule | None = None,
-                  time_unit_s: float = 0.01, energy_unit_j: float = 0.01) -> OptimalResult:
+def solve_optimal(
+    queue: list[str],
+    table: AppTable,
+    node: GPUNode | None = None,
+    slowdown_tol: float | None = 0.2,
+    time_limit_s: float = 60.0,
+    workers: int = 2,
+    seed: int = 0,
+    hint: CoSchedule | None = None,
+    time_unit_s: float = 0.01,
+    energy_unit_j: float = 0.01,
+) -> OptimalResult:
     """Minimum-energy schedule of ``queue`` (modes limited to ``slowdown_tol`` of each app's fastest)."""
     from ortools.sat.python import cp_model
 
@@ -81,7 +91,7 @@ def solve_optimal(queue: list[str], table: AppTable, node: GPUNode | None = None
             net = (md.power_w - idle * md.gpu_count) * dur[j][k] * time_unit_s
             objective.append(round(net / energy_unit_j) * x)
         m.add_exactly_one(xs)
-        m.add(end[j] == start[j] + sum(d * x for d, x in zip(dur[j], xs)))
+        m.add(end[j] == start[j] + sum(d * x for d, x in zip(dur[j], xs, strict=False)))
     m.add_cumulative(gpu_iv, gpu_dem, node.n_gpus)
     m.add_cumulative(slot_iv, [1] * len(slot_iv), node.max_tenants)
     makespan = m.new_int_var(0, horizon, "makespan")
@@ -98,7 +108,7 @@ def solve_optimal(queue: list[str], table: AppTable, node: GPUNode | None = None
     for j in queue:
         by_app.setdefault(base_app(j), []).append(j)
     for same in by_app.values():
-        for a, b in zip(same, same[1:]):
+        for a, b in itertools.pairwise(same):
             m.add(start[a] <= start[b])
     if hint is not None:
         _add_hint(m, hint, start, pick, by_app, modes, time_unit_s)
@@ -111,15 +121,20 @@ def solve_optimal(queue: list[str], table: AppTable, node: GPUNode | None = None
     wall = time.perf_counter() - t0
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise RuntimeError(f"CP-SAT found no schedule in {time_limit_s} s (status {solver.status_name(status)})")
-    order = sorted(((solver.value(start[j]), j, md.gpu_count) for j in queue for md in modes[j]
-                    if solver.value(pick[j, md.gpu_count])))
+    order = sorted(
+        (solver.value(start[j]), j, md.gpu_count)
+        for j in queue
+        for md in modes[j]
+        if solver.value(pick[j, md.gpu_count])
+    )
     plan = Plan([(j, g) for _, j, g in order], name="optimal")
     sched = simulate(queue, table, plan, node)
     # the constant idle term was folded into the objective: plan energy = objective in J
     plan_e = solver.objective_value * energy_unit_j
     bound = solver.best_objective_bound * energy_unit_j
-    sched.meta.update({"solver_status": solver.status_name(status), "plan_energy_j": plan_e, "bound_j": bound,
-                       "solver_wall_s": wall})
+    sched.meta.update(
+        {"solver_status": solver.status_name(status), "plan_energy_j": plan_e, "bound_j": bound, "solver_wall_s": wall}
+    )
     return OptimalResult(sched, plan_e, bound, solver.status_name(status), wall)
 
 

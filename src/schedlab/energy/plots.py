@@ -7,9 +7,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from schedlab.energy.node import CoSchedule  # noqa: E402
+from schedlab.energy.node import CoSchedule
 
 
 def gantt(schedules: dict[str, CoSchedule], path: Path, n_gpus: int = 4) -> Path:
@@ -18,7 +18,7 @@ def gantt(schedules: dict[str, CoSchedule], path: Path, n_gpus: int = 4) -> Path
     cmap = plt.get_cmap("tab20")
     colour = {a: cmap(i % 20) for i, a in enumerate(apps)}
     fig, axes = plt.subplots(len(schedules), 1, figsize=(11, 1.2 + 1.1 * len(schedules)), sharex=True, squeeze=False)
-    for ax, (name, s) in zip(axes[:, 0], schedules.items()):
+    for ax, (name, s) in zip(axes[:, 0], schedules.items(), strict=False):
         for r in s.jobs.itertuples(index=False):
             for g in map(int, str(r.gpu_ids).split()):
                 ax.barh(g, r.runtime_s, left=r.start_s, color=colour[r.app], edgecolor="white", linewidth=0.5)
@@ -39,7 +39,7 @@ def metric_bars(summary_rows: list[dict], path: Path, baseline: str) -> Path:
     base = next(r for r in summary_rows if r["policy"] == baseline)
     names = [r["policy"] for r in summary_rows]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=False)
-    for ax, key, label in zip(axes, ("energy_j", "makespan_s", "edp_js"), ("energy", "makespan", "EDP")):
+    for ax, key, label in zip(axes, ("energy_j", "makespan_s", "edp_js"), ("energy", "makespan", "EDP"), strict=False):
         vals = [r[key] / base[key] for r in summary_rows]
         ax.bar(range(len(names)), vals, color=["#888" if n == baseline else "#3a7" for n in names])
         ax.axhline(1.0, color="k", lw=0.8)

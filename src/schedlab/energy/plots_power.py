@@ -25,8 +25,14 @@ def _save(plt, fig, out: Path, name: str) -> Path:
     return path
 
 
-def predicted_vs_measured(measured: np.ndarray, predicted: np.ndarray, apps, out: Path,
-                          name: str = "open_pred_vs_measured.png", title: str = "OPEN, leave-one-app-out") -> Path:
+def predicted_vs_measured(
+    measured: np.ndarray,
+    predicted: np.ndarray,
+    apps,
+    out: Path,
+    name: str = "open_pred_vs_measured.png",
+    title: str = "OPEN, leave-one-app-out",
+) -> Path:
     """Scatter of predicted vs measured perf_norm, one colour per app, with the y = x line."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 6))
@@ -79,8 +85,7 @@ def gain_vs_cap(table: pd.DataFrame, out: Path, name: str = "ecoshift_gain_vs_ca
     return _save(plt, fig, out, name)
 
 
-def allocation_per_node(frame: pd.DataFrame, out: Path, name: str = "ecoshift_allocation.png",
-                        title: str = "") -> Path:
+def allocation_per_node(frame: pd.DataFrame, out: Path, name: str = "ecoshift_allocation.png", title: str = "") -> Path:
     """Stacked CPU and GPU cap per node (label = app) for one allocation."""
     plt = _plt()
     n = len(frame)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.datasets import find_dataset
+from schedlab.errors import ProfileError
 
 PROFILES_FILE = "app_profiles.csv"
 TIMESERIES_FILE = "gpu_timeseries.csv.gz"
@@ -32,13 +33,10 @@ QUEUES_FILE = "job_queues.csv"
 GPU_MODELS = ("V100", "A100", "H100")
 
 
-class ProfileError(ValueError):
-    """Unknown GPU model, queue or app, or a profile table that cannot be used."""
-
-
 def ecosched_dir(data_dir: Path | None = None) -> Path:
-    return find_dataset("ecosched", [PROFILES_FILE, QUEUES_FILE], data_dir,
-                        "run `schedlab data fetch ecosched` or pass --data-dir")
+    return find_dataset(
+        "ecosched", [PROFILES_FILE, QUEUES_FILE], data_dir, "run `schedlab data fetch ecosched` or pass --data-dir"
+    )
 
 
 @dataclass(frozen=True)
@@ -48,8 +46,8 @@ class Mode:
     app: str
     gpu_count: int
     runtime_s: float
-    power_w: float                 # active power of the job's GPUs together (calibrated)
-    window_power_w: float          # EcoSched's 15 s profiling-window value (what its estimates use)
+    power_w: float  # active power of the job's GPUs together (calibrated)
+    window_power_w: float  # EcoSched's 15 s profiling-window value (what its estimates use)
     dram_active_sum: float
     sm_clock_sum_mhz: float
     fp_active_sum: float
@@ -76,8 +74,9 @@ class AppTable:
         try:
             return self.modes[app]
         except KeyError:
-            raise ProfileError(f"no {self.gpu_model} profile for app {app!r}; profiled apps: "
-                               + ", ".join(self.apps())) from None
+            raise ProfileError(
+                f"no {self.gpu_model} profile for app {app!r}; profiled apps: " + ", ".join(self.apps())
+            ) from None
 
     def fastest(self, app: str) -> Mode:
         return min(self.of(app).values(), key=lambda m: (m.runtime_s, m.gpu_count))
@@ -117,8 +116,17 @@ def load_app_table(gpu_model: str = "H100", power: str = "run", data_dir: Path |
         raise ProfileError(f"power must be 'run' or 'window', not {power!r}")
     folder = ecosched_dir(data_dir)
     prof = pd.read_csv(folder / PROFILES_FILE)
-    need = {"gpu_model", "app", "gpu_count", "runtime_s", "total_power_w", "dram_active_sum",
-            "sm_clock_sum_mhz", "fp_active_sum", "idle_power_w_per_gpu"}
+    need = {
+        "gpu_model",
+        "app",
+        "gpu_count",
+        "runtime_s",
+        "total_power_w",
+        "dram_active_sum",
+        "sm_clock_sum_mhz",
+        "fp_active_sum",
+        "idle_power_w_per_gpu",
+    }
     if missing := need - set(prof.columns):
         raise ProfileError(f"{folder / PROFILES_FILE} lacks columns {sorted(missing)}")
     prof = prof[prof["gpu_model"] == gpu_model]
@@ -137,9 +145,16 @@ def load_app_table(gpu_model: str = "H100", power: str = "run", data_dir: Path |
         else:
             p = float(r.total_power_w)
             n_window += 1
-        modes.setdefault(r.app, {})[g] = Mode(r.app, g, float(r.runtime_s), p, float(r.total_power_w),
-                                              float(r.dram_active_sum), float(r.sm_clock_sum_mhz),
-                                              float(r.fp_active_sum))
+        modes.setdefault(r.app, {})[g] = Mode(
+            r.app,
+            g,
+            float(r.runtime_s),
+            p,
+            float(r.total_power_w),
+            float(r.dram_active_sum),
+            float(r.sm_clock_sum_mhz),
+            float(r.fp_active_sum),
+        )
     if not modes:
         raise ProfileError(f"no {gpu_model} rows in {folder / PROFILES_FILE}")
     idle = float(prof["idle_power_w_per_gpu"].iloc[0])
@@ -162,9 +177,12 @@ def load_queue(gpu_model: str = "H100", queue: str = "default", data_dir: Path |
     q = pd.read_csv(ecosched_dir(data_dir) / QUEUES_FILE)
     q = q[(q["gpu_model"] == str(gpu_model).upper()) & (q["workload"] == queue)]
     if q.empty:
-        known = sorted(pd.read_csv(ecosched_dir(data_dir) / QUEUES_FILE).query("gpu_model == @gpu_model")["workload"].unique())
-        raise ProfileError(f"no queue {queue!r} for {gpu_model}; known: {', '.join(known)} "
-                           "(or pass a comma-separated list of apps)")
+        known = sorted(
+            pd.read_csv(ecosched_dir(data_dir) / QUEUES_FILE).query("gpu_model == @gpu_model")["workload"].unique()
+        )
+        raise ProfileError(
+            f"no queue {queue!r} for {gpu_model}; known: {', '.join(known)} (or pass a comma-separated list of apps)"
+        )
     return _label_duplicates(q.sort_values("position")["app"].tolist())
 
 

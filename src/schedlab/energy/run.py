@@ -13,8 +13,13 @@ from schedlab.energy.profiles import ecosched_dir, load_app_table, load_queue
 
 BASELINE = "sequential-best"
 #: logged run name of each policy in eval_runs_summary.csv (for the reproduction columns)
-LOGGED = {"sequential": "sequential_max_gpu", "sequential-best": "sequential_best_gpu", "marble": "marble",
-          "bandit": "ecosched_cmab", "optimal": "cpsat_plan_executed"}
+LOGGED = {
+    "sequential": "sequential_max_gpu",
+    "sequential-best": "sequential_best_gpu",
+    "marble": "marble",
+    "bandit": "ecosched_cmab",
+    "optimal": "cpsat_plan_executed",
+}
 
 
 @dataclass
@@ -24,7 +29,7 @@ class EcoSchedRun:
     jobs: list[str]
     schedules: dict[str, CoSchedule]
     params: dict
-    logged: dict = field(default_factory=dict)     # policy -> logged summary row (dict)
+    logged: dict = field(default_factory=dict)  # policy -> logged summary row (dict)
     calibration: pd.DataFrame | None = None
 
     def rows(self) -> list[dict]:
@@ -44,8 +49,14 @@ class EcoSchedRun:
         return out
 
     def summary(self) -> dict:
-        s = {"gpu_model": self.gpu_model, "queue": self.queue, "jobs": len(self.jobs), "baseline": BASELINE,
-             "params": self.params, "policies": self.rows()}
+        s = {
+            "gpu_model": self.gpu_model,
+            "queue": self.queue,
+            "jobs": len(self.jobs),
+            "baseline": BASELINE,
+            "params": self.params,
+            "policies": self.rows(),
+        }
         e = {n: sch.energy_j for n, sch in self.schedules.items()}
         if {"optimal", "lookahead"} <= set(e):
             for eco in ("bandit", "score"):
@@ -67,11 +78,25 @@ def logged_tolerance(gpu_model: str, queue: str, data_dir=None) -> float | None:
     return float(r["slowdown_tol"].iloc[0]) if len(r) and pd.notna(r["slowdown_tol"].iloc[0]) else None
 
 
-def run_ecosched(gpu_model: str = "H100", queue: str = "default", policies=("all",), slowdown_tol: float | None = None,
-                 idle_weight: float | None = None, blocking_weight: float = 0.0, metric: str = "energy",
-                 estimate: str = "counters", anchor: str | None = "longest", mode_tol: float | None = None,
-                 width: int = 8, power: str = "run", time_limit_s: float = 60.0, workers: int = 2, seed: int = 0,
-                 data_dir: Path | None = None, on_policy=None) -> EcoSchedRun:
+def run_ecosched(
+    gpu_model: str = "H100",
+    queue: str = "default",
+    policies=("all",),
+    slowdown_tol: float | None = None,
+    idle_weight: float | None = None,
+    blocking_weight: float = 0.0,
+    metric: str = "energy",
+    estimate: str = "counters",
+    anchor: str | None = "longest",
+    mode_tol: float | None = None,
+    width: int = 8,
+    power: str = "run",
+    time_limit_s: float = 60.0,
+    workers: int = 2,
+    seed: int = 0,
+    data_dir: Path | None = None,
+    on_policy=None,
+) -> EcoSchedRun:
     """Run the chosen policies (``all`` = every one) on ``queue`` and collect schedules and logged numbers."""
     from schedlab.energy.node import replay_logged
 
@@ -85,15 +110,31 @@ def run_ecosched(gpu_model: str = "H100", queue: str = "default", policies=("all
     if BASELINE not in names:
         names.insert(0, BASELINE)
     tol = slowdown_tol if slowdown_tol is not None else (logged_tolerance(gpu_model, queue, data_dir) or 0.2)
-    params = {"slowdown_tol": tol, "idle_weight": idle_weight, "blocking_weight": blocking_weight, "metric": metric,
-              "estimate": estimate, "anchor": anchor, "mode_tol": mode_tol, "width": width, "power": power,
-              "time_limit_s": time_limit_s}
+    params = {
+        "slowdown_tol": tol,
+        "idle_weight": idle_weight,
+        "blocking_weight": blocking_weight,
+        "metric": metric,
+        "estimate": estimate,
+        "anchor": anchor,
+        "mode_tol": mode_tol,
+        "width": width,
+        "power": power,
+        "time_limit_s": time_limit_s,
+    }
     schedules: dict[str, CoSchedule] = {}
     for name in [n for n in names if n != "optimal"]:
         if on_policy:
             on_policy(name)
-        kw = dict(slowdown_tol=mode_tol if name == "lookahead" else tol, idle_weight=idle_weight,
-                  blocking_weight=blocking_weight, metric=metric, estimate=estimate, anchor=anchor, width=width)
+        kw = dict(
+            slowdown_tol=mode_tol if name == "lookahead" else tol,
+            idle_weight=idle_weight,
+            blocking_weight=blocking_weight,
+            metric=metric,
+            estimate=estimate,
+            anchor=anchor,
+            width=width,
+        )
         pol = make_policy(name, **kw)
         s = simulate(jobs, table, pol, node)
         s.check(node)
@@ -107,8 +148,16 @@ def run_ecosched(gpu_model: str = "H100", queue: str = "default", policies=("all
             on_policy("optimal")
         hints = [s for n, s in schedules.items() if n in ("lookahead", "bandit", "score")]
         hint = min(hints, key=lambda s: s.energy_j) if hints else None
-        res = solve_optimal(jobs, table, node, slowdown_tol=mode_tol, time_limit_s=time_limit_s, workers=workers,
-                            seed=seed, hint=hint if hint is not None and _within(hint, table, mode_tol) else None)
+        res = solve_optimal(
+            jobs,
+            table,
+            node,
+            slowdown_tol=mode_tol,
+            time_limit_s=time_limit_s,
+            workers=workers,
+            seed=seed,
+            hint=hint if hint is not None and _within(hint, table, mode_tol) else None,
+        )
         res.schedule.check(node)
         schedules["optimal"] = res.schedule
     logged = {}
@@ -127,7 +176,10 @@ def run_ecosched(gpu_model: str = "H100", queue: str = "default", policies=("all
 def _within(s: CoSchedule, table, mode_tol) -> bool:
     from schedlab.energy.optimal import allowed_modes
 
-    return all(any(m.gpu_count == g for m in allowed_modes(table, a, mode_tol)) for a, g in zip(s.jobs["app"], s.jobs["gpu_count"]))
+    return all(
+        any(m.gpu_count == g for m in allowed_modes(table, a, mode_tol))
+        for a, g in zip(s.jobs["app"], s.jobs["gpu_count"], strict=False)
+    )
 
 
 def write_ecosched_outputs(run: EcoSchedRun, out: Path) -> list[str]:
@@ -135,11 +187,21 @@ def write_ecosched_outputs(run: EcoSchedRun, out: Path) -> list[str]:
     from schedlab.report.outputs import write_outputs
 
     out = Path(out)
-    frames = {"policies": pd.DataFrame(run.rows()),
-              "jobs": pd.concat([s.jobs.assign(policy=n) for n, s in run.schedules.items()], ignore_index=True)}
+    frames = {
+        "policies": pd.DataFrame(run.rows()),
+        "jobs": pd.concat([s.jobs.assign(policy=n) for n, s in run.schedules.items()], ignore_index=True),
+    }
     if run.calibration is not None:
         frames["calibration"] = run.calibration
-    shown = {n: s for n, s in run.schedules.items() if n in ("sequential-best", "marble", "bandit", "lookahead", "optimal")}
-    return write_outputs(out, run.summary(), frames,
-                         [lambda: plots.gantt(shown or run.schedules, out / "gantt.png"),
-                          lambda: plots.metric_bars(run.rows(), out / "energy_makespan_edp.png", BASELINE)])
+    shown = {
+        n: s for n, s in run.schedules.items() if n in ("sequential-best", "marble", "bandit", "lookahead", "optimal")
+    }
+    return write_outputs(
+        out,
+        run.summary(),
+        frames,
+        [
+            lambda: plots.gantt(shown or run.schedules, out / "gantt.png"),
+            lambda: plots.metric_bars(run.rows(), out / "energy_makespan_edp.png", BASELINE),
+        ],
+    )

@@ -9,4 +9,4 @@ from schedlab.explain.dagger import DaggerDistiller, HeuristicTeacher, ModelTeac
 from schedlab.explain.features import FEATURES
 from schedlab.explain.tree import Tree, load_tree
 
-__all__ = ["DaggerDistiller", "HeuristicTeacher", "ModelTeacher", "FEATURES", "Tree", "load_tree"]
+__all__ = ["FEATURES", "DaggerDistiller", "HeuristicTeacher", "ModelTeacher", "Tree", "load_tree"]

@@ -86,8 +86,10 @@ def parse_critical(rule: str) -> tuple[str, float]:
     except ValueError:
         value = float("nan")
     if kind not in ("queue", "gap") or not np.isfinite(value):
-        raise ValueError(f"unknown critical-state rule {rule!r}; use all, queue:N (more than N waiting jobs) "
-                         "or gap:G (teacher's choice ahead of the runner-up by at least G in probability)")
+        raise ValueError(
+            f"unknown critical-state rule {rule!r}; use all, queue:N (more than N waiting jobs) "
+            "or gap:G (teacher's choice ahead of the runner-up by at least G in probability)"
+        )
     return kind, value
 
 
@@ -110,10 +112,10 @@ def teacher_gap(scores: np.ndarray) -> float:
 class Decisions:
     """Aggregated DAgger data: one row per candidate, grouped by decision."""
 
-    X: list = field(default_factory=list)          # [n_candidates, n_features] per decision
-    score: list = field(default_factory=list)      # teacher's scores per decision
-    queue: list = field(default_factory=list)      # waiting jobs at the decision
-    gap: list = field(default_factory=list)        # teacher's probability gap
+    X: list = field(default_factory=list)  # [n_candidates, n_features] per decision
+    score: list = field(default_factory=list)  # teacher's scores per decision
+    queue: list = field(default_factory=list)  # waiting jobs at the decision
+    gap: list = field(default_factory=list)  # teacher's probability gap
 
     def add(self, X, s, queue):
         self.X.append(X)
@@ -136,8 +138,9 @@ class Decisions:
         if form == "regression":
             y = np.concatenate([log_softmax(self.score[i]) for i in idx])
         else:
-            y = np.concatenate([(np.arange(len(self.score[i])) == np.argmax(self.score[i])).astype(np.int64)
-                                for i in idx])
+            y = np.concatenate(
+                [(np.arange(len(self.score[i])) == np.argmax(self.score[i])).astype(np.int64) for i in idx]
+            )
         return X, y
 
     def fidelity(self, tree: Tree, idx: np.ndarray | None = None) -> float:
@@ -148,8 +151,15 @@ class Decisions:
         return float(np.mean([np.argmax(tree.predict(self.X[i])) == np.argmax(self.score[i]) for i in idx]))
 
 
-def rollout(env: SchedulingEnv, start: int, teacher, student: Tree | None, beta: float, rng: np.random.Generator,
-            data: Decisions | None) -> dict:
+def rollout(
+    env: SchedulingEnv,
+    start: int,
+    teacher,
+    student: Tree | None,
+    beta: float,
+    rng: np.random.Generator,
+    data: Decisions | None,
+) -> dict:
     """One window: the teacher acts with probability ``beta`` (else the student); the teacher labels
     every decision with more than one candidate into ``data``.  Returns the window's metrics."""
     env.reset(options={"start": int(start)})
@@ -191,22 +201,26 @@ class DaggerDistiller:
 
     iterations: int = 5
     episodes_per_iteration: int = 4
-    beta: float = 0.5                 # the teacher acts with probability beta ** iteration
+    beta: float = 0.5  # the teacher acts with probability beta ** iteration
     form: str = "regression"
     max_leaves: int = 64
     min_samples_leaf: int = 5
     critical: str = "all"
     prune: bool = True
-    prune_candidates: int = 8         # pruning levels tried on validation
-    prune_tolerance: float = 0.01     # keep the smallest tree within 1% of the best validation bsld
+    prune_candidates: int = 8  # pruning levels tried on validation
+    prune_tolerance: float = 0.01  # keep the smallest tree within 1% of the best validation bsld
     seed: int = 0
 
     def _fit_tree(self, X, y, ccp_alpha: float = 0.0):
         from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
         cls = DecisionTreeRegressor if self.form == "regression" else DecisionTreeClassifier
-        est = cls(max_leaf_nodes=max(2, self.max_leaves), min_samples_leaf=self.min_samples_leaf,
-                  ccp_alpha=ccp_alpha, random_state=self.seed)
+        est = cls(
+            max_leaf_nodes=max(2, self.max_leaves),
+            min_samples_leaf=self.min_samples_leaf,
+            ccp_alpha=ccp_alpha,
+            random_state=self.seed,
+        )
         return est.fit(X, y)
 
     def fit(self, teacher, env: SchedulingEnv, train_starts, val_starts, progress=None) -> DaggerDistiller:
@@ -222,24 +236,39 @@ class DaggerDistiller:
         best = (np.inf, None, None)
         self.history_ = []
         for it in range(self.iterations):
-            beta = 1.0 if it == 0 else self.beta ** it
-            picks = rng.choice(len(train_starts), size=min(self.episodes_per_iteration, len(train_starts)), replace=False)
+            beta = 1.0 if it == 0 else self.beta**it
+            picks = rng.choice(
+                len(train_starts), size=min(self.episodes_per_iteration, len(train_starts)), replace=False
+            )
             for p in picks:
                 rollout(env, train_starts[p], teacher, tree, beta, rng, data)
             idx = data.select(self.critical)
             if len(idx) == 0 and len(data) == 0:
-                raise ValueError("the rollouts met no decision with two or more candidate jobs (the queue stayed "
-                                 "short), so there is nothing to explain; use longer windows (--window-len) or "
-                                 "a busier trace")
+                raise ValueError(
+                    "the rollouts met no decision with two or more candidate jobs (the queue stayed "
+                    "short), so there is nothing to explain; use longer windows (--window-len) or "
+                    "a busier trace"
+                )
             if len(idx) == 0:
-                raise ValueError(f"no critical states under rule {self.critical!r} in {len(data)} decisions; "
-                                 "loosen the rule (e.g. a smaller queue or gap threshold)")
+                raise ValueError(
+                    f"no critical states under rule {self.critical!r} in {len(data)} decisions; "
+                    "loosen the rule (e.g. a smaller queue or gap threshold)"
+                )
             X, y = data.training_set(idx, self.form)
             est = self._fit_tree(X, y)
             tree = Tree.from_sklearn(est)
             val = mean_bsld(tree.act, env, val_starts)
-            self.history_.append({"iteration": it, "beta": beta, "decisions": len(data), "critical": int(len(idx)),
-                                  "leaves": tree.n_leaves, "val_bsld": val, "fidelity": data.fidelity(tree)})
+            self.history_.append(
+                {
+                    "iteration": it,
+                    "beta": beta,
+                    "decisions": len(data),
+                    "critical": len(idx),
+                    "leaves": tree.n_leaves,
+                    "val_bsld": val,
+                    "fidelity": data.fidelity(tree),
+                }
+            )
             if progress:
                 progress(self.history_[-1])
             if val < best[0]:
@@ -250,7 +279,9 @@ class DaggerDistiller:
         chosen, self.prune_path_ = est, []
         if self.prune:
             alphas = est.cost_complexity_pruning_path(X, y).ccp_alphas
-            alphas = np.unique(np.quantile(alphas[:-1], np.linspace(0, 1, self.prune_candidates))) if len(alphas) > 1 else []
+            alphas = (
+                np.unique(np.quantile(alphas[:-1], np.linspace(0, 1, self.prune_candidates))) if len(alphas) > 1 else []
+            )
             trials = [(val, est)]
             for a in alphas:
                 e = self._fit_tree(X, y, ccp_alpha=float(a))
@@ -292,5 +323,15 @@ def decision_latency(teacher, tree: Tree, env: SchedulingEnv, start: int, repeat
     return out
 
 
-__all__ = ["DaggerDistiller", "decision_latency", "ModelTeacher", "HeuristicTeacher", "Decisions", "FEATURES", "parse_critical",
-           "rollout", "schedule", "mean_bsld"]
+__all__ = [
+    "FEATURES",
+    "DaggerDistiller",
+    "Decisions",
+    "HeuristicTeacher",
+    "ModelTeacher",
+    "decision_latency",
+    "mean_bsld",
+    "parse_critical",
+    "rollout",
+    "schedule",
+]

@@ -51,11 +51,16 @@ def to_python(tree: Tree, name: str = "priority") -> str:
     """Source of ``def priority(req_time_h, procs, ...) -> float`` (no imports): the candidate with
     the highest value runs (or is reserved) next."""
     args = ", ".join(tree.features)
-    lines = [f'"""Priority function distilled by schedlab explain (tree of {tree.n_leaves} leaves).',
-             "",
-             "Call it for every candidate (waiting job, or the stop action) with the features of",
-             "schedlab.explain.features.FEATURES; the candidate with the highest value is taken.",
-             '"""', "", "", f"def {name}({args}):"]
+    lines = [
+        f'"""Priority function distilled by schedlab explain (tree of {tree.n_leaves} leaves).',
+        "",
+        "Call it for every candidate (waiting job, or the stop action) with the features of",
+        "schedlab.explain.features.FEATURES; the candidate with the highest value is taken.",
+        '"""',
+        "",
+        "",
+        f"def {name}({args}):",
+    ]
     for depth, i, kind in _walk(tree):
         pad = "    " * (depth + 1)
         if kind == "leaf":
@@ -82,6 +87,9 @@ def write_all(tree: Tree, out: Path, stem: str = "tree") -> list[Path]:
     dot = shutil.which("dot")
     if dot:
         svg = out / f"{stem}.svg"
-        if subprocess.run([dot, "-Tsvg", str(out / f"{stem}.dot"), "-o", str(svg)], capture_output=True).returncode == 0:
+        if (
+            subprocess.run([dot, "-Tsvg", str(out / f"{stem}.dot"), "-o", str(svg)], capture_output=True).returncode
+            == 0
+        ):
             paths.append(svg)
     return paths

@@ -12,28 +12,35 @@ from __future__ import annotations
 import numpy as np
 
 from schedlab.simulator.stepper import (
-    F_SHADOW, F_T, I_EXTRA, I_FREE, I_NQ, I_PHASE, N_JOB_FEATURES, _LOGWEEK,
+    _LOGWEEK,
+    F_SHADOW,
+    F_T,
+    I_EXTRA,
+    I_FREE,
+    I_NQ,
+    I_PHASE,
+    N_JOB_FEATURES,
 )
 
 #: Row features, in order (hours are wall-clock hours; units are the env's capacity unit).
 FEATURES = (
-    "req_time_h",      # requested time (walltime estimate), hours
-    "procs",           # processors (or nodes) requested
-    "wait_h",          # time waited so far, hours
-    "fits_now",        # 1 if it fits in the free processors now
-    "shortfall",       # processors missing to start it now: max(0, procs - free_procs)
-    "start_delay_h",   # if reserved now, hours until enough processors free up (running jobs end at estimates)
-    "bsld_if_now",     # bounded slowdown if it started now: (wait + req) / max(req, 10 s)
-    "is_stop",         # 1 for the "stop backfilling" action (its job features are 0)
-    "free_procs",      # free processors now
-    "queue_length",    # waiting jobs (visible or not)
+    "req_time_h",  # requested time (walltime estimate), hours
+    "procs",  # processors (or nodes) requested
+    "wait_h",  # time waited so far, hours
+    "fits_now",  # 1 if it fits in the free processors now
+    "shortfall",  # processors missing to start it now: max(0, procs - free_procs)
+    "start_delay_h",  # if reserved now, hours until enough processors free up (running jobs end at estimates)
+    "bsld_if_now",  # bounded slowdown if it started now: (wait + req) / max(req, 10 s)
+    "is_stop",  # 1 for the "stop backfilling" action (its job features are 0)
+    "free_procs",  # free processors now
+    "queue_length",  # waiting jobs (visible or not)
     "backfill_phase",  # 1 while choosing backfill jobs around a reserved job
-    "resv_wait_h",     # backfill phase: hours until the reserved job's start
-    "extra_procs",     # backfill phase: processors a backfill job may keep past that start
-    "req_rank",        # candidates with a shorter requested time (0: the shortest request)
-    "procs_rank",      # candidates asking fewer processors (0: the smallest job)
-    "area_rank",       # candidates with a smaller procs x requested time (0: the smallest area)
-    "wait_rank",       # candidates that waited longer (0: the longest waiting job)
+    "resv_wait_h",  # backfill phase: hours until the reserved job's start
+    "extra_procs",  # backfill phase: processors a backfill job may keep past that start
+    "req_rank",  # candidates with a shorter requested time (0: the shortest request)
+    "procs_rank",  # candidates asking fewer processors (0: the smallest job)
+    "area_rank",  # candidates with a smaller procs x requested time (0: the smallest area)
+    "wait_rank",  # candidates that waited longer (0: the longest waiting job)
 )
 N_FEATURES = len(FEATURES)
 

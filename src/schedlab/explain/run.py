@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from schedlab.explain.dagger import (
-    DaggerDistiller, Decisions, HeuristicTeacher, ModelTeacher, decision_latency, rollout, schedule,
+    DaggerDistiller,
+    Decisions,
+    HeuristicTeacher,
+    ModelTeacher,
+    decision_latency,
+    rollout,
+    schedule,
 )
 from schedlab.explain.tree import Tree
 from schedlab.policies import STATIC
@@ -29,8 +35,12 @@ def load_teacher(model: str, workload: Workload, any_trace: bool = False):
     """(teacher, env options): a static heuristic's name, or a trained model (file, folder, shipped
     name).  A model trained on another trace is refused unless ``any_trace``."""
     if model in STATIC:
-        return HeuristicTeacher(model), {"visible": 128, "backfill": "easy", "queue_order": "fcfs",
-                                         "backfill_order": model}
+        return HeuristicTeacher(model), {
+            "visible": 128,
+            "backfill": "easy",
+            "queue_order": "fcfs",
+            "backfill_order": model,
+        }
     from schedlab.rl.agents import load_policy
     from schedlab.rl.evaluation import model_env_options
     from schedlab.rl.models import resolve_model
@@ -41,17 +51,37 @@ def load_teacher(model: str, workload: Workload, any_trace: bool = False):
     from schedlab.workload.bundled import trace_key
 
     if trained_on and trace_key(trained_on) != trace_key(workload.name) and not any_trace:
-        raise ValueError(f"model {path.name} was trained on {trained_on}, not {workload.name}: its tree would "
-                         f"explain it on jobs it never learnt from (pass --any-trace to do it anyway)")
+        raise ValueError(
+            f"model {path.name} was trained on {trained_on}, not {workload.name}: its tree would "
+            f"explain it on jobs it never learnt from (pass --any-trace to do it anyway)"
+        )
     opts = model_env_options(policy, SimConfig(policy="fcfs", backfill="easy"))
     return ModelTeacher(policy), {k: opts[k] for k in ("visible", "backfill", "queue_order", "backfill_order")}
 
 
-def explain(model: str, workload: Workload, *, iterations: int = 5, max_leaves: int = 64, critical: str = "all",
-            form: str = "regression", train_split: float = 0.7, val_fraction: float = 0.2, window_len: int = 1024,
-            windows: int = 10, eval_seed: int = 0, episodes_per_iteration: int = 4, val_windows: int = 16,
-            prune: bool = True, prune_tolerance: float = 0.01, seed: int = 0, heuristics=HEURISTICS, progress=None, command: str = "",
-            any_trace: bool = False) -> tuple[Tree, dict]:
+def explain(
+    model: str,
+    workload: Workload,
+    *,
+    iterations: int = 5,
+    max_leaves: int = 64,
+    critical: str = "all",
+    form: str = "regression",
+    train_split: float = 0.7,
+    val_fraction: float = 0.2,
+    window_len: int = 1024,
+    windows: int = 10,
+    eval_seed: int = 0,
+    episodes_per_iteration: int = 4,
+    val_windows: int = 16,
+    prune: bool = True,
+    prune_tolerance: float = 0.01,
+    seed: int = 0,
+    heuristics=HEURISTICS,
+    progress=None,
+    command: str = "",
+    any_trace: bool = False,
+) -> tuple[Tree, dict]:
     teacher, env_kw = load_teacher(model, workload, any_trace)
     env = SchedulingEnv(workload, window_len=window_len, split="all", **env_kw)
     n = len(workload)
@@ -59,23 +89,41 @@ def explain(model: str, workload: Workload, *, iterations: int = 5, max_leaves: 
     train_hi = split_bounds(n, train_split, "test")[0]
     rng = np.random.default_rng(seed)
     if fit_hi < window_len or train_hi - fit_hi < window_len:
-        raise ValueError(f"windows of {window_len} jobs do not fit the training ({fit_hi}) and validation "
-                         f"({train_hi - fit_hi}) parts of {workload.name}; use a smaller --window-len")
+        raise ValueError(
+            f"windows of {window_len} jobs do not fit the training ({fit_hi}) and validation "
+            f"({train_hi - fit_hi}) parts of {workload.name}; use a smaller --window-len"
+        )
     train_starts = rng.integers(0, fit_hi - window_len + 1, size=max(4 * iterations * episodes_per_iteration, 8))
     val_starts = rng.integers(fit_hi, train_hi - window_len + 1, size=val_windows)
     test_starts = eval_window_starts(train_hi, n, window_len, windows, eval_seed)
 
-    d = DaggerDistiller(iterations=iterations, episodes_per_iteration=episodes_per_iteration, form=form,
-                        max_leaves=max_leaves, critical=critical, prune=prune,
-                        prune_tolerance=prune_tolerance, seed=seed)
+    d = DaggerDistiller(
+        iterations=iterations,
+        episodes_per_iteration=episodes_per_iteration,
+        form=form,
+        max_leaves=max_leaves,
+        critical=critical,
+        prune=prune,
+        prune_tolerance=prune_tolerance,
+        seed=seed,
+    )
     d.fit(teacher, env, train_starts, val_starts, progress=progress)
     tree = d.tree_
     tree.env_kwargs = env_kw
-    tree.meta = {"teacher": str(model), "trace": workload.name, "form": form, "critical": critical,
-                 "iterations": iterations, "max_leaves": max_leaves, "seed": seed, "command": command,
-                 "prune_tolerance": prune_tolerance, "val_windows": val_windows,
-                 "importances": tree.importances(d.n_samples_),
-                 "val_bsld": d.val_bsld_}
+    tree.meta = {
+        "teacher": str(model),
+        "trace": workload.name,
+        "form": form,
+        "critical": critical,
+        "iterations": iterations,
+        "max_leaves": max_leaves,
+        "seed": seed,
+        "command": command,
+        "prune_tolerance": prune_tolerance,
+        "val_windows": val_windows,
+        "importances": tree.importances(d.n_samples_),
+        "val_bsld": d.val_bsld_,
+    }
 
     # held-out: the teacher's own states label fidelity; each policy schedules the test windows alone
     held = Decisions()
@@ -85,26 +133,41 @@ def explain(model: str, workload: Workload, *, iterations: int = 5, max_leaves: 
 
     rows = {f"teacher ({teacher.name})": teacher_runs, f"tree ({tree.n_leaves} leaves)": tree_runs}
     cfg_backfill = "none" if env_kw["backfill"] == "none" else "easy"
-    for r in compare(workload, list(heuristics), [cfg_backfill], window_starts=[int(s) for s in test_starts],
-                     window_len=window_len):
+    for r in compare(
+        workload, list(heuristics), [cfg_backfill], window_starts=[int(s) for s in test_starts], window_len=window_len
+    ):
         rows[r.policy] = r.windows
-    table = {k: {"mean_bsld": float(np.mean([w["mean_bsld"] for w in v])),
-                 "mean_wait": float(np.mean([w["mean_wait"] for w in v])),
-                 "utilization": float(np.mean([w["utilization"] for w in v]))} for k, v in rows.items()}
+    table = {
+        k: {
+            "mean_bsld": float(np.mean([w["mean_bsld"] for w in v])),
+            "mean_wait": float(np.mean([w["mean_wait"] for w in v])),
+            "utilization": float(np.mean([w["utilization"] for w in v])),
+        }
+        for k, v in rows.items()
+    }
     latency = decision_latency(teacher, tree, env, int(test_starts[0]))
     t_bsld = table[f"teacher ({teacher.name})"]["mean_bsld"]
     tr_bsld = table[f"tree ({tree.n_leaves} leaves)"]["mean_bsld"]
     best_h = min(heuristics, key=lambda h: table[h]["mean_bsld"])
     result = {
-        "teacher": str(model), "trace": workload.name, "form": form, "critical": critical,
+        "teacher": str(model),
+        "trace": workload.name,
+        "form": form,
+        "critical": critical,
         "tree": {"nodes": tree.n_nodes, "leaves": tree.n_leaves, "depth": tree.depth},
-        "fidelity": held.fidelity(tree), "held_out_decisions": len(held),
-        "results": table, "tree_vs_teacher_bsld": tr_bsld / t_bsld - 1.0,
-        "best_heuristic": best_h, "tree_vs_best_heuristic_bsld": tr_bsld / table[best_h]["mean_bsld"] - 1.0,
+        "fidelity": held.fidelity(tree),
+        "held_out_decisions": len(held),
+        "results": table,
+        "tree_vs_teacher_bsld": tr_bsld / t_bsld - 1.0,
+        "best_heuristic": best_h,
+        "tree_vs_best_heuristic_bsld": tr_bsld / table[best_h]["mean_bsld"] - 1.0,
         "latency_s": {"teacher": latency["teacher"], "tree": latency["tree"]},
         "speedup": latency["teacher"] / latency["tree"] if np.isfinite(latency["teacher"]) else None,
-        "window_starts": [int(s) for s in test_starts], "window_len": window_len,
-        "dagger": d.history_, "pruning": d.prune_path_, "val_bsld": d.val_bsld_,
+        "window_starts": [int(s) for s in test_starts],
+        "window_len": window_len,
+        "dagger": d.history_,
+        "pruning": d.prune_path_,
+        "val_bsld": d.val_bsld_,
         "importances": tree.importances(d.n_samples_),
     }
     return tree, result
@@ -118,4 +181,4 @@ def write_outputs(tree: Tree, result: dict, out: Path) -> list[Path]:
     paths = write_all(tree, out)
     p = Path(out) / "explain.json"
     p.write_text(json.dumps(result, indent=2))
-    return paths + [p]
+    return [*paths, p]

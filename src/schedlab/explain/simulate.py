@@ -21,9 +21,15 @@ def tree_env_options(tree: Tree, config: SimConfig) -> dict:
     if config.backfill == "conservative":
         raise ValueError("a distilled tree schedules with backfill none or easy (or its own), not conservative")
     backfill = "agent" if kw.get("backfill") == "agent" else config.backfill
-    return {"visible": int(kw.get("visible", 128)), "backfill": backfill, "queue_order": kw.get("queue_order", "fcfs"),
-            "backfill_order": kw.get("backfill_order", "sjf"), "capacity_unit": config.capacity_unit,
-            "estimates": config.estimates, "kill_at_request": config.kill_at_request}
+    return {
+        "visible": int(kw.get("visible", 128)),
+        "backfill": backfill,
+        "queue_order": kw.get("queue_order", "fcfs"),
+        "backfill_order": kw.get("backfill_order", "sjf"),
+        "capacity_unit": config.capacity_unit,
+        "estimates": config.estimates,
+        "kill_at_request": config.kill_at_request,
+    }
 
 
 def run_tree(env: SchedulingEnv, tree: Tree, start: int) -> dict:
@@ -35,7 +41,7 @@ def run_tree(env: SchedulingEnv, tree: Tree, start: int) -> dict:
 
 
 def simulate_tree(workload: Workload, config: SimConfig) -> SimResult:
-    path = str(config.policy)[len(TREE_PREFIX):]
+    path = str(config.policy)[len(TREE_PREFIX) :]
     tree = load_tree(path)
     env = SchedulingEnv(workload, window_len=None, split="all", **tree_env_options(tree, config))
     t0 = time.perf_counter()

@@ -25,24 +25,25 @@ TREE_PREFIX = "tree:"
 
 @dataclass
 class Tree:
-    feature: np.ndarray      # int, -1 at leaves
-    threshold: np.ndarray    # float
-    left: np.ndarray         # int child index, -1 at leaves
+    feature: np.ndarray  # int, -1 at leaves
+    threshold: np.ndarray  # float
+    left: np.ndarray  # int child index, -1 at leaves
     right: np.ndarray
-    value: np.ndarray        # float score at every node (leaves are used)
+    value: np.ndarray  # float score at every node (leaves are used)
     features: tuple[str, ...] = FEATURES
-    env_kwargs: dict = field(default_factory=dict)   # how the tree schedules (visible, backfill, ...)
-    meta: dict = field(default_factory=dict)         # where it came from (teacher, trace, command, ...)
+    env_kwargs: dict = field(default_factory=dict)  # how the tree schedules (visible, backfill, ...)
+    meta: dict = field(default_factory=dict)  # where it came from (teacher, trace, command, ...)
 
     def __post_init__(self) -> None:
         #: the node arrays as one (n_nodes, 5) float array for the compiled path
-        self.packed = np.ascontiguousarray(np.column_stack([self.feature, self.threshold, self.left, self.right,
-                                                            self.value]).astype(np.float64))
+        self.packed = np.ascontiguousarray(
+            np.column_stack([self.feature, self.threshold, self.left, self.right, self.value]).astype(np.float64)
+        )
 
     # -- shape --------------------------------------------------------------------------
     @property
     def n_nodes(self) -> int:
-        return int(len(self.feature))
+        return len(self.feature)
 
     @property
     def n_leaves(self) -> int:
@@ -87,7 +88,7 @@ class Tree:
         for i in np.flatnonzero(self.feature >= 0):
             imp[self.feature[i]] += w[i]
         total = imp.sum()
-        return {f: float(v / total) if total else 0.0 for f, v in zip(self.features, imp)}
+        return {f: float(v / total) if total else 0.0 for f, v in zip(self.features, imp, strict=False)}
 
     # -- conversions --------------------------------------------------------------------
     @classmethod
@@ -98,8 +99,14 @@ class Tree:
         v = t.value[:, 0, :]
         value = v[:, 0] if v.shape[1] == 1 else v[:, -1] / np.maximum(v.sum(1), 1e-12)
         feature = np.where(t.children_left < 0, -1, t.feature).astype(np.int64)
-        return cls(feature=feature, threshold=t.threshold.astype(np.float64), left=t.children_left.astype(np.int64),
-                   right=t.children_right.astype(np.int64), value=value.astype(np.float64), **kw)
+        return cls(
+            feature=feature,
+            threshold=t.threshold.astype(np.float64),
+            left=t.children_left.astype(np.int64),
+            right=t.children_right.astype(np.int64),
+            value=value.astype(np.float64),
+            **kw,
+        )
 
     def truncated(self, depth: int) -> Tree:
         """The tree cut at ``depth``: deeper subtrees become leaves holding their root's value (for
@@ -114,34 +121,56 @@ class Tree:
                     d[c] = d[i] + 1
                     todo.append(c)
         inner = [self.feature[i] >= 0 and d[i] < depth for i in keep]
-        return Tree(feature=np.array([self.feature[i] if x else -1 for i, x in zip(keep, inner)]),
-                    threshold=self.threshold[keep], value=self.value[keep], features=self.features,
-                    left=np.array([new_id[int(self.left[i])] if x else -1 for i, x in zip(keep, inner)]),
-                    right=np.array([new_id[int(self.right[i])] if x else -1 for i, x in zip(keep, inner)]))
+        return Tree(
+            feature=np.array([self.feature[i] if x else -1 for i, x in zip(keep, inner, strict=False)]),
+            threshold=self.threshold[keep],
+            value=self.value[keep],
+            features=self.features,
+            left=np.array([new_id[int(self.left[i])] if x else -1 for i, x in zip(keep, inner, strict=False)]),
+            right=np.array([new_id[int(self.right[i])] if x else -1 for i, x in zip(keep, inner, strict=False)]),
+        )
 
     def to_dict(self) -> dict:
-        return {"format": TREE_FORMAT, "features": list(self.features), "env_kwargs": self.env_kwargs,
-                "meta": self.meta,
-                "nodes": {"feature": self.feature.tolist(), "threshold": self.threshold.tolist(),
-                          "left": self.left.tolist(), "right": self.right.tolist(), "value": self.value.tolist()}}
+        return {
+            "format": TREE_FORMAT,
+            "features": list(self.features),
+            "env_kwargs": self.env_kwargs,
+            "meta": self.meta,
+            "nodes": {
+                "feature": self.feature.tolist(),
+                "threshold": self.threshold.tolist(),
+                "left": self.left.tolist(),
+                "right": self.right.tolist(),
+                "value": self.value.tolist(),
+            },
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> Tree:
         if not isinstance(d, dict) or d.get("format") != TREE_FORMAT:
             raise ValueError(f"not a schedlab tree (expected format {TREE_FORMAT})")
         nd = d["nodes"]
-        tree = cls(feature=np.asarray(nd["feature"], dtype=np.int64), threshold=np.asarray(nd["threshold"], dtype=np.float64),
-                   left=np.asarray(nd["left"], dtype=np.int64), right=np.asarray(nd["right"], dtype=np.int64),
-                   value=np.asarray(nd["value"], dtype=np.float64), features=tuple(d["features"]),
-                   env_kwargs=d.get("env_kwargs", {}), meta=d.get("meta", {}))
+        tree = cls(
+            feature=np.asarray(nd["feature"], dtype=np.int64),
+            threshold=np.asarray(nd["threshold"], dtype=np.float64),
+            left=np.asarray(nd["left"], dtype=np.int64),
+            right=np.asarray(nd["right"], dtype=np.int64),
+            value=np.asarray(nd["value"], dtype=np.float64),
+            features=tuple(d["features"]),
+            env_kwargs=d.get("env_kwargs", {}),
+            meta=d.get("meta", {}),
+        )
         if tree.features != FEATURES:
             raise ValueError(f"tree reads features {tree.features}, this schedlab computes {FEATURES}")
         n = tree.n_nodes
         if not (len(tree.threshold) == len(tree.left) == len(tree.right) == len(tree.value) == n) or n == 0:
             raise ValueError("tree node arrays are empty or of different lengths")
         inner = tree.feature >= 0
-        if (np.any(tree.left[inner] <= np.flatnonzero(inner)) or np.any(tree.right[inner] >= n)
-                or np.any(tree.feature >= len(tree.features))):
+        if (
+            np.any(tree.left[inner] <= np.flatnonzero(inner))
+            or np.any(tree.right[inner] >= n)
+            or np.any(tree.feature >= len(tree.features))
+        ):
             raise ValueError("tree nodes do not form a tree (children must follow their parent)")
         return tree
 

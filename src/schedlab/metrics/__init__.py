@@ -58,7 +58,7 @@ def per_user_wait(user: np.ndarray, wait: np.ndarray) -> dict[int, float]:
     users, inv = np.unique(user, return_inverse=True)
     sums = np.bincount(inv, weights=wait)
     counts = np.bincount(inv)
-    return {int(u): float(s / c) for u, s, c in zip(users, sums, counts)}
+    return {int(u): float(s / c) for u, s, c in zip(users, sums, counts, strict=False)}
 
 
 def jain_index(x: np.ndarray) -> float:
@@ -81,7 +81,7 @@ def summarize(submit, start, end, run, size, capacity, user=None, tau: float = T
     span = t1 - t0
     qt, qn = queue_length_series(submit, start)
     out = {
-        "jobs": int(len(submit)),
+        "jobs": len(submit),
         "mean_wait": float(wait.mean()),
         "median_wait": float(np.median(wait)),
         "p95_wait": float(np.percentile(wait, 95)),
@@ -106,5 +106,6 @@ def summarize(submit, start, end, run, size, capacity, user=None, tau: float = T
 def result_metrics(result, tau: float = TAU) -> dict:
     """Summary metrics of a :class:`~schedlab.simulator.SimResult`."""
     wl = result.workload
-    return summarize(wl.submit, result.start, result.end, result.run, result.size, result.capacity,
-                     user=wl.user, tau=tau)
+    return summarize(
+        wl.submit, result.start, result.end, result.run, result.size, result.capacity, user=wl.user, tau=tau
+    )

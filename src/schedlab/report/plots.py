@@ -28,13 +28,14 @@ def metric_bars(rows: list[dict], out: Path, metrics=("mean_wait", "mean_bsld", 
     plt = _plt()
     labels = [f"{r['policy']}+{r['backfill']}" for r in rows]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 0.35 * len(rows) + 2.2))
-    for ax, m in zip(np.atleast_1d(axes), metrics):
+    for ax, m in zip(np.atleast_1d(axes), metrics, strict=False):
         vals = np.array([r["mean"][m] for r in rows])
         lo = np.array([min(w[m] for w in r["windows"]) for r in rows])
         hi = np.array([max(w[m] for w in r["windows"]) for r in rows])
         y = np.arange(len(rows))
-        ax.barh(y, vals, xerr=[vals - lo, hi - vals] if len(rows[0]["windows"]) > 1 else None,
-                color="#4C72B0", capsize=3)
+        ax.barh(
+            y, vals, xerr=[vals - lo, hi - vals] if len(rows[0]["windows"]) > 1 else None, color="#4C72B0", capsize=3
+        )
         ax.set_yticks(y, labels, fontsize=8)
         ax.invert_yaxis()
         ax.set_title(m.replace("_", " "))

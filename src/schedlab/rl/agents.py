@@ -49,7 +49,7 @@ def mlp(sizes: list[int], out_gain: float = 1.0) -> nn.Sequential:
 def split_obs(obs: torch.Tensor, W: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(jobs [B, k, F], cluster [B, G]) from flat observations, keeping the first k slots."""
     jobs = obs[:, : W * N_JOB_FEATURES].reshape(-1, W, N_JOB_FEATURES)[:, :k]
-    return jobs, obs[:, W * N_JOB_FEATURES:]
+    return jobs, obs[:, W * N_JOB_FEATURES :]
 
 
 class ScorerAgent(nn.Module):
@@ -92,7 +92,7 @@ class DrasAgent(nn.Module):
         mx = (e + (valid - 1.0) * 4.0).amax(1)  # encodings are in [-1, 1]: padding never wins
         ctx = self.context(torch.cat([mean, mx, cl], dim=-1))
         pair = torch.cat([e, ctx[:, None, :].expand(-1, k, -1)], dim=-1)
-        backfilling = cl[:, PHASE:PHASE + 1] > 0.5
+        backfilling = cl[:, PHASE : PHASE + 1] > 0.5
         logits = torch.where(backfilling, self.backfill_head(pair).squeeze(-1), self.run_head(pair).squeeze(-1))
         if self.stop is not None:
             logits = torch.cat([logits, self.stop(ctx)], dim=-1)

@@ -47,8 +47,22 @@ from schedlab.rl.episodes import eval_window_starts, split_bounds
 from schedlab.simulator import _DYN, job_sizes
 from schedlab.simulator.engine import BF_EASY, BF_NONE, DYN_STATIC, simulate_kernel
 from schedlab.simulator.stepper import (
-    CLUSTER_FEATURES, F_T, I_DECISIONS, I_FREE, I_NQ, I_PHASE, JOB_FEATURES, MODES, N_CLUSTER_FEATURES,
-    N_FSTATE, N_ISTATE, N_JOB_FEATURES, step_act, step_advance, step_observe, step_reset,
+    CLUSTER_FEATURES,
+    F_T,
+    I_DECISIONS,
+    I_FREE,
+    I_NQ,
+    I_PHASE,
+    JOB_FEATURES,
+    MODES,
+    N_CLUSTER_FEATURES,
+    N_FSTATE,
+    N_ISTATE,
+    N_JOB_FEATURES,
+    step_act,
+    step_advance,
+    step_observe,
+    step_reset,
 )
 from schedlab.workload.table import Workload
 
@@ -84,17 +98,35 @@ class SchedulingEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, trace: Any = "theta_2022", window_len: int | None = 256, visible: int = 128,
-                 backfill: str = "easy", reward: str = "bsld", split: str = "train", train_split: float = 0.7,
-                 queue_order: str = "fcfs", capacity_unit: str = "procs", estimates: str = "requested",
-                 kill_at_request: bool = True, rules: str = "textbook", eval_windows: int = 10,
-                 eval_seed: int = 0, baseline: str | None = None, backfill_order: str = "fcfs"):
+    def __init__(
+        self,
+        trace: Any = "theta_2022",
+        window_len: int | None = 256,
+        visible: int = 128,
+        backfill: str = "easy",
+        reward: str = "bsld",
+        split: str = "train",
+        train_split: float = 0.7,
+        queue_order: str = "fcfs",
+        capacity_unit: str = "procs",
+        estimates: str = "requested",
+        kill_at_request: bool = True,
+        rules: str = "textbook",
+        eval_windows: int = 10,
+        eval_seed: int = 0,
+        baseline: str | None = None,
+        backfill_order: str = "fcfs",
+    ):
         super().__init__()
-        for value, allowed, what in ((backfill, tuple(MODES), "backfill mode"), (reward, REWARDS, "reward"),
-                                     (split, SPLITS, "split"), (queue_order, STATIC, "queue order"),
-                                     (backfill_order, STATIC, "backfill order"),
-                                     (capacity_unit, ("procs", "nodes"), "capacity unit"),
-                                     (estimates, ("requested", "actual"), "estimate source")):
+        for value, allowed, what in (
+            (backfill, tuple(MODES), "backfill mode"),
+            (reward, REWARDS, "reward"),
+            (split, SPLITS, "split"),
+            (queue_order, STATIC, "queue order"),
+            (backfill_order, STATIC, "backfill order"),
+            (capacity_unit, ("procs", "nodes"), "capacity unit"),
+            (estimates, ("requested", "actual"), "estimate source"),
+        ):
             if value not in allowed:
                 raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
         if baseline is not None and baseline not in POLICY_NAMES:
@@ -120,10 +152,14 @@ class SchedulingEnv(gym.Env):
         self.lo, self.hi = split_bounds(len(wl), train_split, split)
         self.L = int(window_len) if window_len else self.hi - self.lo
         if self.L < 1 or self.hi - self.lo < self.L:
-            raise ValueError(f"a window of {self.L} jobs does not fit in the {split} split "
-                             f"({self.hi - self.lo} of {len(wl)} jobs)")
-        self.eval_starts = (eval_window_starts(self.lo, self.hi, self.L, eval_windows, eval_seed)
-                            if split != "train" and window_len else np.array([self.lo]))
+            raise ValueError(
+                f"a window of {self.L} jobs does not fit in the {split} split ({self.hi - self.lo} of {len(wl)} jobs)"
+            )
+        self.eval_starts = (
+            eval_window_starts(self.lo, self.hi, self.L, eval_windows, eval_seed)
+            if split != "train" and window_len
+            else np.array([self.lo])
+        )
         self._next_eval = 0
         n_actions = self.W + (1 if self.mode == MODES["agent"] else 0)
         dim = self.W * N_JOB_FEATURES + N_CLUSTER_FEATURES
@@ -146,7 +182,7 @@ class SchedulingEnv(gym.Env):
             s = int(options["start"])
             if not self.lo <= s <= self.hi - self.L:
                 raise ValueError(f"window start {s} is outside the {self.split} split [{self.lo}, {self.hi - self.L}]")
-        elif self.split == "train" and self.L < self.hi - self.lo:
+        elif self.split == "train" and self.hi - self.lo > self.L:
             s = int(self.np_random.integers(self.lo, self.hi - self.L + 1))
         else:
             s = int(self.eval_starts[self._next_eval % len(self.eval_starts)])
@@ -165,8 +201,24 @@ class SchedulingEnv(gym.Env):
         slot = a if a < self.W else self.ist[I_NQ]  # the extra last action is "stop"
         capacity = self.capacity
         t0 = self.fst[F_T]
-        job, _, max_wait = step_act(slot, self.mode, self.brank, self.submit, self.run, self.est, self.size, self.start,
-                                    self.est_end, self.ht, self.hj, self.re, self.rj, self.q, self.ist, self.fst)
+        job, _, max_wait = step_act(
+            slot,
+            self.mode,
+            self.brank,
+            self.submit,
+            self.run,
+            self.est,
+            self.size,
+            self.start,
+            self.est_end,
+            self.ht,
+            self.hj,
+            self.re,
+            self.rj,
+            self.q,
+            self.ist,
+            self.fst,
+        )
         reward = 0.0
         if self.reward_kind == "dras":
             util = (capacity - self.ist[I_FREE]) / capacity
@@ -175,7 +227,7 @@ class SchedulingEnv(gym.Env):
                 wait = self.fst[F_T] - self.submit[job]
                 reward += wait / max(max_wait, DRAS_WAIT_FLOOR) / 3.0 + self.size[job] / capacity / 3.0
         if self.reward_kind == "bsld-dense":  # the jobs left waiting accrue slowdown until the next decision
-            waiting_rate = float(self.inv_run[self.q[:self.ist[I_NQ]]].sum())
+            waiting_rate = float(self.inv_run[self.q[: self.ist[I_NQ]]].sum())
         done = self._advance()
         if self.reward_kind == "bsld-dense":
             scale = self.L * (self.baseline_metrics["mean_bsld"] if self.baseline_metrics else 1.0)
@@ -190,8 +242,11 @@ class SchedulingEnv(gym.Env):
             if self.reward_kind == "bsld":
                 reward = -m["mean_bsld"] if b is None else (b["mean_bsld"] - m["mean_bsld"]) / b["mean_bsld"]
             elif self.reward_kind == "wait":
-                reward = (-m["mean_wait"] / 3600.0 if b is None
-                          else (b["mean_wait"] - m["mean_wait"]) / max(b["mean_wait"], 60.0))
+                reward = (
+                    -m["mean_wait"] / 3600.0
+                    if b is None
+                    else (b["mean_wait"] - m["mean_wait"]) / max(b["mean_wait"], 60.0)
+                )
             elif self.reward_kind == "util":
                 reward = m["utilization"] if b is None else m["utilization"] - b["utilization"]
         return self._obs.copy(), float(reward), done, False, info
@@ -226,10 +281,16 @@ class SchedulingEnv(gym.Env):
         self.inv_run = 1.0 / np.maximum(self.run, TAU)  # slowdown a waiting job accrues per second
         # as Workload.window / compare: submits re-based to the window's first job, so f1..f4 (log10 s)
         # order the queue exactly as simulate(workload.window(s, L), policy=queue_order) does
-        self.rank = priority_ranks(static_scores(self.queue_order, self.workload.req_time[sl],
-                                                 self.workload.procs[sl], self.submit))
-        self.brank = self.rank if self.backfill_order == self.queue_order else priority_ranks(
-            static_scores(self.backfill_order, self.workload.req_time[sl], self.workload.procs[sl], self.submit))
+        self.rank = priority_ranks(
+            static_scores(self.queue_order, self.workload.req_time[sl], self.workload.procs[sl], self.submit)
+        )
+        self.brank = (
+            self.rank
+            if self.backfill_order == self.queue_order
+            else priority_ranks(
+                static_scores(self.backfill_order, self.workload.req_time[sl], self.workload.procs[sl], self.submit)
+            )
+        )
         self.start = np.full(L, -1.0)
         self.est_end = np.zeros(L)
         self.ht, self.re = np.empty(L), np.empty(L)
@@ -257,17 +318,49 @@ class SchedulingEnv(gym.Env):
         return start
 
     def _advance(self) -> bool:
-        return step_advance(self.submit, self.run, self.est, self.size, self.rank, self.start, self.est_end,
-                            self.ht, self.hj, self.re, self.rj, self.q, self.ist, self.fst)
+        return step_advance(
+            self.submit,
+            self.run,
+            self.est,
+            self.size,
+            self.rank,
+            self.start,
+            self.est_end,
+            self.ht,
+            self.hj,
+            self.re,
+            self.rj,
+            self.q,
+            self.ist,
+            self.fst,
+        )
 
     def _observe(self) -> None:
-        step_observe(self.W, self.capacity, self.submit, self.est, self.size, self.re, self.rj, self.q,
-                     self.ist, self.fst, self._obs, self._mask)
+        step_observe(
+            self.W,
+            self.capacity,
+            self.submit,
+            self.est,
+            self.size,
+            self.re,
+            self.rj,
+            self.q,
+            self.ist,
+            self.fst,
+            self._obs,
+            self._mask,
+        )
 
     def _info(self) -> dict:
-        return {"action_mask": self._mask.copy(), "time": float(self.fst[F_T]), "phase": int(self.ist[I_PHASE]),
-                "queue_length": int(self.ist[I_NQ]), "window_start": self.window_start,
-                "decisions": int(self.ist[I_DECISIONS]), "invalid_actions": self.invalid_actions}
+        return {
+            "action_mask": self._mask.copy(),
+            "time": float(self.fst[F_T]),
+            "phase": int(self.ist[I_PHASE]),
+            "queue_length": int(self.ist[I_NQ]),
+            "window_start": self.window_start,
+            "decisions": int(self.ist[I_DECISIONS]),
+            "invalid_actions": self.invalid_actions,
+        }
 
     def episode_metrics(self) -> dict:
         """Mean bounded slowdown, mean wait and utilisation of the window (once every job started)."""
@@ -277,24 +370,54 @@ class SchedulingEnv(gym.Env):
         wait = start - self.submit
         end = start + self.run
         span = float(end.max() - self.submit.min())
-        return {"mean_bsld": float(bounded_slowdown(wait, self.run, TAU).mean()), "mean_wait": float(wait.mean()),
-                "utilization": float(np.sum(self.run * self.size) / (self.capacity * span)) if span > 0 else 0.0,
-                "jobs": self.L, "window_start": self.window_start}
+        return {
+            "mean_bsld": float(bounded_slowdown(wait, self.run, TAU).mean()),
+            "mean_wait": float(wait.mean()),
+            "utilization": float(np.sum(self.run * self.size) / (self.capacity * span)) if span > 0 else 0.0,
+            "jobs": self.L,
+            "window_start": self.window_start,
+        }
 
     # -- exact save/restore (PPO checkpoints resume mid-episode) ---------------------------
-    _STATE = ("submit", "run", "est", "size", "rank", "brank", "start", "est_end", "ht", "hj", "re", "rj", "q", "ist", "fst",
-              "_obs", "_mask")
+    _STATE = (
+        "submit",
+        "run",
+        "est",
+        "size",
+        "rank",
+        "brank",
+        "start",
+        "est_end",
+        "ht",
+        "hj",
+        "re",
+        "rj",
+        "q",
+        "ist",
+        "fst",
+        "_obs",
+        "_mask",
+    )
 
     def get_state(self) -> dict:
         st = {k: getattr(self, k).copy() for k in self._STATE}
-        st.update(window_start=self.window_start, invalid_actions=self.invalid_actions, next_eval=self._next_eval,
-                  baseline_metrics=self.baseline_metrics, rng=self.np_random.bit_generator.state)
+        st.update(
+            window_start=self.window_start,
+            invalid_actions=self.invalid_actions,
+            next_eval=self._next_eval,
+            baseline_metrics=self.baseline_metrics,
+            rng=self.np_random.bit_generator.state,
+        )
         return st
 
     def set_state(self, st: dict) -> None:
         for k in self._STATE:
             setattr(self, k, st[k].copy())
-        self.window_start, self.invalid_actions, self._next_eval = st["window_start"], st["invalid_actions"], st["next_eval"]
+        self.window_start, self.invalid_actions, self._next_eval = (
+            st["window_start"],
+            st["invalid_actions"],
+            st["next_eval"],
+        )
         self.baseline_metrics = st["baseline_metrics"]
         self.np_random.bit_generator.state = st["rng"]
         self.L = len(self.submit)
@@ -305,4 +428,4 @@ class SchedulingEnv(gym.Env):
         return JOB_FEATURES, CLUSTER_FEATURES
 
 
-__all__ = ["SchedulingEnv", "REWARDS", "POLICY_NAMES"]
+__all__ = ["POLICY_NAMES", "REWARDS", "SchedulingEnv"]

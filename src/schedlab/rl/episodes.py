@@ -13,7 +13,7 @@ def split_bounds(n_jobs: int, train_split: float, split: str) -> tuple[int, int]
     fraction is ``train``, the rest ``test``; ``all`` is every job."""
     if not 0.0 < train_split < 1.0:
         raise ValueError(f"train split must be between 0 and 1, got {train_split}")
-    cut = int(round(n_jobs * train_split))
+    cut = round(n_jobs * train_split)
     return {"train": (0, cut), "test": (cut, n_jobs), "all": (0, n_jobs)}[split]
 
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 import csv
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -35,14 +35,14 @@ from schedlab.rl.env import SchedulingEnv
 
 @dataclass
 class PPOConfig:
-    agent: str = "dras"                 # dras | scorer
+    agent: str = "dras"  # dras | scorer
     seed: int = 0
-    total_steps: int = 500_000          # environment decisions over the whole run
-    num_envs: int = 8                   # environments stepped in lock-step (one process)
-    num_steps: int = 256                # decisions per environment per rollout
+    total_steps: int = 500_000  # environment decisions over the whole run
+    num_envs: int = 8  # environments stepped in lock-step (one process)
+    num_steps: int = 256  # decisions per environment per rollout
     learning_rate: float = 3e-4
-    anneal_lr: bool = True              # linear decay to 0 over the run
-    gamma: float = 1.0                  # no discounting inside a window
+    anneal_lr: bool = True  # linear decay to 0 over the run
+    gamma: float = 1.0  # no discounting inside a window
     gae_lambda: float = 0.99
     num_minibatches: int = 8
     update_epochs: int = 4
@@ -52,12 +52,12 @@ class PPOConfig:
     ent_coef: float = 0.01
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
-    target_kl: float | None = 0.05      # stop an update's epochs early past this KL
-    checkpoint_every: int = 10          # updates between checkpoints
-    validate_every: int = 25            # updates between validations (0: never)
+    target_kl: float | None = 0.05  # stop an update's epochs early past this KL
+    checkpoint_every: int = 10  # updates between checkpoints
+    validate_every: int = 25  # updates between validations (0: never)
     torch_threads: int = 1
-    bc_teacher: str | None = "sjf"      # warm start: imitate this heuristic first (None: from scratch)
-    bc_updates: int = 30                # imitation rounds, each num_envs x num_steps teacher decisions
+    bc_teacher: str | None = "sjf"  # warm start: imitate this heuristic first (None: from scratch)
+    bc_updates: int = 30  # imitation rounds, each num_envs x num_steps teacher decisions
     bc_epochs: int = 4
     bc_learning_rate: float = 1e-3
     env: dict = field(default_factory=dict)  # SchedulingEnv options (visible, backfill, reward, baseline, ...)
@@ -70,7 +70,7 @@ class Stage:
     name: str
     workloads: list
     fraction: float
-    split: str = "train"                # split of each workload to draw windows from
+    split: str = "train"  # split of each workload to draw windows from
 
 
 def stage_at(stages: list[Stage], progress: float) -> int:
@@ -111,7 +111,7 @@ def greedy_episodes(net, envs_starts: list[tuple[SchedulingEnv, int]]) -> list[d
         logits, _, k = masked_logits(net, obs, mask)
         acts = to_action(logits.argmax(-1), k, W).numpy()
         keep = []
-        for i, a in zip(live, acts):
+        for i, a in zip(live, acts, strict=False):
             _, _, done, _, info = envs[i].step(int(a))
             if done:
                 out[i] = info["episode_metrics"]
@@ -141,7 +141,7 @@ def imitate(cfg: PPOConfig, net, envs: list[SchedulingEnv], W: int) -> None:
         for _epoch in range(cfg.bc_epochs):
             perm = torch.randperm(n)
             for s in range(0, n, size):
-                mb = perm[s:s + size]
+                mb = perm[s : s + size]
                 logits, _, k = masked_logits(net, o[mb], m[mb])
                 loss = torch.nn.functional.cross_entropy(logits, to_index(a[mb], k, W))
                 opt.zero_grad()
@@ -150,9 +150,17 @@ def imitate(cfg: PPOConfig, net, envs: list[SchedulingEnv], W: int) -> None:
                 opt.step()
 
 
-def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: list[tuple[SchedulingEnv, int]] | None = None,
-          validation_reference: list[float] | None = None, resume: bool = False, on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None,
-          meta_extra: dict | None = None) -> dict:
+def train(
+    cfg: PPOConfig,
+    stages: list[Stage],
+    out_dir: str | Path,
+    validation: list[tuple[SchedulingEnv, int]] | None = None,
+    validation_reference: list[float] | None = None,
+    resume: bool = False,
+    on_update: Callable[[dict], None] | None = None,
+    stop_after_updates: int | None = None,
+    meta_extra: dict | None = None,
+) -> dict:
     """Train; writes ``model.pt`` (best on validation, else last), ``last.pt`` (the resumable
     checkpoint) and ``train_log.csv`` into ``out_dir``.  Returns the last stats.
 
@@ -168,11 +176,23 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
     n_updates = max(1, cfg.total_steps // batch_size)
     W = int(cfg.env.get("visible", 128))
     stop_action = cfg.env.get("backfill", "easy") == "agent"
-    env_kwargs = {"visible": W, "backfill": cfg.env.get("backfill", "easy"),
-                  **{k: v for k, v in cfg.env.items() if k in ("queue_order", "backfill_order", "capacity_unit", "estimates",
-                                                               "kill_at_request", "reward", "baseline")}}
-    meta = {"agent": cfg.agent, "env_kwargs": env_kwargs, "ppo": asdict(cfg), "stages": [s.name for s in stages],
-            **(meta_extra or {})}
+    env_kwargs = {
+        "visible": W,
+        "backfill": cfg.env.get("backfill", "easy"),
+        **{
+            k: v
+            for k, v in cfg.env.items()
+            if k
+            in ("queue_order", "backfill_order", "capacity_unit", "estimates", "kill_at_request", "reward", "baseline")
+        },
+    }
+    meta = {
+        "agent": cfg.agent,
+        "env_kwargs": env_kwargs,
+        "ppo": asdict(cfg),
+        "stages": [s.name for s in stages],
+        **(meta_extra or {}),
+    }
 
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -191,7 +211,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
         update, global_step, best, episodes_done = ck["update"], ck["global_step"], ck["best"], ck["episodes"]
         stage_i = ck["stage"]
         envs = make_envs(cfg, stages[stage_i], cfg.seed * 1000)
-        for e, st in zip(envs, ck["envs"]):
+        for e, st in zip(envs, ck["envs"], strict=False):
             e.set_state(st)
         random.setstate(ck["rng"]["python"])
         np.random.set_state(ck["rng"]["numpy"])
@@ -200,7 +220,11 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
     def validate() -> tuple[float, float, float]:
         """(mean bsld, mean bsld / reference or nan, the score that picks model.pt: lower is better)."""
         vals = np.array([mm["mean_bsld"] for mm in greedy_episodes(net, validation)])
-        ratio = float(np.mean(vals / np.asarray(validation_reference))) if validation_reference is not None else float("nan")
+        ratio = (
+            float(np.mean(vals / np.asarray(validation_reference)))
+            if validation_reference is not None
+            else float("nan")
+        )
         return float(vals.mean()), ratio, ratio if validation_reference is not None else float(vals.mean())
 
     warm_start: dict = {}
@@ -223,9 +247,26 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
     act_b = torch.zeros((cfg.num_steps, cfg.num_envs), dtype=torch.long)
     logp_b, rew_b, done_b, val_b = (torch.zeros((cfg.num_steps, cfg.num_envs)) for _ in range(4))
     log_path = out / "train_log.csv"
-    fields = ["update", "global_step", "stage", "episodes", "episode_bsld", "episode_wait", "episode_util",
-              "episode_return", "policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "lr",
-              "val_bsld", "val_ratio", "steps_per_s", "elapsed_s"]
+    fields = [
+        "update",
+        "global_step",
+        "stage",
+        "episodes",
+        "episode_bsld",
+        "episode_wait",
+        "episode_util",
+        "episode_return",
+        "policy_loss",
+        "value_loss",
+        "entropy",
+        "approx_kl",
+        "clipfrac",
+        "lr",
+        "val_bsld",
+        "val_ratio",
+        "steps_per_s",
+        "elapsed_s",
+    ]
     if resume and log_path.exists():  # drop rows logged after the checkpoint: they are redone
         with open(log_path, newline="") as f:
             kept = [r for r in csv.DictReader(f) if int(r["update"]) <= update]
@@ -238,8 +279,16 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
             w = csv.DictWriter(f, fieldnames=fields)
             w.writeheader()
             if "val_bsld" in warm_start:  # update 0: the imitation warm start's validation
-                w.writerow({"update": 0, "global_step": 0, "stage": "imitation", "val_bsld": warm_start["val_bsld"],
-                            "val_ratio": warm_start["val_ratio"], "elapsed_s": time.perf_counter() - t_start})
+                w.writerow(
+                    {
+                        "update": 0,
+                        "global_step": 0,
+                        "stage": "imitation",
+                        "val_bsld": warm_start["val_bsld"],
+                        "val_ratio": warm_start["val_ratio"],
+                        "elapsed_s": time.perf_counter() - t_start,
+                    }
+                )
     writer = _tensorboard(out)
     stats: dict = {}
     ep_return = np.zeros(cfg.num_envs)
@@ -297,7 +346,7 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
         for _epoch in range(cfg.update_epochs):
             perm = torch.randperm(batch_size)
             for s in range(0, batch_size, minibatch):
-                mb = perm[s:s + minibatch]
+                mb = perm[s : s + minibatch]
                 logits, value, k = masked_logits(net, b_obs[mb], b_mask[mb])
                 dist = Categorical(logits=logits)
                 new_logp = dist.log_prob(to_index(b_act[mb], k, W))
@@ -331,9 +380,17 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
             val_bsld, val_ratio, score = validate()
             if -score > best:
                 best = -score
-                save_checkpoint(out / "model.pt", net, {**meta, "val_bsld": val_bsld, "val_ratio": val_ratio,
-                                                        "global_step": global_step,
-                                                        "elapsed_s": elapsed_before + time.perf_counter() - t_start})
+                save_checkpoint(
+                    out / "model.pt",
+                    net,
+                    {
+                        **meta,
+                        "val_bsld": val_bsld,
+                        "val_ratio": val_ratio,
+                        "global_step": global_step,
+                        "elapsed_s": elapsed_before + time.perf_counter() - t_start,
+                    },
+                )
         new_stage = stage_at(stages, update / n_updates)
         if new_stage != stage_i:
             stage_i = new_stage
@@ -341,12 +398,21 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
             ep_return[:] = 0.0
         elapsed = time.perf_counter() - t_start
         stats = {
-            "update": update, "global_step": global_step, "stage": stages[stage_i].name, "episodes": episodes_done,
-            "episode_bsld": _mean(finished, "mean_bsld"), "episode_wait": _mean(finished, "mean_wait"),
+            "update": update,
+            "global_step": global_step,
+            "stage": stages[stage_i].name,
+            "episodes": episodes_done,
+            "episode_bsld": _mean(finished, "mean_bsld"),
+            "episode_wait": _mean(finished, "mean_wait"),
             "episode_util": _mean(finished, "utilization"),
             "episode_return": float(np.mean(returns_done)) if returns_done else float("nan"),
-            "policy_loss": pg_loss.item(), "value_loss": v_loss.item(), "entropy": entropy.mean().item(),
-            "approx_kl": float(approx_kl), "clipfrac": float(np.mean(clipfracs)), "lr": lr, "val_bsld": val_bsld,
+            "policy_loss": pg_loss.item(),
+            "value_loss": v_loss.item(),
+            "entropy": entropy.mean().item(),
+            "approx_kl": float(approx_kl),
+            "clipfrac": float(np.mean(clipfracs)),
+            "lr": lr,
+            "val_bsld": val_bsld,
             "val_ratio": val_ratio,
             "steps_per_s": (global_step - steps_at_start) / max(elapsed, 1e-9),
             "elapsed_s": elapsed_before + elapsed,
@@ -358,12 +424,26 @@ def train(cfg: PPOConfig, stages: list[Stage], out_dir: str | Path, validation: 
                 if isinstance(v, float) and np.isfinite(v):
                     writer.add_scalar(key, v, global_step)
         if update % cfg.checkpoint_every == 0 or update == n_updates:
-            save_checkpoint(out / "last.pt", net, meta, {
-                "optimizer": opt.state_dict(), "update": update, "global_step": global_step, "best": best,
-                "episodes": episodes_done, "stage": stage_i, "envs": [e.get_state() for e in envs],
-                "elapsed_s": stats["elapsed_s"],
-                "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
-            })
+            save_checkpoint(
+                out / "last.pt",
+                net,
+                meta,
+                {
+                    "optimizer": opt.state_dict(),
+                    "update": update,
+                    "global_step": global_step,
+                    "best": best,
+                    "episodes": episodes_done,
+                    "stage": stage_i,
+                    "envs": [e.get_state() for e in envs],
+                    "elapsed_s": stats["elapsed_s"],
+                    "rng": {
+                        "python": random.getstate(),
+                        "numpy": np.random.get_state(),
+                        "torch": torch.get_rng_state(),
+                    },
+                },
+            )
         if on_update:
             on_update(stats)
     if not validation or not (out / "model.pt").exists():

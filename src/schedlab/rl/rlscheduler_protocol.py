@@ -30,19 +30,35 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from schedlab.simulator.config import SimConfig
 from schedlab.simulator.engine import INF
 from schedlab.simulator.parity.rlscheduler import (
-    TABLE_WINDOW_LENGTH, TABLE_WINDOW_STARTS, _score_keys, rlscheduler_window_metrics, simulate_rlscheduler,
+    TABLE_WINDOW_LENGTH,
+    TABLE_WINDOW_STARTS,
+    _score_keys,
+    rlscheduler_window_metrics,
+    simulate_rlscheduler,
 )
 from schedlab.simulator.result import SimResult
 from schedlab.simulator.stepper import (
-    F_SHADOW, F_T, I_EXTRA, I_FREE, I_NQ, I_NRUN, I_PHASE, I_RESV, N_CLUSTER_FEATURES, N_FSTATE, N_ISTATE,
-    N_JOB_FEATURES, step_observe,
+    F_SHADOW,
+    F_T,
+    I_EXTRA,
+    I_FREE,
+    I_NQ,
+    I_NRUN,
+    I_PHASE,
+    I_RESV,
+    N_CLUSTER_FEATURES,
+    N_FSTATE,
+    N_ISTATE,
+    N_JOB_FEATURES,
+    step_observe,
 )
 from schedlab.workload.table import Workload
 
@@ -54,10 +70,22 @@ def obs_size(visible: int) -> int:
     return int(visible) * N_JOB_FEATURES + N_CLUSTER_FEATURES
 
 
-def observe_rlscheduler(visible: int, capacity: int, now: float, free: int, queue, running, submit: np.ndarray,
-                        req: np.ndarray, nodes: np.ndarray, start, n_actions: int | None = None,
-                        queue_length: int | None = None, obs: np.ndarray | None = None,
-                        mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def observe_rlscheduler(
+    visible: int,
+    capacity: int,
+    now: float,
+    free: int,
+    queue,
+    running,
+    submit: np.ndarray,
+    req: np.ndarray,
+    nodes: np.ndarray,
+    start,
+    n_actions: int | None = None,
+    queue_length: int | None = None,
+    obs: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Observation and action mask at a decision of their loop, with our feature definitions.
 
     visible   W, slots in the observation
@@ -113,9 +141,15 @@ def _their_visible(queue: list, W: int, fcfs_key, sort_keys: list) -> list:
     return visible
 
 
-def simulate_rlscheduler_agent(workload: Workload, policy: Any, backfill: bool = True, *, visibility: str = "fcfs",
-                               on_decision: Callable[[np.ndarray, float], None] | None = None,
-                               config: SimConfig | None = None) -> SimResult:
+def simulate_rlscheduler_agent(
+    workload: Workload,
+    policy: Any,
+    backfill: bool = True,
+    *,
+    visibility: str = "fcfs",
+    on_decision: Callable[[np.ndarray, float], None] | None = None,
+    config: SimConfig | None = None,
+) -> SimResult:
     """Schedule ``workload`` as one SchedGym window, the agent picking the job to run next.
 
     ``policy.act(obs, mask) -> slot`` (a slot among the visible jobs) and
@@ -138,8 +172,13 @@ def simulate_rlscheduler_agent(workload: Workload, policy: Any, backfill: bool =
         raise ValueError(f"visible must be >= 1, got {W}")
     n_actions = W + (1 if kw.get("backfill") == "agent" else 0)
     if config is None:
-        config = SimConfig(policy="model:agent", backfill="easy" if backfill else "none", preset="rlscheduler",
-                           capacity_unit="nodes", kill_at_request=False)
+        config = SimConfig(
+            policy="model:agent",
+            backfill="easy" if backfill else "none",
+            preset="rlscheduler",
+            capacity_unit="nodes",
+            kill_at_request=False,
+        )
     elif (config.backfill != "none") != bool(backfill):
         raise ValueError(f"backfill={backfill} contradicts config.backfill={config.backfill!r}")
     n_jobs = len(workload)
@@ -149,11 +188,14 @@ def simulate_rlscheduler_agent(workload: Workload, policy: Any, backfill: bool =
     capacity = int(workload.max_nodes)
     submit = np.ascontiguousarray(workload.submit, dtype=np.float64)
     req = np.ascontiguousarray(workload.req_time, dtype=np.float64)
-    nodes = np.array([int(math.ceil(float(p) / ppn)) for p in workload.procs], dtype=np.int64)
+    nodes = np.array([math.ceil(float(p) / ppn) for p in workload.procs], dtype=np.int64)
     submit_list = submit.tolist()
     fcfs_key = submit_list.__getitem__
-    sort_keys = ([k.__getitem__ for k in (_score_keys(p, workload) for p in ("f1", "f2", "sjf", "smallest"))]
-                 if visibility == "rlscheduler" else [])
+    sort_keys = (
+        [k.__getitem__ for k in (_score_keys(p, workload) for p in ("f1", "f2", "sjf", "smallest"))]
+        if visibility == "rlscheduler"
+        else []
+    )
     obs = np.zeros(obs_size(W), dtype=np.float32)
     mask = np.zeros(n_actions, dtype=np.bool_)
     stats = {"invalid_actions": 0, "decisions": 0}
@@ -164,8 +206,9 @@ def simulate_rlscheduler_agent(workload: Workload, policy: Any, backfill: bool =
             vis = queue[:W]
         else:
             vis = _their_visible(queue, W, fcfs_key, sort_keys)
-        observe_rlscheduler(W, capacity, now, free, vis, running, submit, req, nodes, start,
-                            queue_length=len(queue), obs=obs, mask=mask)
+        observe_rlscheduler(
+            W, capacity, now, free, vis, running, submit, req, nodes, start, queue_length=len(queue), obs=obs, mask=mask
+        )
         if on_decision is not None:
             on_decision(np.asarray(vis, dtype=np.int64), float(now))
         stats["decisions"] += 1
@@ -182,9 +225,14 @@ def simulate_rlscheduler_agent(workload: Workload, policy: Any, backfill: bool =
     return res
 
 
-def rlscheduler_table_agent(policy: Any, trace: str | Workload = "lublin_256", backfill: bool = True,
-                            starts=TABLE_WINDOW_STARTS, length: int = TABLE_WINDOW_LENGTH,
-                            visibility: str = "fcfs") -> dict:
+def rlscheduler_table_agent(
+    policy: Any,
+    trace: str | Workload = "lublin_256",
+    backfill: bool = True,
+    starts=TABLE_WINDOW_STARTS,
+    length: int = TABLE_WINDOW_LENGTH,
+    visibility: str = "fcfs",
+) -> dict:
     """The agent on RLScheduler's published windows (as :func:`reproduce_table` runs them).
 
     ``trace``: a bundled trace name, loaded with ``rules="rlscheduler"``, or a workload already
@@ -203,11 +251,22 @@ def rlscheduler_table_agent(policy: Any, trace: str | Workload = "lublin_256", b
     for s in starts:
         res = simulate_rlscheduler_agent(wl.window(int(s), length), policy, backfill=backfill, visibility=visibility)
         m = rlscheduler_window_metrics(res)
-        per.append({"start": int(s), "mean_bsld": float(m["mean_bsld"]), "utilization": float(m["utilization"]),
-                    "decisions": int(res.extra["decisions"]), "invalid_actions": int(res.extra["invalid_actions"])})
+        per.append(
+            {
+                "start": int(s),
+                "mean_bsld": float(m["mean_bsld"]),
+                "utilization": float(m["utilization"]),
+                "decisions": int(res.extra["decisions"]),
+                "invalid_actions": int(res.extra["invalid_actions"]),
+            }
+        )
     return {
-        "trace": wl.name, "backfill": "easy" if backfill else "none", "visibility": visibility,
-        "window_starts": [int(s) for s in starts], "window_len": int(length), "windows": per,
+        "trace": wl.name,
+        "backfill": "easy" if backfill else "none",
+        "visibility": visibility,
+        "window_starts": [int(s) for s in starts],
+        "window_len": int(length),
+        "windows": per,
         "mean_bsld": float(np.mean([w["mean_bsld"] for w in per])),
         "utilization": float(np.mean([w["utilization"] for w in per])),
         "seconds": time.perf_counter() - t0,

@@ -14,8 +14,8 @@ of it, and training windows come from the jobs before it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -65,8 +65,16 @@ def scaled(workload: Workload, load_scales: tuple[float, ...]) -> list[Workload]
     return [workload if f == 1.0 else workload.scale_load(f) for f in load_scales]
 
 
-def build_stages(workload: Workload, train_split: float, window_len: int, curriculum: str, rules: str,
-                 seed: int, jobsets_dir: Path | None = None, load_scales: tuple[float, ...] = (1.0,)) -> list[Stage]:
+def build_stages(
+    workload: Workload,
+    train_split: float,
+    window_len: int,
+    curriculum: str,
+    rules: str,
+    seed: int,
+    jobsets_dir: Path | None = None,
+    load_scales: tuple[float, ...] = (1.0,),
+) -> list[Stage]:
     """The curriculum; the real stage draws its windows from the training split at every load scale
     (environment ``i`` of the vector uses scale ``i mod len(load_scales)``)."""
     lo, hi = split_bounds(len(workload), train_split, "train")
@@ -82,11 +90,18 @@ def build_stages(workload: Workload, train_split: float, window_len: int, curric
     if sets:
         stages.append(Stage("dras-jobsets", sets, 0.25, split="all"))
     real.fraction = 1.0 - sum(s.fraction for s in stages)
-    return stages + [real]
+    return [*stages, real]
 
 
-def validation_set(workload: Workload, env_options: dict, lo: int, hi: int, n: int = VALIDATION_WINDOWS,
-                   seed: int = 12345, load_scales: tuple[float, ...] = (1.0,)):
+def validation_set(
+    workload: Workload,
+    env_options: dict,
+    lo: int,
+    hi: int,
+    n: int = VALIDATION_WINDOWS,
+    seed: int = 12345,
+    load_scales: tuple[float, ...] = (1.0,),
+):
     """Fixed windows of jobs [lo, hi) (the held-back end of the training split; never the test
     split) to pick the best checkpoint: ``n`` windows of max(training window, 1,024) jobs, as
     long as evaluation windows usually are, at each load scale (the same windows at every scale)."""
@@ -95,7 +110,7 @@ def validation_set(workload: Workload, env_options: dict, lo: int, hi: int, n: i
     out = []
     for wl in scaled(workload, load_scales):
         envs = [SchedulingEnv(wl, **{**env_options, "split": "all", "window_len": length}) for _ in range(n)]
-        out += list(zip(envs, starts))
+        out += list(zip(envs, starts, strict=False))
     return out
 
 
@@ -117,21 +132,46 @@ def validation_heuristics(validation, policies=("fcfs", "sjf", "saf", "f1")) -> 
     return out
 
 
-def run_training(agent: str, trace: str, objective: str, train_split: float, steps: int, seed: int, out: Path,
-                 window_len: int = 256, visible: int = 128, backfill: str | None = None, baseline: str | None = "sjf",
-                 curriculum: str = "dras", preset: str = "textbook", backfill_order: str = "sjf", resume: bool = False, ppo_overrides: dict | None = None,
-                 on_update: Callable[[dict], None] | None = None, stop_after_updates: int | None = None,
-                 command: str = "", val_fraction: float = 0.2, load_scales: tuple[float, ...] = (1.0,),
-                 val_metric: str = "bsld") -> dict:
+def run_training(
+    agent: str,
+    trace: str,
+    objective: str,
+    train_split: float,
+    steps: int,
+    seed: int,
+    out: Path,
+    window_len: int = 256,
+    visible: int = 128,
+    backfill: str | None = None,
+    baseline: str | None = "sjf",
+    curriculum: str = "dras",
+    preset: str = "textbook",
+    backfill_order: str = "sjf",
+    resume: bool = False,
+    ppo_overrides: dict | None = None,
+    on_update: Callable[[dict], None] | None = None,
+    stop_after_updates: int | None = None,
+    command: str = "",
+    val_fraction: float = 0.2,
+    load_scales: tuple[float, ...] = (1.0,),
+    val_metric: str = "bsld",
+) -> dict:
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     opts = preset_options(preset)
     rules = opts.pop("rules")
     workload = load_trace(trace, rules=rules)
     backfill = backfill or ("agent" if agent == "dras" else "easy")
-    env_options = {"window_len": window_len, "visible": visible, "backfill": backfill, "reward": objective,
-                   "backfill_order": backfill_order,
-                   "train_split": train_split, "baseline": baseline if objective != "dras" else None, **opts}
+    env_options = {
+        "window_len": window_len,
+        "visible": visible,
+        "backfill": backfill,
+        "reward": objective,
+        "backfill_order": backfill_order,
+        "train_split": train_split,
+        "baseline": baseline if objective != "dras" else None,
+        **opts,
+    }
     if not 0 <= val_fraction < 1:
         raise ValueError(f"the validation fraction must be in [0, 1), got {val_fraction}")
     load_scales = tuple(float(f) for f in load_scales)
@@ -146,21 +186,44 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
     stages = build_stages(workload, fit_split, window_len, curriculum, rules, seed, load_scales=load_scales)
     cfg = PPOConfig(agent=agent, seed=seed, total_steps=steps, env=env_options, **(ppo_overrides or {}))
     out.mkdir(parents=True, exist_ok=True)
-    run_info = {"agent": agent, "trace": trace, "objective": objective, "train_split": train_split,
-                "val_fraction": val_fraction, "steps": steps, "load_scales": list(load_scales),
-                "val_metric": val_metric,
-                "seed": seed, "preset": preset, "curriculum": [f"{s.name}:{s.fraction:.2f}" for s in stages],
-                "env": env_options, "ppo": cfg.__dict__}
+    run_info = {
+        "agent": agent,
+        "trace": trace,
+        "objective": objective,
+        "train_split": train_split,
+        "val_fraction": val_fraction,
+        "steps": steps,
+        "load_scales": list(load_scales),
+        "val_metric": val_metric,
+        "seed": seed,
+        "preset": preset,
+        "curriculum": [f"{s.name}:{s.fraction:.2f}" for s in stages],
+        "env": env_options,
+        "ppo": cfg.__dict__,
+    }
     info_path = out / "run.json"
-    if not resume and info_path.exists():   # never overwrite a run (its model, log and checkpoints) silently
-        raise ValueError(f"{out} already holds a training run; continue it with --resume, or give another --out "
-                         f"(or delete that folder)")
+    if not resume and info_path.exists():  # never overwrite a run (its model, log and checkpoints) silently
+        raise ValueError(
+            f"{out} already holds a training run; continue it with --resume, or give another --out "
+            f"(or delete that folder)"
+        )
     if resume:
         if not info_path.exists():
             raise ValueError(f"{out} holds no training run to resume (no run.json)")
         saved = json.loads(info_path.read_text())
-        for key in ("agent", "trace", "objective", "train_split", "val_fraction", "steps", "seed", "preset", "env",
-                    "load_scales", "val_metric"):
+        for key in (
+            "agent",
+            "trace",
+            "objective",
+            "train_split",
+            "val_fraction",
+            "steps",
+            "seed",
+            "preset",
+            "env",
+            "load_scales",
+            "val_metric",
+        ):
             before = {"load_scales": [1.0], "val_metric": "bsld"}  # runs saved before these options existed
             if saved.get(key, before.get(key)) != json.loads(json.dumps(run_info[key])):
                 raise ValueError(f"--resume: {key} differs from the run in {out} ({saved.get(key)!r})")
@@ -170,13 +233,30 @@ def run_training(agent: str, trace: str, objective: str, train_split: float, ste
     # RLScheduler's protocol, whose published windows lie in the trace it trains on)
     val_lo = split_bounds(len(workload), fit_split, "test")[0] if val_fraction > 0 else 0
     n_val = VALIDATION_WINDOWS if len(load_scales) == 1 else VALIDATION_WINDOWS_PER_SCALE
-    validation = validation_set(workload, env_options, val_lo, split_bounds(len(workload), train_split, "test")[0],
-                                n=n_val, load_scales=load_scales)
+    validation = validation_set(
+        workload,
+        env_options,
+        val_lo,
+        split_bounds(len(workload), train_split, "test")[0],
+        n=n_val,
+        load_scales=load_scales,
+    )
     reference = validation_reference(validation, baseline or "sjf") if val_metric == "relative" else None
     if not resume:
-        run_info["validation"] = {"starts": [int(st) for _, st in validation], "window_len": validation[0][0].L,
-                                  "heuristics_mean_bsld": validation_heuristics(validation)}
+        run_info["validation"] = {
+            "starts": [int(st) for _, st in validation],
+            "window_len": validation[0][0].L,
+            "heuristics_mean_bsld": validation_heuristics(validation),
+        }
         info_path.write_text(json.dumps(run_info, indent=2, default=str))
-    return train(cfg, stages, out, validation=validation, validation_reference=reference, resume=resume,
-                 on_update=on_update, stop_after_updates=stop_after_updates,
-                 meta_extra={"trace": trace, "objective": objective, "preset": preset, "command": command})
+    return train(
+        cfg,
+        stages,
+        out,
+        validation=validation,
+        validation_reference=reference,
+        resume=resume,
+        on_update=on_update,
+        stop_after_updates=stop_after_updates,
+        meta_extra={"trace": trace, "objective": objective, "preset": preset, "command": command},
+    )

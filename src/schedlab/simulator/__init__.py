@@ -9,7 +9,13 @@ import numpy as np
 from schedlab.policies import is_dynamic, priority_ranks, static_scores
 from schedlab.simulator.config import BACKFILLS, CAPACITY_UNITS, ESTIMATES, PRESETS, SimConfig
 from schedlab.simulator.engine import (
-    BF_CONSERVATIVE, BF_EASY, BF_NONE, DYN_STATIC, DYN_UNICEP, DYN_WFP3, simulate_kernel,
+    BF_CONSERVATIVE,
+    BF_EASY,
+    BF_NONE,
+    DYN_STATIC,
+    DYN_UNICEP,
+    DYN_WFP3,
+    simulate_kernel,
 )
 from schedlab.simulator.result import SimResult
 from schedlab.workload.table import Workload
@@ -57,12 +63,28 @@ def simulate(workload: Workload, config: SimConfig | None = None, **options) -> 
         dyn, rank = DYN_STATIC, priority_ranks(scores)
     t0 = time.perf_counter()
     start, resv, passes = simulate_kernel(
-        np.ascontiguousarray(workload.submit, dtype=np.float64), np.ascontiguousarray(run, dtype=np.float64),
-        est, size, capacity, _BF[config.backfill], rank, dyn,
+        np.ascontiguousarray(workload.submit, dtype=np.float64),
+        np.ascontiguousarray(run, dtype=np.float64),
+        est,
+        size,
+        capacity,
+        _BF[config.backfill],
+        rank,
+        dyn,
     )
     elapsed = time.perf_counter() - t0
-    return SimResult(workload=workload, config=config, start=start, end=start + run, run=run, size=size,
-                     capacity=capacity, reservation=resv, sim_seconds=elapsed, passes=int(passes))
+    return SimResult(
+        workload=workload,
+        config=config,
+        start=start,
+        end=start + run,
+        run=run,
+        size=size,
+        capacity=capacity,
+        reservation=resv,
+        sim_seconds=elapsed,
+        passes=int(passes),
+    )
 
 
 __all__ = ["BACKFILLS", "CAPACITY_UNITS", "ESTIMATES", "PRESETS", "SimConfig", "SimResult", "job_sizes", "simulate"]

@@ -68,12 +68,12 @@ def _heap_pop(ht, hj, n):
     hj[0] = hj[n]
     i = 0
     while True:
-        l = 2 * i + 1
-        if l >= n:
+        left = 2 * i + 1
+        if left >= n:
             break
-        c = l
-        if l + 1 < n and ht[l + 1] < ht[l]:
-            c = l + 1
+        c = left
+        if left + 1 < n and ht[left + 1] < ht[left]:
+            c = left + 1
         if ht[i] <= ht[c]:
             break
         ht[c], ht[i] = ht[i], ht[c]
@@ -264,8 +264,9 @@ def _easy_fits(sj, ej, free, extra, T):
 
 
 @njit(cache=True)
-def _easy_backfill(cands, lo, hi, skip, taken, free, extra, T, t,
-                   start, est_end, est, run, size, ht, hj, nh, re, rj, nrun):
+def _easy_backfill(
+    cands, lo, hi, skip, taken, free, extra, T, t, start, est_end, est, run, size, ht, hj, nh, re, rj, nrun
+):
     """Start, in order, every job cands[lo:hi] (but slot ``skip``) that passes EASY's test.
 
     T is the shadow time minus now.  Marks started slots in ``taken``.  Shared by the engine's
@@ -322,7 +323,7 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
     nrun = 0
     # static queue: segment tree over ranks
     M = 1
-    while M < max(n, 1):
+    while max(n, 1) > M:
         M *= 2
     use_tree = dyn_code == DYN_STATIC and backfill != BF_CONSERVATIVE
     big = np.int64(capacity + 1)
@@ -513,8 +514,26 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                 if h != prev_head or k > 0:  # a new head streak: record its reservation
                     resv[h] = shadow
                 free, extra, nh, nrun = _easy_backfill(
-                    qs, k + 1, nq, -1, taken, free, extra, shadow - t, t,
-                    start, est_end, est, run, size, ht, hj, nh, re, rj, nrun,
+                    qs,
+                    k + 1,
+                    nq,
+                    -1,
+                    taken,
+                    free,
+                    extra,
+                    shadow - t,
+                    t,
+                    start,
+                    est_end,
+                    est,
+                    run,
+                    size,
+                    ht,
+                    hj,
+                    nh,
+                    re,
+                    rj,
+                    nrun,
                 )
             _end_streak(resv, start, prev_head, h)
             prev_head = h

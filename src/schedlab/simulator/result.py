@@ -45,16 +45,18 @@ class SimResult:
         from schedlab.metrics import bounded_slowdown
 
         wl = self.workload
-        return pd.DataFrame({
-            "job_id": wl.job_id,
-            "user": wl.user,
-            "submit": wl.submit,
-            "start": self.start,
-            "end": self.end,
-            "wait": self.wait,
-            "run": self.run,
-            "req_time": wl.req_time,
-            "procs": wl.procs,
-            "size": self.size,
-            "bsld": bounded_slowdown(self.wait, self.run),
-        })
+        return pd.DataFrame(
+            {
+                "job_id": wl.job_id,
+                "user": wl.user,
+                "submit": wl.submit,
+                "start": self.start,
+                "end": self.end,
+                "wait": self.wait,
+                "run": self.run,
+                "req_time": wl.req_time,
+                "procs": wl.procs,
+                "size": self.size,
+                "bsld": bounded_slowdown(self.wait, self.run),
+            }
+        )

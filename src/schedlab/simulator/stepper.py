@@ -32,38 +32,44 @@ import numpy as np
 from numba import njit
 
 from schedlab.simulator.engine import (
-    INF, _bisect, _easy_backfill, _easy_fits, _heap_pop, _run_remove, _shadow, _start,
+    INF,
+    _bisect,
+    _easy_backfill,
+    _easy_fits,
+    _heap_pop,
+    _run_remove,
+    _shadow,
+    _start,
 )
 
 MODE_NONE, MODE_EASY, MODE_AGENT = 0, 1, 2
 MODES = {"none": MODE_NONE, "easy": MODE_EASY, "agent": MODE_AGENT}
 
-(I_FREE, I_NH, I_NRUN, I_NQ, I_NXT, I_STARTED, I_PHASE, I_RESV, I_PENDING, I_EXTRA,
- I_DECISIONS) = range(11)
+(I_FREE, I_NH, I_NRUN, I_NQ, I_NXT, I_STARTED, I_PHASE, I_RESV, I_PENDING, I_EXTRA, I_DECISIONS) = range(11)
 F_T, F_SHADOW = 0, 1
 N_ISTATE, N_FSTATE = 11, 2
 
 #: Per-job observation features (one row per visible slot), in order.
 JOB_FEATURES = (
-    "valid",          # 1 for a waiting job in this slot, 0 for padding (all other features 0)
-    "wait",           # time waited so far: log1p(wait/60) / log1p(10080) (1 = a week), clipped to 1
-    "req_time",       # requested time, same log-minutes scale
-    "procs",          # units requested / machine capacity
-    "fits_now",       # 1 if it fits in the free units now
-    "start_delay",    # if reserved now: shadow time - now (running jobs end at their estimates), log-minutes
-    "bsld_if_now",    # bounded slowdown if started now, (wait + req) / max(req, 10): log10(.)/3, clipped
-    "backfillable",   # backfill phase: 1 if it passes EASY's test around the reserved job
-    "reserved",       # 1 for the reserved job (backfill phase)
+    "valid",  # 1 for a waiting job in this slot, 0 for padding (all other features 0)
+    "wait",  # time waited so far: log1p(wait/60) / log1p(10080) (1 = a week), clipped to 1
+    "req_time",  # requested time, same log-minutes scale
+    "procs",  # units requested / machine capacity
+    "fits_now",  # 1 if it fits in the free units now
+    "start_delay",  # if reserved now: shadow time - now (running jobs end at their estimates), log-minutes
+    "bsld_if_now",  # bounded slowdown if started now, (wait + req) / max(req, 10): log10(.)/3, clipped
+    "backfillable",  # backfill phase: 1 if it passes EASY's test around the reserved job
+    "reserved",  # 1 for the reserved job (backfill phase)
 )
 #: Cluster features appended after the W job rows, in order.
 HORIZONS = (600.0, 1800.0, 3600.0, 3 * 3600.0, 12 * 3600.0, 48 * 3600.0)
 CLUSTER_FEATURES = (
-    "free",           # free units / capacity
-    "queue_length",   # waiting jobs n / (n + W)
-    "phase",          # 0 = pick a job to run or reserve, 1 = pick a backfill job or stop
+    "free",  # free units / capacity
+    "queue_length",  # waiting jobs n / (n + W)
+    "phase",  # 0 = pick a job to run or reserve, 1 = pick a backfill job or stop
     *(f"free_by_{int(h // 60)}min" for h in HORIZONS),  # units free by now + h if running jobs end at estimates
-    "resv_delay",     # backfill phase: reserved job's shadow time - now, log-minutes
-    "extra",          # backfill phase: extra units / capacity
+    "resv_delay",  # backfill phase: reserved job's shadow time - now, log-minutes
+    "extra",  # backfill phase: extra units / capacity
 )
 N_JOB_FEATURES, N_CLUSTER_FEATURES = len(JOB_FEATURES), len(CLUSTER_FEATURES)
 _LOGWEEK = np.log1p(10080.0)
@@ -188,8 +194,28 @@ def step_act(slot, mode, brank, submit, run, est, size, start, est_end, ht, hj, 
             if cands[k] == j:
                 skip = k
         taken = np.zeros(nq, dtype=np.bool_)
-        free, extra, nh, nrun = _easy_backfill(cands, 0, nq, skip, taken, free, extra, shadow - t, t,
-                                               start, est_end, est, run, size, ht, hj, nh, re, rj, nrun)
+        free, extra, nh, nrun = _easy_backfill(
+            cands,
+            0,
+            nq,
+            skip,
+            taken,
+            free,
+            extra,
+            shadow - t,
+            t,
+            start,
+            est_end,
+            est,
+            run,
+            size,
+            ht,
+            hj,
+            nh,
+            re,
+            rj,
+            nrun,
+        )
         w = 0
         for k in range(nq):
             if start[q[k]] < 0:

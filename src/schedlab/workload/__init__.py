@@ -17,6 +17,15 @@ def load_trace(name_or_path: str | Path = DEFAULT_TRACE, rules: str = "textbook"
 
 
 __all__ = [
-    "BUNDLED", "DEFAULT_TRACE", "RULE_SETS", "CleaningReport", "RawTrace", "TraceFormatError",
-    "Workload", "clean", "load_trace", "read_swf", "resolve_trace",
+    "BUNDLED",
+    "DEFAULT_TRACE",
+    "RULE_SETS",
+    "CleaningReport",
+    "RawTrace",
+    "TraceFormatError",
+    "Workload",
+    "clean",
+    "load_trace",
+    "read_swf",
+    "resolve_trace",
 ]

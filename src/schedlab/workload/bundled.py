@@ -23,8 +23,13 @@ _ALIASES = {
     "lublin-2": "lublin_256_new2",
 }
 # each bundled file's own name (e.g. NASA-iPSC-1993-3.1-cln) names it too
-_ALIASES.update({fname.lower().removesuffix(".gz").removesuffix(".swf"): name
-                 for name, (fname, _) in BUNDLED.items() if fname.lower() != f"{name}.swf.gz"})
+_ALIASES.update(
+    {
+        fname.lower().removesuffix(".gz").removesuffix(".swf"): name
+        for name, (fname, _) in BUNDLED.items()
+        if fname.lower() != f"{name}.swf.gz"
+    }
+)
 
 
 def bundled_path(name: str) -> Path:
@@ -42,9 +47,7 @@ def resolve_trace(name_or_path: str | Path) -> Path:
     path = Path(text).expanduser()
     if path.exists():
         return path
-    raise FileNotFoundError(
-        f"no trace named {text!r}: not a bundled trace ({', '.join(BUNDLED)}) and no such file"
-    )
+    raise FileNotFoundError(f"no trace named {text!r}: not a bundled trace ({', '.join(BUNDLED)}) and no such file")
 
 
 def trace_key(name_or_path: str | Path) -> str:

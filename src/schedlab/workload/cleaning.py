@@ -55,8 +55,18 @@ def _machine_size(raw: RawTrace, procs: np.ndarray, report: CleaningReport) -> t
     return max_procs, max_nodes
 
 
-def _build(raw: RawTrace, keep: np.ndarray, procs, req_time, run, report: CleaningReport,
-           max_procs: int, max_nodes: int, rules: str, order: np.ndarray | None = None) -> Workload:
+def _build(
+    raw: RawTrace,
+    keep: np.ndarray,
+    procs,
+    req_time,
+    run,
+    report: CleaningReport,
+    max_procs: int,
+    max_nodes: int,
+    rules: str,
+    order: np.ndarray | None = None,
+) -> Workload:
     f = raw.fields
     idx = np.flatnonzero(keep)
     if order is None:
@@ -64,7 +74,7 @@ def _build(raw: RawTrace, keep: np.ndarray, procs, req_time, run, report: Cleani
     idx_sorted = idx[order]
     submit_raw = f[idx_sorted, 1]
     first = submit_raw[0] if len(submit_raw) else 0.0
-    report.kept = int(len(idx_sorted))
+    report.kept = len(idx_sorted)
     unix = raw.header_int("UnixStartTime")
     return Workload(
         name=Path(raw.source).name.replace(".gz", "").replace(".swf", ""),
@@ -85,8 +95,9 @@ def _build(raw: RawTrace, keep: np.ndarray, procs, req_time, run, report: Cleani
 
 
 def _new_report(raw: RawTrace) -> CleaningReport:
-    return CleaningReport(source=raw.source, read=len(raw) + raw.malformed_skipped,
-                          malformed_skipped=raw.malformed_skipped)
+    return CleaningReport(
+        source=raw.source, read=len(raw) + raw.malformed_skipped, malformed_skipped=raw.malformed_skipped
+    )
 
 
 def clean_textbook(raw: RawTrace) -> Workload:
@@ -110,8 +121,7 @@ def clean_textbook(raw: RawTrace) -> Workload:
     drop(f[:, 1] < 0, "with no submit time")
     max_procs, max_nodes = _machine_size(raw, procs[keep], report)
     drop(procs > max_procs, f"requesting more than MaxProcs ({max_procs})")
-    report.change("ran longer than requested (killed at the request by default)",
-                  int(np.sum(keep & (run > req_time))))
+    report.change("ran longer than requested (killed at the request by default)", int(np.sum(keep & (run > req_time))))
     sub = f[keep, 1]
     out_of_order = int(np.sum(sub[1:] < np.maximum.accumulate(sub)[:-1])) if len(sub) > 1 else 0
     report.change("submitted out of order -> sorted by submit time", out_of_order)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from schedlab.errors import TraceFormatError
+
 #: SWF field names, in file order (1-based field numbers in the SWF spec).
 SWF_FIELDS: tuple[str, ...] = (
     "job_id",  # 1
@@ -43,10 +45,6 @@ N_FIELDS = len(SWF_FIELDS)
 COL = {name: i for i, name in enumerate(SWF_FIELDS)}
 
 _HEADER_RE = re.compile(r"^;\s*([A-Za-z][A-Za-z0-9_]*)\s*:\s*(.*?)\s*$")
-
-
-class TraceFormatError(ValueError):
-    """A malformed trace line; the message names the file, the line number and the field."""
 
 
 @dataclass
@@ -159,7 +157,7 @@ def read_swf(path: str | Path, lenient: bool = False) -> RawTrace:
         except ValueError:
             # Slow path: find the offending lines, report or drop them.
             good_rows, good_lines = [], []
-            for parts, lineno in zip(rows, lines):
+            for parts, lineno in zip(rows, lines, strict=False):
                 i = _locate_bad_field(parts)
                 if i is None:
                     good_rows.append(parts)

@@ -55,7 +55,7 @@ class Workload:
                 raise ValueError(f"Workload column {name} has {len(arr)} rows, expected {n}")
 
     def __len__(self) -> int:
-        return int(len(self.job_id))
+        return len(self.job_id)
 
     def node_counts(self) -> np.ndarray:
         """Whole nodes each job needs: ``ceil(procs / (max_procs / max_nodes))``."""
@@ -72,9 +72,7 @@ class Workload:
     def window(self, start: int, length: int) -> Workload:
         """Jobs ``start .. start+length-1`` (indices into this table) as a fresh workload."""
         if start < 0 or length <= 0 or start + length > len(self):
-            raise ValueError(
-                f"window [{start}, {start + length}) is outside the trace's {len(self)} jobs"
-            )
+            raise ValueError(f"window [{start}, {start + length}) is outside the trace's {len(self)} jobs")
         return self.subset(slice(start, start + length), name=f"{self.name}[{start}:{start + length}]")
 
     def window_starts(self, k: int, length: int, seed: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
@@ -114,7 +112,7 @@ class Workload:
             "mean_req_time_s": float(self.req_time.mean()),
             "mean_procs": float(self.procs.mean()),
             "offered_load": work / (self.max_procs * span) if span > 0 else float("nan"),
-            "users": int(len(np.unique(self.user))),
+            "users": len(np.unique(self.user)),
         }
 
     def to_frame(self):

@@ -263,8 +263,9 @@ def cqsim_kernel(submit, run, req, procs, rank, total, bf):
                 for q in range(nw - 1):
                     wait[q] = wait[q + 1]
                 nw -= 1
-                nrun, nh = _allocate(h, now, req, run, procs, run_end, run_size, run_job, nrun,
-                                     start, ht, hs, hj, nh, seq)
+                nrun, nh = _allocate(
+                    h, now, req, run, procs, run_end, run_size, run_job, nrun, start, ht, hs, hj, nh, seq
+                )
                 seq += 1
             else:
                 break
@@ -284,8 +285,9 @@ def cqsim_kernel(submit, run, req, procs, rank, total, bf):
             for b in range(nb):
                 c = chosen[b]
                 idle -= procs[c]
-                nrun, nh = _allocate(c, now, req, run, procs, run_end, run_size, run_job, nrun,
-                                     start, ht, hs, hj, nh, seq)
+                nrun, nh = _allocate(
+                    c, now, req, run, procs, run_end, run_size, run_job, nrun, start, ht, hs, hj, nh, seq
+                )
                 seq += 1
             if nb > 0:
                 # drop started jobs from the waiting list, keeping order
@@ -318,8 +320,9 @@ def simulate_cqsim(workload: Workload, config: SimConfig | None = None) -> SimRe
     size = np.ascontiguousarray(workload.procs, dtype=np.int64)
     capacity = int(workload.max_procs)
     if len(size) and size.max() > capacity:
-        raise ValueError(f"a job needs {size.max()} processors but the machine has {capacity} "
-                         "(CQSim would never start it)")
+        raise ValueError(
+            f"a job needs {size.max()} processors but the machine has {capacity} (CQSim would never start it)"
+        )
     if len(size) and size.min() <= 0:
         raise ValueError("jobs with no processors: load the trace with rules='cqsim'")
     req = np.ascontiguousarray(workload.req_time, dtype=np.float64)
@@ -330,9 +333,19 @@ def simulate_cqsim(workload: Workload, config: SimConfig | None = None) -> SimRe
     t0 = time.perf_counter()
     start, resv, events = cqsim_kernel(submit, run, req, size, rank, capacity, _BF[config.backfill])
     elapsed = time.perf_counter() - t0
-    return SimResult(workload=workload, config=config, start=start, end=start + run, run=run,
-                     size=size, capacity=capacity, reservation=resv, sim_seconds=elapsed,
-                     passes=int(events), extra={"preset": "cqsim"})
+    return SimResult(
+        workload=workload,
+        config=config,
+        start=start,
+        end=start + run,
+        run=run,
+        size=size,
+        capacity=capacity,
+        reservation=resv,
+        sim_seconds=elapsed,
+        passes=int(events),
+        extra={"preset": "cqsim"},
+    )
 
 
 __all__ = ["cqsim_kernel", "simulate_cqsim"]

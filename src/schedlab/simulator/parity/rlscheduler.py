@@ -78,7 +78,6 @@ PUBLISHED = {
 }
 
 
-
 def _score_keys(policy, workload: Workload) -> list:
     """One sort key per job, computed with their expressions (numpy float64 scalars)."""
     s_col = workload.raw_submit
@@ -108,8 +107,10 @@ def _score_keys(policy, workload: Workload) -> list:
     if policy == "largest":
         return [(-n[i], s[i]) for i in range(n_jobs)]
     if policy == "f1":
-        return [float(np.log10(r[i] if r[i] > 0 else 0.1) * n[i] + 870 * np.log10(s[i] if s[i] > 0 else 0.1))
-                for i in range(n_jobs)]
+        return [
+            float(np.log10(r[i] if r[i] > 0 else 0.1) * n[i] + 870 * np.log10(s[i] if s[i] > 0 else 0.1))
+            for i in range(n_jobs)
+        ]
     with np.errstate(divide="ignore", invalid="ignore"):
         if policy == "f2":
             return [float(np.sqrt(r[i]) * n[i] + 25600 * np.log10(s[i])) for i in range(n_jobs)]
@@ -122,15 +123,27 @@ def _score_keys(policy, workload: Workload) -> list:
             try:
                 return [float(-np.power(float(-1 - s[i]) / r[i], 3) * n[i]) for i in range(n_jobs)]
             except ZeroDivisionError:
-                raise ValueError("wfp3 in the rlscheduler preset divides by the requested time, "
-                                 "and a job requests 0 s (RLScheduler fails the same way)") from None
+                raise ValueError(
+                    "wfp3 in the rlscheduler preset divides by the requested time, "
+                    "and a job requests 0 s (RLScheduler fails the same way)"
+                ) from None
         if policy in ("unicep", "uni"):
             return [float(-((-1 - s[i]) + 1e-15) / (np.log2(n[i] + 1e-15) * r[i])) for i in range(n_jobs)]
     raise ValueError(f"policy {policy!r} is not available in the rlscheduler preset")
 
 
-def _schedule(submit: list, run: list, req: list, nodes: list, procs: list, ppn: float,
-              total_nodes: int, keys: list | None, backfill: bool, chooser=None) -> tuple[list, list]:
+def _schedule(
+    submit: list,
+    run: list,
+    req: list,
+    nodes: list,
+    procs: list,
+    ppn: float,
+    total_nodes: int,
+    keys: list | None,
+    backfill: bool,
+    chooser=None,
+) -> tuple[list, list]:
     """Their loop on one window (jobs 0..n-1 in file order).  Returns (start per job, start order).
 
     ``chooser(queue, now, free, running, start) -> job`` replaces "stable-sort the queue by
@@ -246,7 +259,7 @@ def simulate_rlscheduler(workload: Workload, config: SimConfig, chooser=None) ->
         raise ValueError("cannot simulate an empty workload")
     ppn = float(workload.max_procs) / float(workload.max_nodes)
     procs = [int(p) for p in workload.procs]
-    nodes = [int(math.ceil(float(p) / ppn)) for p in procs]
+    nodes = [math.ceil(float(p) / ppn) for p in procs]
     if max(nodes) > workload.max_nodes:
         raise ValueError(f"a job needs {max(nodes)} nodes but the machine has {workload.max_nodes}")
     keys = _score_keys(config.policy, workload) if chooser is None else None
@@ -259,9 +272,16 @@ def simulate_rlscheduler(workload: Workload, config: SimConfig, chooser=None) ->
     start_arr = np.asarray(start, dtype=np.float64)
     run_arr = np.asarray(workload.run, dtype=np.float64).copy()
     return SimResult(
-        workload=workload, config=config, start=start_arr, end=start_arr + run_arr, run=run_arr,
-        size=np.asarray(nodes, dtype=np.int64), capacity=int(workload.max_nodes),
-        reservation=np.full(n_jobs, np.inf), sim_seconds=elapsed, passes=len(order),
+        workload=workload,
+        config=config,
+        start=start_arr,
+        end=start_arr + run_arr,
+        run=run_arr,
+        size=np.asarray(nodes, dtype=np.int64),
+        capacity=int(workload.max_nodes),
+        reservation=np.full(n_jobs, np.inf),
+        sim_seconds=elapsed,
+        passes=len(order),
         extra={"start_order": np.asarray(order, dtype=np.int64)},
     )
 
@@ -288,8 +308,12 @@ def rlscheduler_window_metrics(result: SimResult) -> dict:
     return {"mean_bsld": bsld_total, "utilization": util}
 
 
-def reproduce_table(trace_name: str = "lublin_256", starts=TABLE_WINDOW_STARTS,
-                    length: int = TABLE_WINDOW_LENGTH, policies=TABLE_POLICIES) -> dict:
+def reproduce_table(
+    trace_name: str = "lublin_256",
+    starts=TABLE_WINDOW_STARTS,
+    length: int = TABLE_WINDOW_LENGTH,
+    policies=TABLE_POLICIES,
+) -> dict:
     """RLScheduler's heuristic table for one trace: mean over the windows of each metric.
 
     Returns ``{"mean_bsld": {"none": {policy: value}, "easy": {...}}, "utilization": {...}}``.
@@ -312,6 +336,11 @@ def reproduce_table(trace_name: str = "lublin_256", starts=TABLE_WINDOW_STARTS,
 
 
 __all__ = [
-    "PUBLISHED", "TABLE_POLICIES", "TABLE_WINDOW_LENGTH", "TABLE_WINDOW_STARTS",
-    "reproduce_table", "rlscheduler_window_metrics", "simulate_rlscheduler",
+    "PUBLISHED",
+    "TABLE_POLICIES",
+    "TABLE_WINDOW_LENGTH",
+    "TABLE_WINDOW_STARTS",
+    "reproduce_table",
+    "rlscheduler_window_metrics",
+    "simulate_rlscheduler",
 ]

@@ -1,0 +1,207 @@
+"""The vocabulary: every closed set of option values, declared once.
+
+Each is a ``StrEnum``, so a member equals its plain string (``Backfill.EASY == "easy"``), prints
+as it, and serialises to JSON as it.  Library dataclasses convert their fields with ``Enum(value)``
+(the one validation path; a bad value raises :class:`~schedlab.errors.OptionError` naming the
+allowed ones) and the CLI uses the same classes as typer option types, so a value is spelt in one
+place only.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from schedlab.errors import OptionError
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def choose(enum: type[E], value, what: str | None = None) -> E:
+    """``value`` as a member of ``enum``; a clear :class:`OptionError` when it is not one."""
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise OptionError(f"unknown {what or enum.__name__.lower()} {value!r}; choose one of {allowed}") from None
+
+
+# --- simulator ---------------------------------------------------------------------------------
+class Backfill(StrEnum):
+    """Backfilling: none; easy (EASY: only the head job holds a reservation); conservative (every
+    waiting job holds one)."""
+
+    NONE = "none"
+    EASY = "easy"
+    CONSERVATIVE = "conservative"
+
+
+class Preset(StrEnum):
+    """Semantics bundle: textbook (schedlab's defaults), rlscheduler (RLScheduler's SchedGym, SC20),
+    cqsim (CQSim's rules and EASY variant)."""
+
+    TEXTBOOK = "textbook"
+    RLSCHEDULER = "rlscheduler"
+    CQSIM = "cqsim"
+
+
+class CapacityUnit(StrEnum):
+    """What a job holds: its processor count, or whole nodes."""
+
+    PROCS = "procs"
+    NODES = "nodes"
+
+
+class Estimates(StrEnum):
+    """Runtime estimate used by reservations and backfilling."""
+
+    REQUESTED = "requested"
+    ACTUAL = "actual"
+
+
+class Overrun(StrEnum):
+    """A job running past its requested time: killed at the request, or keeps running."""
+
+    KILL = "kill"
+    RUN_ON = "run-on"
+
+
+# --- reinforcement learning ----------------------------------------------------------------------
+class EnvBackfill(StrEnum):
+    """Backfilling inside the RL environment: as the simulator's, plus ``agent`` (the agent picks
+    its own backfill jobs, DRAS-style)."""
+
+    NONE = "none"
+    EASY = "easy"
+    AGENT = "agent"
+
+
+class Agent(StrEnum):
+    """dras: DRAS's two-level agent; scorer: RLScheduler-style per-job scoring network."""
+
+    DRAS = "dras"
+    SCORER = "scorer"
+
+
+class Reward(StrEnum):
+    """What an agent is trained to optimise."""
+
+    BSLD = "bsld"
+    BSLD_DENSE = "bsld-dense"
+    WAIT = "wait"
+    UTIL = "util"
+    DRAS = "dras"
+
+
+class Split(StrEnum):
+    """Which jobs of a trace: the first (train), the held-out rest (test), or all."""
+
+    TRAIN = "train"
+    TEST = "test"
+    ALL = "all"
+
+
+class TrainPreset(StrEnum):
+    """Semantics an agent is trained under (a subset of :class:`Preset`)."""
+
+    TEXTBOOK = "textbook"
+    RLSCHEDULER = "rlscheduler"
+
+
+class Curriculum(StrEnum):
+    DRAS = "dras"
+    NONE = "none"
+
+
+class ValMetric(StrEnum):
+    """How the best checkpoint is chosen: mean bsld, or mean of bsld / the baseline's per window."""
+
+    BSLD = "bsld"
+    RELATIVE = "relative"
+
+
+class TreeForm(StrEnum):
+    """What a distilled tree's leaves predict."""
+
+    REGRESSION = "regression"
+    CLASSIFICATION = "classification"
+
+
+# --- elastic training (BFTrainer) ----------------------------------------------------------------
+class Solver(StrEnum):
+    """dp: exact dynamic program; milp: BFTrainer's MILP (HiGHS); equal: equal-share baseline."""
+
+    DP = "dp"
+    MILP = "milp"
+    EQUAL = "equal"
+
+
+class ElasticObjective(StrEnum):
+    THROUGHPUT = "throughput"
+    FAIRNESS = "fairness"
+
+
+class CostRate(StrEnum):
+    CURRENT = "current"
+    STALL = "stall"
+
+
+class NodeChoice(StrEnum):
+    LOWEST = "lowest"
+    LONGEST = "longest"
+
+
+# --- energy --------------------------------------------------------------------------------------
+class GPUModel(StrEnum):
+    V100 = "V100"
+    A100 = "A100"
+    H100 = "H100"
+
+
+class EnergyMetric(StrEnum):
+    ENERGY = "energy"
+    EDP = "edp"
+
+
+class EnergyEstimate(StrEnum):
+    COUNTERS = "counters"
+    PROFILE = "profile"
+
+
+class PowerSource(StrEnum):
+    RUN = "run"
+    WINDOW = "window"
+
+
+class ProfilingMode(StrEnum):
+    """What profiling a pair yields in OPEN: counters (a short run) or runtime (full runs)."""
+
+    COUNTERS = "counters"
+    RUNTIME = "runtime"
+
+
+__all__ = [
+    "Agent",
+    "Backfill",
+    "CapacityUnit",
+    "CostRate",
+    "Curriculum",
+    "ElasticObjective",
+    "EnergyEstimate",
+    "EnergyMetric",
+    "EnvBackfill",
+    "Estimates",
+    "GPUModel",
+    "NodeChoice",
+    "Overrun",
+    "PowerSource",
+    "Preset",
+    "ProfilingMode",
+    "Reward",
+    "Solver",
+    "Split",
+    "TrainPreset",
+    "TreeForm",
+    "ValMetric",
+    "choose",
+]
