@@ -68,7 +68,8 @@ def main():
             r["trace"] = name
             rows.append(r)
             print(
-                f"{name:<12} {pol + '+' + bf:<18} {r['jobs']:>9,} {r['median_s']:>9.3f} {r['jobs_per_s']:>12,.0f} {r['max_queue_length']:>9,}",
+                f"{name:<12} {pol + '+' + bf:<18} {r['jobs']:>9,} {r['median_s']:>9.3f} {r['jobs_per_s']:>12,.0f} "
+                f"{r['max_queue_length']:>9,}",
                 flush=True,
             )
     sizes = [10_000, 30_000, 100_000] if args.quick else [10_000, 30_000, 100_000, 300_000, 1_000_000]
@@ -83,7 +84,8 @@ def main():
             r["trace"] = f"theta_2022~{n}"
             scaling.append(r)
             print(
-                f"{n:>9,} {pol + '+' + bf:<18} {r['median_s']:>9.3f} {r['jobs_per_s']:>12,.0f} {1e4 * r['median_s'] / n:>15.4f}",
+                f"{n:>9,} {pol + '+' + bf:<18} {r['median_s']:>9.3f} {r['jobs_per_s']:>12,.0f} "
+                f"{1e4 * r['median_s'] / n:>15.4f}",
                 flush=True,
             )
     out = {

@@ -136,14 +136,18 @@ def main() -> None:
         row["gap_closed_vs_bound"] = (e_eco - e_look) / (e_eco - opt.bound_j) if e_eco > opt.bound_j else None
         rows.append(row)
         p = row["policies"]
+        b, la = p["bandit"], p["lookahead"]
+        nan = float("nan")
+        logged = "/".join(f"{100 * b.get(f'logged_{k}_red', nan):5.1f}" for k in ("makespan", "energy", "edp"))
+        found, bound = row["gap_closed_vs_found"], row["gap_closed_vs_bound"]
         print(
-            f"{gm} {wl:8s} bandit {100 * p['bandit']['makespan_red']:5.1f}/{100 * p['bandit']['energy_red']:5.1f}/"
-            f"{100 * p['bandit']['edp_red']:5.1f} (logged {100 * p['bandit'].get('logged_makespan_red', float('nan')):5.1f}/"
-            f"{100 * p['bandit'].get('logged_energy_red', float('nan')):5.1f}/{100 * p['bandit'].get('logged_edp_red', float('nan')):5.1f})"
-            f" | lookahead {100 * p['lookahead']['makespan_red']:5.1f}/{100 * p['lookahead']['energy_red']:5.1f}/"
-            f"{100 * p['lookahead']['edp_red']:5.1f} | optimal {100 * p['optimal']['energy_red']:5.1f} ({opt.status}, gap {100 * opt.gap:.1f}%)"
-            f" | gap closed {row['gap_closed_vs_found'] if row['gap_closed_vs_found'] is None else round(100 * row['gap_closed_vs_found'])}%"
-            f" (vs bound {row['gap_closed_vs_bound'] if row['gap_closed_vs_bound'] is None else round(100 * row['gap_closed_vs_bound'])}%)"
+            f"{gm} {wl:8s} bandit {100 * b['makespan_red']:5.1f}/{100 * b['energy_red']:5.1f}/"
+            f"{100 * b['edp_red']:5.1f} (logged {logged})"
+            f" | lookahead {100 * la['makespan_red']:5.1f}/{100 * la['energy_red']:5.1f}/"
+            f"{100 * la['edp_red']:5.1f} | optimal {100 * p['optimal']['energy_red']:5.1f} "
+            f"({opt.status}, gap {100 * opt.gap:.1f}%)"
+            f" | gap closed {found if found is None else round(100 * found)}%"
+            f" (vs bound {bound if bound is None else round(100 * bound)}%)"
             f" | lookahead decision {row['lookahead_decision_ms_median']:.0f} ms"
         )
     out = {"cpsat_time_limit_s": args.time_limit, "calibration": calib, "queues": rows}

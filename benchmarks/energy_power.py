@@ -44,7 +44,8 @@ def part1(data):
             print(
                 f"OPEN {m:8s} {frac:.0%} profiled (<= {s['profiled_pairs_max']} pairs): unprofiled median "
                 f"{u['median']:.2f} mean {u['mean']:.2f} min {u['min']:.2f} ({u['min_app']}); all pairs median "
-                f"{a['median']:.2f} mean {a['mean']:.2f}; 10 ECP apps ours {va.get('ours_acc_all_mean', float('nan')):.2f}"
+                f"{a['median']:.2f} mean {a['mean']:.2f}; 10 ECP apps ours "
+                f"{va.get('ours_acc_all_mean', float('nan')):.2f}"
                 f" vs authors {va.get('authors_acc_all_mean', float('nan')):.2f} (ours better on "
                 f"{va.get('ours_better_apps')}/{va.get('apps')})"
             )

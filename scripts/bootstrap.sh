@@ -42,6 +42,7 @@ case "$what" in
     ;;
   test)
     .venv/bin/python -m pip install -q -e '.[test]'
+    .venv/bin/ruff check . && .venv/bin/ruff format --check .
     .venv/bin/python -m pytest -q -n 2 tests
     ;;
   *)

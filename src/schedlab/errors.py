@@ -27,6 +27,19 @@ class DataNotFound(SchedlabError, FileNotFoundError):
     """A dataset or file is not in any of the places schedlab looks; the message says where it looked."""
 
 
+class DownloadError(SchedlabError, OSError):
+    """A download that failed (HTTP status, network); the message names the URL."""
+
+
+class ChecksumMismatch(SchedlabError):
+    """A downloaded or cached file whose SHA-256 differs from the pinned one; the message names the
+    file, the expected and the received hash."""
+
+
+class UnverifiedDownload(SchedlabError):
+    """Files with no pinned SHA-256, refused unless the caller opts in (``--allow-unverified``)."""
+
+
 # workload ---------------------------------------------------------------------------------------
 class TraceFormatError(SchedlabError):
     """A malformed trace line; the message names the file, the line number and the field."""
@@ -84,8 +97,10 @@ class InfeasibleCap(EcoShiftError):
 
 
 __all__ = [
+    "ChecksumMismatch",
     "ClassRuleError",
     "DataNotFound",
+    "DownloadError",
     "EcoShiftError",
     "HostlistError",
     "IdleTraceError",
@@ -101,4 +116,5 @@ __all__ = [
     "TraceFormatError",
     "TrainerError",
     "UnknownApp",
+    "UnverifiedDownload",
 ]

@@ -180,8 +180,39 @@ class ProfilingMode(StrEnum):
     RUNTIME = "runtime"
 
 
+class PowerPredictor(StrEnum):
+    """What EcoShift's policies decide on: OPEN's predictions (each app new) or the measured performance."""
+
+    OPEN = "open"
+    ORACLE = "oracle"
+
+
+# --- analytics -----------------------------------------------------------------------------------
+class JobFormat(StrEnum):
+    """Format of a job table for ``analyze``; auto guesses from the name and content."""
+
+    AUTO = "auto"
+    SACCT = "sacct"
+    CSV = "csv"
+    PARQUET = "parquet"
+    SWF = "swf"
+    OPENDC = "opendc"
+    SCHEDLAB = "schedlab"
+
+
+class AttributionMethod(StrEnum):
+    """How a slot's measured power is split among running jobs (auto: usage with per-job usage, else equal)."""
+
+    AUTO = "auto"
+    USAGE = "usage"
+    EQUAL = "equal"
+    CORES = "cores"
+    GPUS = "gpus"
+
+
 __all__ = [
     "Agent",
+    "AttributionMethod",
     "Backfill",
     "CapacityUnit",
     "CostRate",
@@ -192,8 +223,11 @@ __all__ = [
     "EnvBackfill",
     "Estimates",
     "GPUModel",
+    "JobFormat",
     "NodeChoice",
     "Overrun",
+    "PolicyKind",
+    "PowerPredictor",
     "PowerSource",
     "Preset",
     "ProfilingMode",
@@ -205,3 +239,14 @@ __all__ = [
     "ValMetric",
     "choose",
 ]
+
+
+# --- policies ------------------------------------------------------------------------------------
+class PolicyKind(StrEnum):
+    """How a policy reaches the engine: static (one score per job, fixed at submit), dynamic
+    (re-sorted by the kernel at every pass: wfp3, unicep), agent (drives the decision stepper
+    itself: an RL model or a distilled tree)."""
+
+    STATIC = "static"
+    DYNAMIC = "dynamic"
+    AGENT = "agent"

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import gammaln
 
+from schedlab.errors import SchedlabError
+
 
 def logsumexp(a: np.ndarray) -> float:
     m = a.max()
@@ -94,15 +96,15 @@ def robust_sigma(values) -> float:
 def _as_series(values, times):
     x = np.asarray(values, dtype=float)
     if x.ndim not in (1, 2):
-        raise ValueError(f"values must be 1-D (or 2-D samples x dims), got shape {x.shape}")
+        raise SchedlabError(f"values must be 1-D (or 2-D samples x dims), got shape {x.shape}")
     if len(x) < 2:
-        raise ValueError(f"need at least 2 values to find changepoints, got {len(x)}")
+        raise SchedlabError(f"need at least 2 values to find changepoints, got {len(x)}")
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"values contain {int(np.sum(~np.isfinite(x)))} NaN/inf entries; fill or drop them first")
+        raise SchedlabError(f"values contain {int(np.sum(~np.isfinite(x)))} NaN/inf entries; fill or drop them first")
     if times is not None:
         times = np.asarray(times)
         if len(times) != len(x):
-            raise ValueError(f"times has {len(times)} entries but values has {len(x)}")
+            raise SchedlabError(f"times has {len(times)} entries but values has {len(x)}")
     return x, times
 
 
@@ -147,13 +149,13 @@ def detect_changepoints(
     if method == "bocpd":
         return bocpd(x, times=times, min_size=min_size, **bocpd_kwargs)
     if method not in ("pelt", "binseg"):
-        raise ValueError(f"method must be 'pelt', 'binseg' or 'bocpd', got {method!r}")
+        raise SchedlabError(f"method must be 'pelt', 'binseg' or 'bocpd', got {method!r}")
     if cost not in ("l2", "rbf"):
-        raise ValueError(f"cost must be 'l2' or 'rbf', got {cost!r}")
+        raise SchedlabError(f"cost must be 'l2' or 'rbf', got {cost!r}")
     if min_size < 1 or jump < 1:
-        raise ValueError(f"min_size and jump must be >= 1, got {min_size}, {jump}")
+        raise SchedlabError(f"min_size and jump must be >= 1, got {min_size}, {jump}")
     if bocpd_kwargs:
-        raise ValueError(f"unexpected arguments for method {method!r}: {sorted(bocpd_kwargs)}")
+        raise SchedlabError(f"unexpected arguments for method {method!r}: {sorted(bocpd_kwargs)}")
     import ruptures as rpt
 
     n = len(x)
@@ -171,7 +173,7 @@ def detect_changepoints(
             penalty = 2.0 * np.log(n)
         penalty *= penalty_scale
     elif penalty <= 0:
-        raise ValueError(f"penalty must be positive, got {penalty}")
+        raise SchedlabError(f"penalty must be positive, got {penalty}")
     if n < 2 * min_size:
         return _finish(x, times, [], method, float(penalty), sigma)
     if method == "pelt":
@@ -216,11 +218,11 @@ class BayesianOnlineChangepoint:
         warmup: int = 50,
     ):
         if not 0 < hazard < 1:
-            raise ValueError(f"hazard must be in (0, 1), got {hazard}")
+            raise SchedlabError(f"hazard must be in (0, 1), got {hazard}")
         if kappa0 <= 0 or alpha0 <= 0 or (beta0 is not None and beta0 <= 0):
-            raise ValueError("kappa0, alpha0 and beta0 must be positive")
+            raise SchedlabError("kappa0, alpha0 and beta0 must be positive")
         if max_run_length < 2 or lag < 1 or warmup < 2:
-            raise ValueError("max_run_length must be >= 2, lag >= 1, warmup >= 2")
+            raise SchedlabError("max_run_length must be >= 2, lag >= 1, warmup >= 2")
         self.hazard = hazard
         self.mu0 = mu0
         self.kappa0 = kappa0
@@ -252,7 +254,7 @@ class BayesianOnlineChangepoint:
         """Add one value; return P(a change within the last ``lag`` values)."""
         x = float(x)
         if not np.isfinite(x):
-            raise ValueError(f"stream value must be finite, got {x}")
+            raise SchedlabError(f"stream value must be finite, got {x}")
         if self._buffer is not None:  # still estimating the prior
             self._buffer.append(x)
             self.t_ += 1
@@ -341,7 +343,7 @@ def bocpd(
     """
     x, times = _as_series(values, times)
     if x.ndim != 1:
-        raise ValueError("bocpd takes a 1-D series")
+        raise SchedlabError("bocpd takes a 1-D series")
     sigma = robust_sigma(x)
     prior.setdefault("mu0", float(np.median(x)))
     alpha0 = prior.setdefault("alpha0", 2.0)

@@ -86,7 +86,7 @@ def state_mix(t):
     return t.con.sql(f"""SELECT {c} AS job_class, state, count(*) AS jobs,
           count(*) / sum(count(*)) OVER (PARTITION BY {c}) AS share,
           coalesce(sum(nodes * run) / 3600.0, 0) AS node_hours
-        FROM {t.view} GROUP BY 1, 2 ORDER BY 1, jobs DESC""").df()
+        FROM {t.view} GROUP BY 1, 2 ORDER BY 1, jobs DESC, state""").df()  # state: ties in the same order every run
 
 
 def _fail_cols(prefix: str = "") -> str:
@@ -183,9 +183,11 @@ def arrival_profile(t):
     """Mean submissions per hour of day and per weekday (0 = Monday), UTC, per class."""
     c = _cls(t)
     days = max(1.0, float(t.scalar("SELECT (max(submit) - min(submit)) / 86400.0 FROM {jobs}") or 1.0))
-    hod = t.con.sql(f"""SELECT {c} AS job_class, 'hour_of_day' AS profile, CAST(floor(submit / 3600) % 24 AS INTEGER) AS slot,
+    hod = t.con.sql(f"""SELECT {c} AS job_class, 'hour_of_day' AS profile,
+          CAST(floor(submit / 3600) % 24 AS INTEGER) AS slot,
           count(*) / {days} AS jobs_per_day FROM {t.view} GROUP BY 1, 3 ORDER BY 1, 3""").df()
-    dow = t.con.sql(f"""SELECT {c} AS job_class, 'weekday' AS profile, CAST((floor(submit / 86400) + 3) % 7 AS INTEGER) AS slot,
+    dow = t.con.sql(f"""SELECT {c} AS job_class, 'weekday' AS profile,
+          CAST((floor(submit / 86400) + 3) % 7 AS INTEGER) AS slot,
           count(*) / {max(days / 7.0, 1.0)} AS jobs_per_day FROM {t.view} GROUP BY 1, 3 ORDER BY 1, 3""").df()
     import pandas as pd
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from schedlab.errors import TelemetryFormatError
+from schedlab.errors import DataNotFound, SchedlabError, TelemetryFormatError
 
 METHODS = ("auto", "usage", "equal", "cores", "gpus")
 
@@ -103,12 +103,9 @@ def read_power(path: str | Path, origin: float | None = None, timezone: str = "U
     """
     import pandas as pd
 
-    from schedlab.analytics.jobs import parse_times
-    from schedlab.workload.cleaning_report import CleaningReport
-
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"telemetry file not found: {path}")
+        raise DataNotFound(f"telemetry file not found: {path}")
     try:
         df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except Exception as exc:
@@ -119,8 +116,17 @@ def read_power(path: str | Path, origin: float | None = None, timezone: str = "U
         raise TelemetryFormatError(
             f"{path}: no time column (one of {', '.join(_TIME)}); found {', '.join(map(str, df.columns))}"
         )
-    ncol, pcol, ecol = _pick(df.columns, _NODE), _pick(df.columns, _POWER), _pick(df.columns, _ENERGY)
     opendc = {"power_draw", "energy_usage"} <= {c.lower() for c in df.columns}
+    long, n_nodes = _long_form(df, tcol, path, notes)
+    long["time"] = _epoch_seconds(long["time"], tcol, opendc, origin, timezone, path, notes)
+    return _on_slots(long, n_nodes, path, notes)
+
+
+def _long_form(df, tcol: str, path: Path, notes: list[str]):
+    """``(frame of node, time, p (W), e (J), nodes the series covers or None)`` from any of the layouts."""
+    import pandas as pd
+
+    ncol, pcol, ecol = _pick(df.columns, _NODE), _pick(df.columns, _POWER), _pick(df.columns, _ENERGY)
     n_nodes = None
     if ncol is not None and (pcol or ecol):
         names = df[ncol].astype(str)
@@ -158,8 +164,17 @@ def read_power(path: str | Path, origin: float | None = None, timezone: str = "U
         )
         long["e"] = np.nan
         notes.append(f"wide form: {len(value_cols)} node columns read as power in W")
+    return long, n_nodes
+
+
+def _epoch_seconds(t, tcol: str, opendc: bool, origin, timezone: str, path: Path, notes: list[str]):
+    """Time stamps as epoch seconds: epoch ms scaled, relative offsets counted from ``origin``, text parsed."""
+    import pandas as pd
+
+    from schedlab.analytics.jobs import parse_times
+    from schedlab.workload.cleaning_report import CleaningReport
+
     rep = CleaningReport()
-    t = long["time"]
     if pd.api.types.is_numeric_dtype(t):
         x = t.to_numpy(dtype=float)
         if np.nanmax(x) > 1e11:
@@ -176,8 +191,14 @@ def read_power(path: str | Path, origin: float | None = None, timezone: str = "U
             x = x + origin
     else:
         x = parse_times(t, tz=timezone, path=str(path), column=tcol, report=rep)
-    notes += rep.notes
-    long["time"] = x
+    notes.extend(rep.notes)
+    return x
+
+
+def _on_slots(long, n_nodes, path: Path, notes: list[str]) -> PowerTelemetry:
+    """Energy per (node, slot) on the regular grid of the median sampling interval."""
+    import pandas as pd
+
     bad = long["time"].isna() | (long["p"].isna() & long["e"].isna())
     if bad.any():
         notes.append(f"{int(bad.sum()):,} telemetry rows without time or value dropped")
@@ -215,7 +236,7 @@ def read_hardware(path: str | Path):
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"hardware file not found: {path}")
+        raise DataNotFound(f"hardware file not found: {path}")
     if path.suffix == ".json":
         df = pd.read_json(path)
     elif path.suffix == ".parquet":
@@ -282,14 +303,14 @@ def attribute_energy(
     ``hardware``: a :func:`read_hardware` frame (node count, idle power).
     """
     if method not in METHODS:
-        raise ValueError(f"unknown attribution method {method!r}; choose from {', '.join(METHODS)}")
+        raise SchedlabError(f"unknown attribution method {method!r}; choose from {', '.join(METHODS)}")
     if method == "auto":
         method = "usage" if fragments is not None else "equal"
     if method == "usage" and fragments is None:
-        raise ValueError("method 'usage' needs per-job usage (--fragments)")
+        raise SchedlabError("method 'usage' needs per-job usage (--fragments)")
     if tel.level == "node":
         if method == "usage":
-            raise ValueError("per-job usage weights need cluster-level telemetry; use equal, cores or gpus per node")
+            raise SchedlabError("per-job usage weights need cluster-level telemetry; use equal, cores or gpus per node")
         return _attribute_per_node(jobs, tel, method)
     return _attribute_cluster(jobs, tel, method, fragments, hardware)
 
@@ -302,52 +323,74 @@ def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
     _index_jobs(jobs)
     con.execute(f"CREATE OR REPLACE TEMP TABLE js AS {_job_slots_sql('jx', t0, dt, nslots)}")
     if method == "usage":
-        fq = str(fragments).replace("'", "''")
-        cols = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM read_parquet('{fq}')").fetchall()}
-        if not {"id", "cpu_usage"} <= cols:
-            raise TelemetryFormatError(
-                f"{fragments}: per-job usage needs columns id and cpu_usage (found {', '.join(sorted(cols))})"
-            )
-        dur = "CAST(duration AS DOUBLE) / 1000.0" if "duration" in cols else "30.0"
-        fixed = (
-            "duration" not in cols
-            or con.sql(f"SELECT count(DISTINCT duration) FROM read_parquet('{fq}')").fetchone()[0] <= 1
-        )
-        # Fragment k of a job covers [start + sum of earlier durations, + its own); with one fixed
-        # length (OpenDC's 30 s) that is start + k * d, without the running sum.
-        pos = "f.k * f.d + f.d / 2" if fixed else "sum(f.d) OVER (PARTITION BY f.id ORDER BY f.k) - f.d / 2"
-        # k = position of the row among its job's rows in file order.  Rows of one job are
-        # contiguous in OpenDC files, so k = row - first row of the job (no sort); otherwise rank.
-        r = f"(SELECT id, cpu_usage, {dur} AS d, file_row_number AS r FROM read_parquet('{fq}', file_row_number = true))"
-        contiguous = con.sql(
-            f"SELECT count(*) FILTER (WHERE max_r - min_r + 1 <> n) = 0 FROM (SELECT id, min(r) AS min_r, "
-            f"max(r) AS max_r, count(*) AS n FROM {r} GROUP BY id)"
-        ).fetchone()[0]
-        kq = (
-            f"SELECT r.id, r.cpu_usage, r.d, r.r - m.r0 AS k FROM {r} r JOIN (SELECT id, min(r) AS r0 FROM {r} GROUP BY id) m USING (id)"
-            if contiguous
-            else f"SELECT id, cpu_usage, d, row_number() OVER (PARTITION BY id ORDER BY r) - 1 AS k FROM {r}"
-        )
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE fw AS
-          WITH f AS ({kq}),
-          c AS (SELECT j.jx, f.cpu_usage * f.d AS w, j.start + {pos} AS mid
-                FROM f JOIN jx j ON j.job_id = CAST(f.id AS VARCHAR))
-          SELECT jx, CAST(floor((mid - {t0}) / {dt}) AS BIGINT) AS slot, sum(w) AS w
-          FROM c WHERE mid >= {t0} AND mid < {t0} + {nslots} * {dt} GROUP BY 1, 2""")
-        nofrag = con.sql(
-            "SELECT count(*) FROM (SELECT DISTINCT jx FROM js) a ANTI JOIN (SELECT DISTINCT jx FROM fw) b USING (jx)"
-        ).fetchone()[0]
-        if nofrag:
-            notes.append(f"{nofrag:,} jobs in the window have no usage rows: no dynamic energy charged to them")
-        weight_tab = "fw"
+        _usage_weights(con, fragments, t0, dt, nslots, notes)
     else:
         expr = {"equal": "nodes * ov", "cores": "cores * ov", "gpus": "gpus * ov"}[method]
         con.execute(f"CREATE OR REPLACE TEMP TABLE fw AS SELECT jx, slot, {expr} AS w FROM js")
-        weight_tab = "fw"
+    weight_tab = "fw"
     busy = con.sql(f"SELECT slot, sum(nodes * ov) / {dt} AS busy FROM js GROUP BY 1").df()
     load = con.sql(f"SELECT slot, sum(w) AS w FROM {weight_tab} GROUP BY 1").df()
     per = meas.merge(busy, on="slot", how="left").merge(load, on="slot", how="left").fillna({"busy": 0.0, "w": 0.0})
-    # nodes in scope
+    n = _nodes_in_scope(per, tel, hardware, notes)
+    p0, how = _idle_power(per, hardware, method, n, dt)
+    notes.append(f"idle power {p0:.1f} W per node: {how}")
+    per = _split_slots(per, p0, n, dt)
+    job = _cluster_job_energy(con, per, dt)
+    slots = per[["slot", "measured_j", "static_jobs_j", "dynamic_jobs_j", "idle_loss_j", "no_usage_loss_j"]].copy()
+    slots.insert(1, "time", t0 + (slots["slot"] + 1) * dt)
+    bal = _balance(tel, job, slots, notes, jobs)
+    bal.update({"nodes_in_scope": n, "idle_w_per_node": p0, "idle_power_source": how})
+    con.execute("DROP TABLE IF EXISTS js")
+    con.execute("DROP TABLE IF EXISTS fw")
+    return EnergyResult(
+        method, "cluster", job.sort_values("energy_j", ascending=False, ignore_index=True), slots, bal, notes
+    )
+
+
+def _usage_weights(con, fragments, t0: float, dt: float, nslots: int, notes: list[str]) -> None:
+    """Temp table ``fw`` (jx, slot, w): each job's measured CPU usage per slot, from OpenDC fragments."""
+    fq = str(fragments).replace("'", "''")
+    cols = {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM read_parquet('{fq}')").fetchall()}
+    if not {"id", "cpu_usage"} <= cols:
+        raise TelemetryFormatError(
+            f"{fragments}: per-job usage needs columns id and cpu_usage (found {', '.join(sorted(cols))})"
+        )
+    dur = "CAST(duration AS DOUBLE) / 1000.0" if "duration" in cols else "30.0"
+    fixed = (
+        "duration" not in cols
+        or con.sql(f"SELECT count(DISTINCT duration) FROM read_parquet('{fq}')").fetchone()[0] <= 1
+    )
+    # Fragment k of a job covers [start + sum of earlier durations, + its own); with one fixed
+    # length (OpenDC's 30 s) that is start + k * d, without the running sum.
+    pos = "f.k * f.d + f.d / 2" if fixed else "sum(f.d) OVER (PARTITION BY f.id ORDER BY f.k) - f.d / 2"
+    # k = position of the row among its job's rows in file order.  Rows of one job are
+    # contiguous in OpenDC files, so k = row - first row of the job (no sort); otherwise rank.
+    r = f"(SELECT id, cpu_usage, {dur} AS d, file_row_number AS r FROM read_parquet('{fq}', file_row_number = true))"
+    contiguous = con.sql(
+        f"SELECT count(*) FILTER (WHERE max_r - min_r + 1 <> n) = 0 FROM (SELECT id, min(r) AS min_r, "
+        f"max(r) AS max_r, count(*) AS n FROM {r} GROUP BY id)"
+    ).fetchone()[0]
+    kq = (
+        f"SELECT r.id, r.cpu_usage, r.d, r.r - m.r0 AS k FROM {r} r "
+        f"JOIN (SELECT id, min(r) AS r0 FROM {r} GROUP BY id) m USING (id)"
+        if contiguous
+        else f"SELECT id, cpu_usage, d, row_number() OVER (PARTITION BY id ORDER BY r) - 1 AS k FROM {r}"
+    )
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE fw AS
+      WITH f AS ({kq}),
+      c AS (SELECT j.jx, f.cpu_usage * f.d AS w, j.start + {pos} AS mid
+            FROM f JOIN jx j ON j.job_id = CAST(f.id AS VARCHAR))
+      SELECT jx, CAST(floor((mid - {t0}) / {dt}) AS BIGINT) AS slot, sum(w) AS w
+      FROM c WHERE mid >= {t0} AND mid < {t0} + {nslots} * {dt} GROUP BY 1, 2""")
+    nofrag = con.sql(
+        "SELECT count(*) FROM (SELECT DISTINCT jx FROM js) a ANTI JOIN (SELECT DISTINCT jx FROM fw) b USING (jx)"
+    ).fetchone()[0]
+    if nofrag:
+        notes.append(f"{nofrag:,} jobs in the window have no usage rows: no dynamic energy charged to them")
+
+
+def _nodes_in_scope(per, tel, hardware, notes: list[str]) -> int:
+    """Nodes the measured power covers: the hardware table, the telemetry's host list, or the most busy at once."""
     if hardware is not None:
         n = int(hardware["nodes"].sum())
         src = "hardware table"
@@ -359,7 +402,12 @@ def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
     over = per["busy"] > n + 1e-9
     if over.any():
         notes.append(f"{int(over.sum()):,} slots with more busy nodes than {n}: static share scaled down there")
-    # idle power per node
+    return n
+
+
+def _idle_power(per, hardware, method: str, n: int, dt: float) -> tuple[float, str]:
+    """Idle (static) power per node and where it comes from: the hardware table's ``idle_w``, else the
+    intercept of measured power against the jobs' load, clipped to [0, min power] and divided by ``n``."""
     if hardware is not None and "idle_w" in hardware.columns:
         p0 = float((hardware["idle_w"] * hardware["nodes"]).sum() / hardware["nodes"].sum())
         how = "hardware table idle_w"
@@ -368,11 +416,18 @@ def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
         y = per["energy_j"].to_numpy() / dt
         if np.ptp(x) > 0:
             _b, a = np.polyfit(x, y, 1)
-            how = f"intercept of measured power vs {'job CPU usage' if method == 'usage' else 'busy nodes'} ({a / 1e3:.2f} kW for {n} nodes)"
+            how = (
+                f"intercept of measured power vs {'job CPU usage' if method == 'usage' else 'busy nodes'} "
+                f"({a / 1e3:.2f} kW for {n} nodes)"
+            )
         else:
             a, how = float(y.min()), "minimum measured power (load never varies)"
         p0 = float(np.clip(a, 0.0, y.min())) / n
-    notes.append(f"idle power {p0:.1f} W per node: {how}")
+    return p0, how
+
+
+def _split_slots(per, p0: float, n: int, dt: float):
+    """Per slot: static share per node, job static and dynamic energy, idle-node and no-usage loss."""
     e = per["energy_j"].to_numpy()
     s_node = np.minimum(p0 * dt, e / n)
     frac = np.minimum(1.0, n / np.maximum(per["busy"].to_numpy(), 1e-12))
@@ -380,7 +435,7 @@ def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
     idle_loss = s_node * n - static_jobs
     dyn = e - s_node * n
     has_w = per["w"].to_numpy() > 0
-    per = per.assign(
+    return per.assign(
         s_node=s_node,
         frac=frac,
         dyn=dyn,
@@ -390,24 +445,21 @@ def _attribute_cluster(jobs, tel, method, fragments, hardware) -> EnergyResult:
         idle_loss_j=idle_loss,
         no_usage_loss_j=np.where(has_w, 0.0, dyn),
     )
+
+
+def _cluster_job_energy(con, per, dt: float):
+    """Per job: its static share of the nodes it held and its weighted share of each slot's dynamic energy."""
     con.register("per_slot", per[["slot", "s_node", "frac", "dyn", "w"]].rename(columns={"w": "wtot"}))
     job = con.sql(f"""WITH st AS (SELECT js.jx, sum(p.s_node * p.frac * js.nodes * js.ov / {dt}) AS static_j
                                  FROM js JOIN per_slot p USING (slot) GROUP BY 1),
-                          dy AS (SELECT fw.jx, sum(CASE WHEN p.wtot > 0 THEN p.dyn * fw.w / p.wtot ELSE 0 END) AS dynamic_j
+                          dy AS (SELECT fw.jx,
+                                        sum(CASE WHEN p.wtot > 0 THEN p.dyn * fw.w / p.wtot ELSE 0 END) AS dynamic_j
                                  FROM fw JOIN per_slot p USING (slot) GROUP BY 1)
                      SELECT jx.job_id, coalesce(static_j, 0) AS static_j, coalesce(dynamic_j, 0) AS dynamic_j
                      FROM jx JOIN (SELECT coalesce(st.jx, dy.jx) AS jx, static_j, dynamic_j
                                    FROM st FULL OUTER JOIN dy ON st.jx = dy.jx) a USING (jx)""").df()
     job["energy_j"] = job["static_j"] + job["dynamic_j"]
-    slots = per[["slot", "measured_j", "static_jobs_j", "dynamic_jobs_j", "idle_loss_j", "no_usage_loss_j"]].copy()
-    slots.insert(1, "time", t0 + (slots["slot"] + 1) * dt)
-    bal = _balance(tel, job, slots, notes, jobs)
-    bal.update({"nodes_in_scope": n, "idle_w_per_node": p0, "idle_power_source": how})
-    con.execute("DROP TABLE IF EXISTS js")
-    con.execute("DROP TABLE IF EXISTS fw")
-    return EnergyResult(
-        method, "cluster", job.sort_values("energy_j", ascending=False, ignore_index=True), slots, bal, notes
-    )
+    return job
 
 
 def _attribute_per_node(jobs, tel, method) -> EnergyResult:
@@ -444,7 +496,8 @@ def _attribute_per_node(jobs, tel, method) -> EnergyResult:
     _index_jobs(jobs)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE jns AS
         SELECT jx.job_id, jn.node, js.slot, js.ov, {w} AS w
-        FROM ({_job_slots_sql("jx", t0, dt, nslots)}) js JOIN jx USING (jx) JOIN job_nodes jn ON jn.job_id = jx.job_id""")
+        FROM ({_job_slots_sql("jx", t0, dt, nslots)}) js JOIN jx USING (jx)
+        JOIN job_nodes jn ON jn.job_id = jx.job_id""")
     if method == "gpus":
         nog = con.sql("SELECT count(*) FROM (SELECT node, slot FROM jns GROUP BY 1, 2 HAVING sum(w) = 0)").fetchone()[0]
         if nog:
@@ -454,8 +507,9 @@ def _attribute_per_node(jobs, tel, method) -> EnergyResult:
         SELECT t.node, t.slot, t.energy_j, coalesce(g.cov, 0) AS cov, coalesce(g.wtot, 0) AS wtot, coalesce(g.k, 0) AS k
         FROM tel_nodes t LEFT JOIN g USING (node, slot)""").df()
     con.register("per_ns", per)
-    job = con.sql("""SELECT jns.job_id, sum(p.energy_j * p.cov * CASE WHEN p.wtot > 0 THEN jns.w / p.wtot ELSE 1.0 / p.k END) AS energy_j
-                     FROM jns JOIN per_ns p USING (node, slot) GROUP BY 1""").df()
+    job = con.sql("""SELECT jns.job_id,
+          sum(p.energy_j * p.cov * CASE WHEN p.wtot > 0 THEN jns.w / p.wtot ELSE 1.0 / p.k END) AS energy_j
+        FROM jns JOIN per_ns p USING (node, slot) GROUP BY 1""").df()
     job["static_j"] = np.nan
     job["dynamic_j"] = np.nan
     job = job[["job_id", "static_j", "dynamic_j", "energy_j"]]

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from schedlab.errors import SchedlabError
+
 KINDS = ("drift", "step", "oscillation", "spike")
 
 
@@ -79,11 +81,11 @@ def make_telemetry(
 ) -> SyntheticTelemetry:
     """N nodes x T samples of node power (W) with planted ``anomalies`` (kind names or :class:`Anomaly`)."""
     if n_nodes < 1 or n_samples < 16:
-        raise ValueError(f"need n_nodes >= 1 and n_samples >= 16, got {n_nodes}, {n_samples}")
+        raise SchedlabError(f"need n_nodes >= 1 and n_samples >= 16, got {n_nodes}, {n_samples}")
     if rack_size < 1 or groups < 1 or groups > n_nodes:
-        raise ValueError(f"rack_size must be >= 1 and 1 <= groups <= n_nodes, got {rack_size}, {groups}")
+        raise SchedlabError(f"rack_size must be >= 1 and 1 <= groups <= n_nodes, got {rack_size}, {groups}")
     if dt <= 0 or noise <= 0:
-        raise ValueError("dt and noise must be positive")
+        raise SchedlabError("dt and noise must be positive")
     rng = np.random.default_rng(seed)
     t = np.arange(n_samples) * dt
     rack = np.arange(n_nodes) // rack_size
@@ -109,36 +111,7 @@ def make_telemetry(
     X += ar[rack]
     sig = noise * rng.uniform(0.8, 1.2, n_nodes)
     X += rng.standard_normal((n_nodes, n_samples)) * sig[:, None]
-    rows = []
-    for spec in anomalies:
-        a = Anomaly(spec) if isinstance(spec, str) else spec
-        if a.kind not in KINDS:
-            raise ValueError(f"anomaly kind must be one of {KINDS}, got {a.kind!r}")
-        ent = a.entity
-        if ent is None:
-            ent = int(rng.integers(n_nodes))
-        if not -1 <= ent < n_nodes or (ent == -1 and a.kind != "step"):
-            raise ValueError(f"anomaly entity {ent} out of range (-1 only for a cluster-wide step)")
-        start = int(rng.integers(n_samples // 4, 3 * n_samples // 4)) if a.start is None else int(a.start)
-        stop = (
-            a.stop
-            if a.stop is not None
-            else (n_samples if a.kind in ("drift", "step") else min(n_samples, start + n_samples // 10))
-        )
-        if not 0 <= start < stop <= n_samples:
-            raise ValueError(f"anomaly window [{start}, {stop}) is not inside 0..{n_samples}")
-        mag = (DEFAULT_MAGNITUDE[a.kind] if a.magnitude is None else a.magnitude) * noise
-        rows_ = slice(None) if ent == -1 else ent
-        k = np.arange(stop - start)
-        if a.kind == "drift":
-            X[rows_, start:stop] += mag * k / max(1, n_samples - 1 - start)
-        elif a.kind == "step":
-            X[rows_, start:stop] += mag
-        elif a.kind == "oscillation":
-            X[rows_, start:stop] += mag * np.sin(2 * np.pi * k / a.period)
-        else:
-            X[rows_, start:stop] += mag * (k % a.period == 0)
-        rows.append((a.kind, ent, start, stop, mag))
+    rows = [_plant(X, spec, rng, n_nodes, n_samples, noise) for spec in anomalies]
     truth = pd.DataFrame(rows, columns=["kind", "entity", "start", "stop", "magnitude_w"])
     return SyntheticTelemetry(
         values=X,
@@ -149,6 +122,38 @@ def make_telemetry(
         dt=dt,
         params=dict(n_nodes=n_nodes, n_samples=n_samples, seed=seed, noise=noise),
     )
+
+
+def _plant(X: np.ndarray, spec, rng: np.random.Generator, n_nodes: int, n_samples: int, noise: float) -> tuple:
+    """Add one anomaly (a kind name or :class:`Anomaly`) to ``X`` in place; its row of the truth table."""
+    a = Anomaly(spec) if isinstance(spec, str) else spec
+    if a.kind not in KINDS:
+        raise SchedlabError(f"anomaly kind must be one of {KINDS}, got {a.kind!r}")
+    ent = a.entity
+    if ent is None:
+        ent = int(rng.integers(n_nodes))
+    if not -1 <= ent < n_nodes or (ent == -1 and a.kind != "step"):
+        raise SchedlabError(f"anomaly entity {ent} out of range (-1 only for a cluster-wide step)")
+    start = int(rng.integers(n_samples // 4, 3 * n_samples // 4)) if a.start is None else int(a.start)
+    stop = (
+        a.stop
+        if a.stop is not None
+        else (n_samples if a.kind in ("drift", "step") else min(n_samples, start + n_samples // 10))
+    )
+    if not 0 <= start < stop <= n_samples:
+        raise SchedlabError(f"anomaly window [{start}, {stop}) is not inside 0..{n_samples}")
+    mag = (DEFAULT_MAGNITUDE[a.kind] if a.magnitude is None else a.magnitude) * noise
+    rows_ = slice(None) if ent == -1 else ent
+    k = np.arange(stop - start)
+    if a.kind == "drift":
+        X[rows_, start:stop] += mag * k / max(1, n_samples - 1 - start)
+    elif a.kind == "step":
+        X[rows_, start:stop] += mag
+    elif a.kind == "oscillation":
+        X[rows_, start:stop] += mag * np.sin(2 * np.pi * k / a.period)
+    else:
+        X[rows_, start:stop] += mag * (k % a.period == 0)
+    return (a.kind, ent, start, stop, mag)
 
 
 def match_detections(scores: pd.DataFrame, truth: pd.DataFrame, tolerance: int = 0) -> dict:
@@ -195,7 +200,7 @@ def make_job_telemetry(
     ``oscillation``; default magnitudes as :func:`make_telemetry`) are planted on distinct jobs that
     run at least half the span, inside their run."""
     if n_jobs < 8 or n_samples < 4 * min_length:
-        raise ValueError(f"need n_jobs >= 8 and n_samples >= 4 * min_length, got {n_jobs}, {n_samples}")
+        raise SchedlabError(f"need n_jobs >= 8 and n_samples >= 4 * min_length, got {n_jobs}, {n_samples}")
     rng = np.random.default_rng(seed)
     length = np.minimum(n_samples, (min_length + rng.exponential(n_samples / 3, n_jobs)).astype(int))
     start = (rng.random(n_jobs) * (n_samples - length + 1)).astype(int)
@@ -214,7 +219,7 @@ def make_job_telemetry(
     for spec in anomalies:
         a = Anomaly(spec) if isinstance(spec, str) else spec
         if a.kind not in ("drift", "step", "oscillation"):
-            raise ValueError(f"job anomaly kind must be drift, step or oscillation, got {a.kind!r}")
+            raise SchedlabError(f"job anomaly kind must be drift, step or oscillation, got {a.kind!r}")
         ent = int(long_jobs.pop()) if a.entity is None else int(a.entity)
         s0 = int(start[ent] + length[ent] // 3) if a.start is None else int(a.start)
         s1 = int(stop[ent]) if a.kind != "oscillation" else min(int(stop[ent]), s0 + n_samples // 10)

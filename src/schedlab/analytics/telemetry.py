@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from schedlab.errors import SchedlabError
+
 SURF_WEEK_START = pd.Timestamp("2022-10-06 22:00:00", tz="UTC")
 
 
@@ -47,7 +49,7 @@ class TelemetryMatrix:
     def filled(self, method: str = "interpolate") -> TelemetryMatrix:
         """A copy with the gaps filled: ``"interpolate"`` (linear in time, edges held) or ``"zero"``."""
         if method not in ("interpolate", "zero"):
-            raise ValueError(f"method must be 'interpolate' or 'zero', got {method!r}")
+            raise SchedlabError(f"method must be 'interpolate' or 'zero', got {method!r}")
         v = self.values.copy()
         if method == "zero":
             v[np.isnan(v)] = 0.0
@@ -56,7 +58,7 @@ class TelemetryMatrix:
             for i in np.flatnonzero(self.missing_per_entity):
                 ok = ~np.isnan(v[i])
                 if not ok.any():
-                    raise ValueError(f"entity {self.entities[i]!r} has no samples at all; cannot interpolate")
+                    raise SchedlabError(f"entity {self.entities[i]!r} has no samples at all; cannot interpolate")
                 v[i, ~ok] = np.interp(t[~ok], t[ok], v[i, ok])
         return replace(self, values=v)
 
@@ -87,14 +89,14 @@ def from_long(
     """Long form (one row per entity and sample) -> :class:`TelemetryMatrix` (see the module docstring)."""
     missing = [c for c in (entity, time, value) if c not in df.columns]
     if missing:
-        raise ValueError(f"missing columns {missing}; the frame has {list(df.columns)}")
+        raise SchedlabError(f"missing columns {missing}; the frame has {list(df.columns)}")
     if agg not in ("mean", "median", "max", "min", "sum", "last"):
-        raise ValueError(f"agg must be mean/median/max/min/sum/last, got {agg!r}")
+        raise SchedlabError(f"agg must be mean/median/max/min/sum/last, got {agg!r}")
     step = pd.Timedelta(step)
     if step <= pd.Timedelta(0):
-        raise ValueError(f"step must be positive, got {step}")
+        raise SchedlabError(f"step must be positive, got {step}")
     if len(df) == 0:
-        raise ValueError("no rows")
+        raise SchedlabError("no rows")
     t = _to_utc(df[time].to_numpy(), unit)
     v = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
     start = t.min().floor(step) if start is None else _to_utc([start], unit)[0]
@@ -122,11 +124,11 @@ def from_wide(
 ) -> TelemetryMatrix:
     """Wide form (one column per entity; time in column ``time`` or the index) -> matrix."""
     if time is not None and time not in df.columns:
-        raise ValueError(f"missing time column {time!r}; the frame has {list(df.columns)}")
+        raise SchedlabError(f"missing time column {time!r}; the frame has {list(df.columns)}")
     tcol = df[time] if time is not None else df.index.to_series()
     body = df.drop(columns=[time]) if time is not None else df
     if body.shape[1] == 0:
-        raise ValueError("no entity columns")
+        raise SchedlabError("no entity columns")
     long = body.assign(_t=tcol.to_numpy()).melt(id_vars="_t", var_name="_e", value_name="_v")
     return from_long(long, value="_v", entity="_e", time="_t", step=step, agg=agg, start=start, end=end, unit=unit)
 
@@ -158,12 +160,12 @@ def surf_jobs_matrix(data_dir=None, min_duration: float = 3600.0, step="30s", st
     step = pd.Timedelta(step)
     k = step / pd.Timedelta("30s")
     if k < 1 or k != int(k):
-        raise ValueError(f"step must be a multiple of 30 s, got {step}")
+        raise SchedlabError(f"step must be a multiple of 30 s, got {step}")
     k = int(k)
     tasks = pd.read_parquet(root / "surf_week" / "tasks.parquet", columns=["id", "submission_time", "duration"])
     tasks = tasks[tasks["duration"] >= min_duration * 1e3]
     if tasks.empty:
-        raise ValueError(f"no job lasts at least {min_duration} s")
+        raise SchedlabError(f"no job lasts at least {min_duration} s")
     fr = pd.read_parquet(root / "surf_week" / "fragments.parquet", columns=["id", "cpu_usage"])
     fr = fr[fr["id"].isin(tasks["id"])]
     start = (

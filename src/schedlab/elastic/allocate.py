@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from schedlab.errors import SchedlabError
+
 OBJECTIVES = ("throughput", "fairness")
 COST_RATES = ("current", "stall")
 _EPS = 1e-9
@@ -81,11 +83,11 @@ class AllocationProblem:
         self.done = np.zeros(j) if self.done is None else np.asarray(self.done, dtype=np.float64)
         self.work = np.ones(j) if self.work is None else np.asarray(self.work, dtype=np.float64)
         if self.objective not in OBJECTIVES:
-            raise ValueError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
+            raise SchedlabError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
         if self.cost_rate not in COST_RATES:
-            raise ValueError(f"unknown cost rate {self.cost_rate!r}; choose from {', '.join(COST_RATES)}")
+            raise SchedlabError(f"unknown cost rate {self.cost_rate!r}; choose from {', '.join(COST_RATES)}")
         if self.capacity < self.current.sum():
-            raise ValueError(f"trainers hold {self.current.sum()} nodes but only {self.capacity} are idle")
+            raise SchedlabError(f"trainers hold {self.current.sum()} nodes but only {self.capacity} are idle")
 
     @property
     def n_trainers(self) -> int:
@@ -323,6 +325,17 @@ def _node_milp(problem: AllocationProblem, values: np.ndarray, fair: np.ndarray 
     if fair is not None:
         lower[t_col], upper[t_col] = -1e9, 1e9
         integrality[t_col] = highspy.HighsVarType.kContinuous
+    status, objective, x = _solve_highs(cost, lower, upper, integrality, mat, lo, hi, time_limit)
+    node_map = np.round(x[:n_x]).reshape(n_j, n_n).astype(np.int8) if len(x) else np.zeros((n_j, n_n), np.int8)
+    return status, objective, node_map.sum(axis=1).astype(np.int64), node_map, holder
+
+
+def _solve_highs(cost, lower, upper, integrality, mat, lo, hi, time_limit):
+    """Maximise ``cost @ x`` subject to ``lo <= mat @ x <= hi`` and the bounds with HiGHS (one
+    thread, tight MIP gaps); returns (status, objective, x)."""
+    import highspy
+
+    n_cols, r = len(cost), mat.shape[0]
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n_cols, r
     lp.sense_ = highspy.ObjSense.kMaximize
@@ -341,9 +354,7 @@ def _node_milp(problem: AllocationProblem, values: np.ndarray, fair: np.ndarray 
     h.passModel(lp)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
-    x = np.asarray(h.getSolution().col_value)
-    node_map = np.round(x[:n_x]).reshape(n_j, n_n).astype(np.int8) if len(x) else np.zeros((n_j, n_n), np.int8)
-    return status, float(h.getInfo().objective_function_value), node_map.sum(axis=1).astype(np.int64), node_map, holder
+    return status, float(h.getInfo().objective_function_value), np.asarray(h.getSolution().col_value)
 
 
 _BANNER_DONE = False
@@ -403,7 +414,7 @@ def solve_bruteforce(problem: AllocationProblem) -> Allocation:
         [0, *list(range(int(problem.min_nodes[j]), int(problem.max_nodes[j]) + 1))] for j in range(problem.n_trainers)
     ]
     if np.prod([len(c) for c in choices], dtype=float) > 2e6:
-        raise ValueError("instance too large for brute force")
+        raise SchedlabError("instance too large for brute force")
     best, best_counts, best_key = -np.inf, None, None
     for counts in itertools.product(*choices):
         total, min_prog = objective_value(problem, counts)

@@ -16,7 +16,6 @@ import gzip
 import io
 import json
 import tarfile
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,9 @@ SOURCES = {
     "hps-shufflenet-Jbnd-10J.pkl": REPLAYER + "hps-shufflenet-Jbnd-10J.pkl",
     "fragments.npy": BFTRAINER + "fragments.npy",
 }
+#: file -> SHA-256 of the file at the pinned commit.  None: not established (the downloader refuses
+#: it unless ``allow_unverified=True``); fill in what ``sha256sum`` prints for the pinned file.
+SHA256: dict[str, str | None] = dict.fromkeys(SOURCES)
 #: (job pickle stem, output name) for the three trainer sets.
 JOB_PICKLES = (
     ("ImageNet-imgps-{}-1001J.pkl", "trainer_jobs_imagenet_1001.csv"),
@@ -54,20 +56,19 @@ def bftrainer_dir(data_dir: Path | None = None) -> Path:
 # --------------------------------------------------------------------------------------------- fetch
 
 
-def fetch_bftrainer(dest: Path | None = None, progress=None) -> Path:
-    """Download the pinned originals and convert them into ``dest/bftrainer`` (default: the cache)."""
+def fetch_bftrainer(dest: Path | None = None, progress=None, allow_unverified: bool = False) -> Path:
+    """Download the pinned originals and convert them into ``dest/bftrainer`` (default: the cache).
+
+    The downloads go through :mod:`schedlab.datasets.download` (URL at a pinned commit, SHA-256 from
+    :data:`SHA256`); files with no established hash are refused unless ``allow_unverified=True``.
+    """
+    from schedlab.datasets.download import PinnedFile, fetch_files
+
     dest = Path(dest) if dest is not None else cache_dir()
     raw = dest / "bftrainer" / "_download"
     raw.mkdir(parents=True, exist_ok=True)
-    for name, url in SOURCES.items():
-        target = raw / name
-        if target.exists():
-            continue
-        if progress:
-            progress(f"downloading {url}")
-        with urllib.request.urlopen(url, timeout=120) as resp:
-            data = resp.read()
-        target.write_bytes(data)
+    files = [PinnedFile(name, url, SHA256.get(name)) for name, url in SOURCES.items()]
+    fetch_files(files, raw, progress=progress, allow_unverified=allow_unverified, workers=1)
     convert_bftrainer(raw, dest / "bftrainer")
     return dest / "bftrainer"
 

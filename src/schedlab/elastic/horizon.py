@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from schedlab.elastic.idle import IdleTrace
+from schedlab.errors import SchedlabError
 
 
 class HoleLifePredictor:
@@ -68,7 +69,7 @@ class HoleLifePredictor:
         holes = history.holes()
         complete = holes[~holes["censored"] & (holes["duration"] > 0)]
         if len(complete) < 10:
-            raise ValueError(f"only {len(complete)} complete idle holes to learn from; need at least 10")
+            raise SchedlabError(f"only {len(complete)} complete idle holes to learn from; need at least 10")
         n = history.n_nodes
         logd = np.log(complete["duration"].to_numpy())
         node = complete["node"].to_numpy()

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from schedlab.report.plots import _plt, _save
+from schedlab.report.figures import pyplot, save_figure
 
 
 def idle_usage(events: pd.DataFrame, out: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 3.4))
     h = (events["time"] - events["time"].iloc[0]) / 3600
     ax.step(h, events["idle_nodes"], where="post", color="#999999", lw=0.8, label="idle nodes")
@@ -20,7 +20,7 @@ def idle_usage(events: pd.DataFrame, out: Path) -> Path:
     ax.set_ylabel("nodes")
     ax.set_title("Idle nodes and the part elastic trainers use")
     ax.legend(loc="upper right", fontsize=8)
-    return _save(plt, fig, out / "idle_nodes_used.png")
+    return save_figure(fig, out / "idle_nodes_used.png", dpi=110)
 
 
 def _wide(result) -> pd.DataFrame:
@@ -34,7 +34,7 @@ def _wide(result) -> pd.DataFrame:
 
 def allocation_by_model(result, out: Path) -> Path:
     """Stacked nodes held over time, per model."""
-    plt = _plt()
+    plt = pyplot()
     ev_t = result.events["time"].to_numpy()
     fig, ax = plt.subplots(figsize=(9, 3.6))
     if len(result.allocations):
@@ -46,12 +46,12 @@ def allocation_by_model(result, out: Path) -> Path:
     ax.set_xlabel("hours")
     ax.set_ylabel("nodes held")
     ax.set_title("Nodes held by trainers, by model")
-    return _save(plt, fig, out / "allocation_by_model.png")
+    return save_figure(fig, out / "allocation_by_model.png", dpi=110)
 
 
 def trainer_allocation(result, out: Path) -> Path:
     """Per-trainer allocation over time: one row per trainer that ever held nodes, colour = nodes."""
-    plt = _plt()
+    plt = pyplot()
     ev_t = result.events["time"].to_numpy()
     fig, ax = plt.subplots(figsize=(9, 4.2))
     if len(result.allocations):
@@ -67,4 +67,4 @@ def trainer_allocation(result, out: Path) -> Path:
     ax.set_xlabel("hours")
     ax.set_ylabel("trainer (submission order)")
     ax.set_title("Nodes held by each trainer over time")
-    return _save(plt, fig, out / "trainer_allocation.png")
+    return save_figure(fig, out / "trainer_allocation.png", dpi=110)

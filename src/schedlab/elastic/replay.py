@@ -35,6 +35,7 @@ import pandas as pd
 from schedlab.elastic.allocate import COST_RATES, OBJECTIVES, AllocationProblem, equal_share, solve_dp, solve_milp
 from schedlab.elastic.idle import IdleTrace
 from schedlab.elastic.trainers import TrainerSet
+from schedlab.errors import SchedlabError
 
 SOLVER_NAMES = ("dp", "milp", "equal")
 NODE_CHOICES = ("lowest", "longest")
@@ -76,21 +77,21 @@ class ReplayConfig:
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
-            raise ValueError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
+            raise SchedlabError(f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}")
         if self.solver not in SOLVER_NAMES:
-            raise ValueError(f"unknown solver {self.solver!r}; choose from {', '.join(SOLVER_NAMES)}")
+            raise SchedlabError(f"unknown solver {self.solver!r}; choose from {', '.join(SOLVER_NAMES)}")
         if self.cost_rate not in COST_RATES:
-            raise ValueError(f"unknown cost rate {self.cost_rate!r}; choose from {', '.join(COST_RATES)}")
+            raise SchedlabError(f"unknown cost rate {self.cost_rate!r}; choose from {', '.join(COST_RATES)}")
         if self.node_choice not in NODE_CHOICES:
-            raise ValueError(f"unknown node choice {self.node_choice!r}; choose from {', '.join(NODE_CHOICES)}")
+            raise SchedlabError(f"unknown node choice {self.node_choice!r}; choose from {', '.join(NODE_CHOICES)}")
         if self.node_choice == "longest" and self.horizon is None:
-            raise ValueError("node_choice='longest' needs a horizon model")
+            raise SchedlabError("node_choice='longest' needs a horizon model")
         if not self.tfwd > 0:
-            raise ValueError(f"tfwd must be > 0 seconds (got {self.tfwd})")
+            raise SchedlabError(f"--tfwd must be > 0 seconds (got {self.tfwd:g})")
         if self.tfwd_learned and self.tfwd_scale is not None:
-            raise ValueError("choose one learned Tfwd: tfwd_learned or tfwd_scale, not both")
+            raise SchedlabError("choose one learned Tfwd: tfwd_learned or tfwd_scale, not both")
         if self.max_running < 1:
-            raise ValueError(f"max_running must be >= 1 (got {self.max_running})")
+            raise SchedlabError(f"max_running must be >= 1 (got {self.max_running})")
 
     def to_dict(self) -> dict:
         return {
@@ -117,290 +118,274 @@ class ReplayResult:
     config: ReplayConfig = field(repr=False, default=None)
 
 
-def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = None, on_event=None) -> ReplayResult:
-    """Run the trainers through ``idle``; ``on_event(t)`` is called after each decision (progress bars)."""
-    cfg = config or ReplayConfig()
-    n_t = len(trainers)
-    rates = trainers.rates
-    owner = np.full(idle.n_nodes, -1, dtype=np.int64)
-    is_idle = idle.initial_idle.copy()
-    hole_start = np.where(is_idle, idle.start, np.nan)
-    life_map = np.zeros(idle.n_nodes)  # predicted remaining hole life, refreshed at each decision
-    status = np.zeros(n_t, dtype=np.int8)  # 0 queued, 1 running (admitted), 2 finished
-    count = np.zeros(n_t, dtype=np.int64)
-    done, ideal, stall, node_sec, run_sec = (np.zeros(n_t) for _ in range(5))
-    ups, downs, starts, stops, preempts = (np.zeros(n_t, dtype=np.int64) for _ in range(5))
-    admit_t, first_t, finish_t = (np.full(n_t, np.nan) for _ in range(3))
-    order = np.argsort(trainers.submit, kind="stable")
-    q_next = 0
-    active: list[int] = []
-    ev_rows: list[tuple] = []
-    tfwd_used: list[float] = []  # the look-ahead of each decision (nan: no trainer to decide for)
-    alloc_rows: list[tuple] = []
-    acc = {"samples": 0.0, "ideal": 0.0, "used": 0.0}
+EVENT_COLUMNS = [
+    "time", "kind", "idle_nodes", "used_nodes", "running", "queued", "joins", "leaves", "rescaled",
+    "decision_s", "objective", "samples", "ideal_samples", "used_node_seconds",
+]  # fmt: skip
 
-    def advance(dt: float) -> None:
-        if dt <= 0 or not active:
+
+class _Replay:
+    """The state of one replay: who holds which idle node, each trainer's progress and counters,
+    and the event and allocation logs.  ``replay`` drives it event by event."""
+
+    def __init__(self, idle: IdleTrace, trainers: TrainerSet, cfg: ReplayConfig):
+        self.idle, self.trainers, self.cfg = idle, trainers, cfg
+        n_t = self.n_t = len(trainers)
+        self.rates = trainers.rates
+        self.owner = np.full(idle.n_nodes, -1, dtype=np.int64)
+        self.is_idle = idle.initial_idle.copy()
+        self.hole_start = np.where(self.is_idle, idle.start, np.nan)
+        self.life_map = np.zeros(idle.n_nodes)  # predicted remaining hole life, refreshed at each decision
+        self.status = np.zeros(n_t, dtype=np.int8)  # 0 queued, 1 running (admitted), 2 finished
+        self.count = np.zeros(n_t, dtype=np.int64)
+        self.done, self.ideal, self.stall, self.node_sec, self.run_sec = (np.zeros(n_t) for _ in range(5))
+        self.ups, self.downs, self.starts, self.stops, self.preempts = (np.zeros(n_t, dtype=np.int64) for _ in range(5))
+        self.admit_t, self.first_t, self.finish_t = (np.full(n_t, np.nan) for _ in range(3))
+        self.order = np.argsort(trainers.submit, kind="stable")
+        self.q_next = 0
+        self.active: list[int] = []
+        self.ev_rows: list[tuple] = []
+        self.tfwd_used: list[float] = []  # the look-ahead of each decision (nan: no trainer to decide for)
+        self.alloc_rows: list[tuple] = []
+        self.acc = {"samples": 0.0, "ideal": 0.0, "used": 0.0}
+        self.conflicts = 0
+
+    # --- progress between events ---------------------------------------------------------------
+    def advance(self, dt: float) -> None:
+        if dt <= 0 or not self.active:
             return
-        a = np.asarray(active)
-        k = count[a]
-        runs = k >= trainers.min_nodes[a]
-        r = np.where(runs, rates[a, np.minimum(k, rates.shape[1] - 1)], 0.0)
-        s = np.minimum(stall[a], dt)
+        a = np.asarray(self.active)
+        k = self.count[a]
+        runs = k >= self.trainers.min_nodes[a]
+        r = np.where(runs, self.rates[a, np.minimum(k, self.rates.shape[1] - 1)], 0.0)
+        s = np.minimum(self.stall[a], dt)
         gained = r * (dt - s)
-        done[a] += gained
-        ideal[a] += r * dt
-        stall[a] -= s
-        node_sec[a] += k * dt
-        run_sec[a] += np.where(runs, dt, 0.0)
-        acc["samples"] += gained.sum()
-        acc["ideal"] += (r * dt).sum()
-        acc["used"] += k.sum() * dt
+        self.done[a] += gained
+        self.ideal[a] += r * dt
+        self.stall[a] -= s
+        self.node_sec[a] += k * dt
+        self.run_sec[a] += np.where(runs, dt, 0.0)
+        self.acc["samples"] += gained.sum()
+        self.acc["ideal"] += (r * dt).sum()
+        self.acc["used"] += k.sum() * dt
 
-    def next_completion(t: float) -> tuple[float, list[int]]:
+    def next_completion(self, t: float) -> tuple[float, list[int]]:
         best, who = np.inf, []
-        for j in active:
-            k = count[j]
-            if k >= trainers.min_nodes[j]:
-                tc = t + stall[j] + (trainers.work[j] - done[j]) / rates[j, k]
+        for j in self.active:
+            k = self.count[j]
+            if k >= self.trainers.min_nodes[j]:
+                tc = t + self.stall[j] + (self.trainers.work[j] - self.done[j]) / self.rates[j, k]
                 if tc < best - 1e-9:
                     best, who = tc, [j]
                 elif abs(tc - best) <= 1e-9:
                     who.append(j)
         return best, who
 
-    def set_count(j: int, k: int, t: float) -> None:
-        c = count[j]
-        if k == c:
-            return
+    # --- allocation ------------------------------------------------------------------------------
+    def _move_nodes(self, j: int, c: int, k: int) -> None:
+        """Give trainer ``j`` ``k`` nodes instead of ``c``: release its shortest-lived (or highest)
+        nodes, or take the longest-lived (or lowest) free idle nodes."""
+        owner, life_map = self.owner, self.life_map
         if k < c:
             mine = np.flatnonzero(owner == j)
-            mine = mine[np.argsort(life_map[mine], kind="stable")] if cfg.node_choice == "longest" else mine[::-1]
+            mine = mine[np.argsort(life_map[mine], kind="stable")] if self.cfg.node_choice == "longest" else mine[::-1]
             owner[mine[: c - k]] = -1
         else:
-            free = np.flatnonzero(is_idle & (owner < 0))
-            if cfg.node_choice == "longest":
+            free = np.flatnonzero(self.is_idle & (owner < 0))
+            if self.cfg.node_choice == "longest":
                 free = free[np.argsort(-life_map[free], kind="stable")]
             owner[free[: k - c]] = j
-        if c == 0:
-            starts[j] += 1
-            if np.isnan(first_t[j]):
-                first_t[j] = t
-        elif k == 0:
-            stops[j] += 1
-        elif k > c:
-            ups[j] += 1
-        else:
-            downs[j] += 1
-        stall[j] = trainers.scale_up[j] if k > c else (trainers.scale_down[j] if k > 0 else 0.0)
-        count[j] = k
-        alloc_rows.append((t, j, k))
 
-    def decide(t: float) -> tuple[float, float, int]:
-        if not active:
-            tfwd_used.append(np.nan)
+    def set_count(self, j: int, k: int, t: float) -> None:
+        c = self.count[j]
+        if k == c:
+            return
+        self._move_nodes(j, c, k)
+        if c == 0:
+            self.starts[j] += 1
+            if np.isnan(self.first_t[j]):
+                self.first_t[j] = t
+        elif k == 0:
+            self.stops[j] += 1
+        elif k > c:
+            self.ups[j] += 1
+        else:
+            self.downs[j] += 1
+        tr = self.trainers
+        self.stall[j] = tr.scale_up[j] if k > c else (tr.scale_down[j] if k > 0 else 0.0)
+        self.count[j] = k
+        self.alloc_rows.append((t, j, k))
+
+    def _horizon_and_risk(self, t: float, a: np.ndarray):
+        """Tfwd for this decision (fixed, or from the predicted hole lives) and the risk term."""
+        cfg = self.cfg
+        horizon, risk = cfg.tfwd, None
+        if cfg.horizon is None:
+            return horizon, risk
+        nodes = np.flatnonzero(self.is_idle)
+        life = cfg.horizon.predict_remaining(t, nodes, self.hole_start[nodes])
+        self.life_map[nodes] = life
+        free_life = self.life_map[nodes[self.owner[nodes] < 0]]
+        if cfg.tfwd_learned and len(life):
+            horizon = float(np.clip(1.0 / np.sum(1.0 / np.maximum(life, 1.0)), 1.0, 3600.0))
+        elif cfg.tfwd_scale is not None:
+            pool = free_life if len(free_life) else life
+            horizon = float(np.clip(cfg.tfwd_scale * np.median(pool), 1.0, 3600.0)) if len(pool) else cfg.tfwd
+        if cfg.risk:
+            held = [self.life_map[self.owner == j] for j in a]
+            risk = cfg.horizon.risk(held, self.count[a], free_life, self.rates.shape[1])
+        return horizon, risk
+
+    def _solve(self, a: np.ndarray, horizon: float, risk):
+        cfg, tr = self.cfg, self.trainers
+        problem = AllocationProblem(
+            capacity=int(self.is_idle.sum()), current=self.count[a], rates=self.rates[a], min_nodes=tr.min_nodes[a],
+            max_nodes=tr.max_nodes[a], scale_up=tr.scale_up[a], scale_down=tr.scale_down[a], horizon=horizon,
+            weight=tr.weight[a], done=self.done[a], work=tr.work[a], objective=cfg.objective,
+            cost_rate=cfg.cost_rate, compat=cfg.compat, risk=risk,
+        )  # fmt: skip
+        if cfg.solver == "dp":
+            return solve_dp(problem)
+        if cfg.solver == "milp":
+            return solve_milp(problem, time_limit=cfg.milp_time_limit)
+        return equal_share(problem)
+
+    def decide(self, t: float) -> tuple[float, float, int]:
+        """Re-solve the allocation at ``t``; (objective, decision seconds, trainers rescaled)."""
+        if not self.active:
+            self.tfwd_used.append(np.nan)
             return np.nan, 0.0, 0
         t0 = time.perf_counter()  # the decision's time: predictions, problem set-up and solve
-        a = np.asarray(active)
-        n_idle = int(is_idle.sum())
-        horizon, risk = cfg.tfwd, None
-        if cfg.horizon is not None:
-            nodes = np.flatnonzero(is_idle)
-            life = cfg.horizon.predict_remaining(t, nodes, hole_start[nodes])
-            life_map[nodes] = life
-            free_life = life_map[nodes[owner[nodes] < 0]]
-            if cfg.tfwd_learned and len(life):
-                horizon = float(np.clip(1.0 / np.sum(1.0 / np.maximum(life, 1.0)), 1.0, 3600.0))
-            elif cfg.tfwd_scale is not None:
-                pool = free_life if len(free_life) else life
-                horizon = float(np.clip(cfg.tfwd_scale * np.median(pool), 1.0, 3600.0)) if len(pool) else cfg.tfwd
-            if cfg.risk:
-                held = [life_map[owner == j] for j in a]
-                risk = cfg.horizon.risk(held, count[a], free_life, rates.shape[1])
-        problem = AllocationProblem(
-            capacity=n_idle,
-            current=count[a],
-            rates=rates[a],
-            min_nodes=trainers.min_nodes[a],
-            max_nodes=trainers.max_nodes[a],
-            scale_up=trainers.scale_up[a],
-            scale_down=trainers.scale_down[a],
-            horizon=horizon,
-            weight=trainers.weight[a],
-            done=done[a],
-            work=trainers.work[a],
-            objective=cfg.objective,
-            cost_rate=cfg.cost_rate,
-            compat=cfg.compat,
-            risk=risk,
-        )
-        if cfg.solver == "dp":
-            alloc = solve_dp(problem)
-        elif cfg.solver == "milp":
-            alloc = solve_milp(problem, time_limit=cfg.milp_time_limit)
-        else:
-            alloc = equal_share(problem)
+        a = np.asarray(self.active)
+        horizon, risk = self._horizon_and_risk(t, a)
+        alloc = self._solve(a, horizon, risk)
         decision_s = time.perf_counter() - t0
         changed = 0
-        for j, k in sorted(zip(a, alloc.counts, strict=False), key=lambda jk: jk[1] - count[jk[0]]):  # shrink first
-            changed += int(k != count[j])
-            set_count(int(j), int(k), t)
-        tfwd_used.append(horizon)
+        pairs = sorted(zip(a, alloc.counts, strict=False), key=lambda jk: jk[1] - self.count[jk[0]])  # shrink first
+        for j, k in pairs:
+            changed += int(k != self.count[j])
+            self.set_count(int(j), int(k), t)
+        self.tfwd_used.append(horizon)
         return alloc.objective, decision_s, changed
 
-    def admit(t: float) -> int:
-        nonlocal q_next
+    # --- events ----------------------------------------------------------------------------------
+    def admit(self, t: float) -> int:
+        """Admit queued trainers (FCFS) submitted by ``t`` while fewer than max_running run."""
         n = 0
-        while q_next < n_t and len(active) < cfg.max_running and trainers.submit[order[q_next]] <= t:
-            j = int(order[q_next])
-            status[j], admit_t[j] = 1, t
-            active.append(j)
-            q_next += 1
+        tr = self.trainers
+        while self.q_next < self.n_t and len(self.active) < self.cfg.max_running:
+            j = int(self.order[self.q_next])
+            if tr.submit[j] > t:
+                break
+            self.status[j], self.admit_t[j] = 1, t
+            self.active.append(j)
+            self.q_next += 1
             n += 1
         return n
 
-    t = idle.start
-    e = 0
-    admit(t)
-    obj, decision_s, changed = decide(t)
-    ev_rows.append(
-        (
-            t,
-            "start",
-            int(is_idle.sum()),
-            int(count.sum()),
-            len(active),
-            0,
-            0,
-            0,
-            changed,
-            decision_s,
-            obj,
-            0.0,
-            0.0,
-            0.0,
-        )
-    )
+    def next_submit(self, t: float) -> float:
+        if self.q_next < self.n_t and len(self.active) < self.cfg.max_running:
+            return max(self.trainers.submit[self.order[self.q_next]], t)
+        return np.inf
+
+    def finish(self, finishing: list[int], t: float) -> None:
+        for j in finishing:
+            self.done[j] = self.trainers.work[j]
+            self.status[j], self.finish_t[j] = 2, t
+            self.owner[self.owner == j] = -1
+            self.count[j] = 0
+            self.alloc_rows.append((t, j, 0))
+            self.active.remove(j)
+
+    def node_changes(self, e: int, t: float) -> tuple[int, int]:
+        """Apply idle-trace event ``e``: nodes taken back pre-empt their trainers; (joins, leaves)."""
+        nodes, to_idle = self.idle.changes(e)
+        gone, came = nodes[~to_idle], nodes[to_idle]
+        held = self.owner[gone]
+        for j in np.unique(held[held >= 0]):
+            self.count[j] -= int((held == j).sum())
+            self.preempts[j] += 1
+            self.stall[j] = max(self.stall[j], self.trainers.scale_down[j])
+            self.alloc_rows.append((t, int(j), int(self.count[j])))
+        self.owner[gone] = -1
+        self.is_idle[gone] = False
+        self.hole_start[gone] = np.nan
+        self.is_idle[came] = True
+        self.hole_start[came] = t
+        return len(came), len(gone)
+
+    def log_event(self, t, kind, joins, leaves, changed, decision_s, obj, queued=None) -> None:
+        acc = self.acc
+        queued = self.n_t - self.q_next if queued is None else queued
+        self.ev_rows.append(
+            (t, kind, int(self.is_idle.sum()), int(self.count.sum()), len(self.active), queued, joins,
+             leaves, changed, decision_s, obj, acc["samples"], acc["ideal"], acc["used"])
+        )  # fmt: skip
+        acc.update(samples=0.0, ideal=0.0, used=0.0)
+
+    # --- results ---------------------------------------------------------------------------------
+    def result(self, wall: float) -> ReplayResult:
+        tr = self.trainers
+        events = pd.DataFrame(self.ev_rows, columns=EVENT_COLUMNS)
+        events["tfwd"] = self.tfwd_used
+        allocations = pd.DataFrame(self.alloc_rows, columns=["time", "trainer", "nodes"])
+        allocations["job_id"] = tr.job_id[allocations["trainer"].to_numpy()] if len(allocations) else []
+        per = pd.DataFrame(
+            {
+                "job_id": tr.job_id, "model": tr.model, "submit": tr.submit, "admitted": self.admit_t,
+                "first_nodes": self.first_t, "finished": self.finish_t, "samples": self.done,
+                "ideal_samples": self.ideal, "work": tr.work, "node_seconds": self.node_sec,
+                "busy_seconds": self.run_sec, "starts": self.starts, "stops": self.stops, "scale_ups": self.ups,
+                "scale_downs": self.downs, "preemptions": self.preempts,
+            }
+        )  # fmt: skip
+        summary = _summary(self.idle, tr, per, events, self.cfg, wall)
+        summary["busy_node_conflicts"] = self.conflicts
+        used = events["tfwd"].dropna()
+        summary["tfwd_median"] = float(used.median()) if len(used) else None
+        return ReplayResult(events, allocations, per, summary, self.cfg)
+
+
+def replay(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig | None = None, on_event=None) -> ReplayResult:
+    """Run the trainers through ``idle``; ``on_event(t)`` is called after each decision (progress bars).
+
+    Events, in time order: an idle-trace change (nodes join or leave the pool), a submission that
+    can be admitted, a trainer's completion, or the window's end.  After each, the allocation is
+    re-solved for the running trainers.
+    """
+    st = _Replay(idle, trainers, config or ReplayConfig())
+    t, e = idle.start, 0
+    st.admit(t)
+    obj, decision_s, changed = st.decide(t)
+    st.log_event(t, "start", 0, 0, changed, decision_s, obj, queued=0)
     wall0 = time.perf_counter()
-    conflicts = 0
     while True:
         t_evt = idle.times[e] if e < idle.n_events else np.inf
-        t_sub = trainers.submit[order[q_next]] if (q_next < n_t and len(active) < cfg.max_running) else np.inf
-        t_sub = max(t_sub, t) if t_sub < np.inf else t_sub
-        t_done, finishing = next_completion(t)
-        t_next = min(t_evt, t_sub, t_done, idle.end)
-        advance(t_next - t)
+        t_done, finishing = st.next_completion(t)
+        t_next = min(t_evt, st.next_submit(t), t_done, idle.end)
+        st.advance(t_next - t)
         t = t_next
         kinds = []
         if finishing and t_done <= t_next + 1e-9:
-            for j in finishing:
-                done[j] = trainers.work[j]
-                status[j], finish_t[j] = 2, t
-                owner[owner == j] = -1
-                count[j] = 0
-                alloc_rows.append((t, j, 0))
-                active.remove(j)
+            st.finish(finishing, t)
             kinds.append("finish")
         if t >= idle.end:
             break
         joins = leaves = 0
-        hit: set[int] = set()
         if t == t_evt:
-            nodes, to_idle = idle.changes(e)
+            joins, leaves = st.node_changes(e, t)
             e += 1
             kinds.append("nodes")
-            gone = nodes[~to_idle]
-            came = nodes[to_idle]
-            leaves, joins = len(gone), len(came)
-            held = owner[gone]
-            for j in np.unique(held[held >= 0]):
-                lost = int((held == j).sum())
-                count[j] -= lost
-                preempts[j] += 1
-                stall[j] = max(stall[j], trainers.scale_down[j])
-                alloc_rows.append((t, int(j), int(count[j])))
-                hit.add(int(j))
-            owner[gone] = -1
-            is_idle[gone] = False
-            hole_start[gone] = np.nan
-            is_idle[came] = True
-            hole_start[came] = t
-        if admit(t):
+        if st.admit(t):
             kinds.append("submit")
-        obj, decision_s, changed = decide(t)
-        conflicts += int(np.count_nonzero((owner >= 0) & ~is_idle))  # trainers on a busy node: must stay 0
-        ev_rows.append(
-            (
-                t,
-                "+".join(kinds) or "none",
-                int(is_idle.sum()),
-                int(count.sum()),
-                len(active),
-                n_t - q_next,
-                joins,
-                leaves,
-                changed,
-                decision_s,
-                obj,
-                acc["samples"],
-                acc["ideal"],
-                acc["used"],
-            )
-        )
-        acc.update(samples=0.0, ideal=0.0, used=0.0)
+        obj, decision_s, changed = st.decide(t)
+        st.conflicts += int(np.count_nonzero((st.owner >= 0) & ~st.is_idle))  # trainers on a busy node: must stay 0
+        st.log_event(t, "+".join(kinds) or "none", joins, leaves, changed, decision_s, obj)
         if on_event is not None:
             on_event(t)
-        if e >= idle.n_events and q_next >= n_t and not active:
+        if e >= idle.n_events and st.q_next >= st.n_t and not st.active:
             break
-    wall = time.perf_counter() - wall0
-
-    events = pd.DataFrame(
-        ev_rows,
-        columns=[
-            "time",
-            "kind",
-            "idle_nodes",
-            "used_nodes",
-            "running",
-            "queued",
-            "joins",
-            "leaves",
-            "rescaled",
-            "decision_s",
-            "objective",
-            "samples",
-            "ideal_samples",
-            "used_node_seconds",
-        ],
-    )
-    events["tfwd"] = tfwd_used
-    allocations = pd.DataFrame(alloc_rows, columns=["time", "trainer", "nodes"])
-    allocations["job_id"] = trainers.job_id[allocations["trainer"].to_numpy()] if len(allocations) else []
-    per = pd.DataFrame(
-        {
-            "job_id": trainers.job_id,
-            "model": trainers.model,
-            "submit": trainers.submit,
-            "admitted": admit_t,
-            "first_nodes": first_t,
-            "finished": finish_t,
-            "samples": done,
-            "ideal_samples": ideal,
-            "work": trainers.work,
-            "node_seconds": node_sec,
-            "busy_seconds": run_sec,
-            "starts": starts,
-            "stops": stops,
-            "scale_ups": ups,
-            "scale_downs": downs,
-            "preemptions": preempts,
-        }
-    )
-    summary = _summary(idle, trainers, per, events, cfg, wall)
-    summary["busy_node_conflicts"] = conflicts
-    used = events["tfwd"].dropna()
-    summary["tfwd_median"] = float(used.median()) if len(used) else None
-    return ReplayResult(events, allocations, per, summary, cfg)
+    return st.result(time.perf_counter() - wall0)
 
 
 def reference_scale(

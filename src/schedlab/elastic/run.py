@@ -3,7 +3,8 @@ allocator -> replay -> summary, tables and plots."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,79 @@ def run_bftrainer(idle: IdleTrace, trainers: TrainerSet, config: ReplayConfig, o
     return replay(idle, align_trainers(trainers, idle), config, on_event=on_event)
 
 
+@dataclass
+class BFTrainerConfig:
+    """One ``schedlab bftrainer`` experiment: where the idle nodes come from (``idle_trace``, an
+    :func:`parse_idle_spec` spec), which trainers (:func:`load_job_set`), the window, and the replay's
+    knobs.  Validated when built, before any data is read.
+
+    predict_holes  fit a :class:`~schedlab.elastic.horizon.HoleLifePredictor` on the
+                   ``history_hours`` of idle trace before the window and replay with it
+                   (``replay.horizon``, ``node_choice='longest'``)
+    """
+
+    idle_trace: str = "real"
+    trainers: str = "imagenet"
+    hours: float = 24.0
+    start_hour: float | None = None
+    nodes: int | None = None
+    seed: int = 0
+    data_dir: Path | None = None
+    predict_holes: bool = False
+    history_hours: float = 168.0
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    spec: IdleSpec = field(init=False, repr=False)  # idle_trace, parsed
+
+    def __post_init__(self):
+        if not self.hours > 0:
+            raise IdleTraceError(f"--hours must be > 0 (got {self.hours})")
+        self.spec = parse_idle_spec(self.idle_trace)
+
+
+def fit_hole_model(window: IdleTrace, full: IdleTrace, history_hours: float, seed: int = 0):
+    """A :class:`~schedlab.elastic.horizon.HoleLifePredictor` fitted on the ``history_hours`` of
+    ``full`` before ``window`` (at least one hour of it must exist)."""
+    from schedlab.elastic.horizon import HoleLifePredictor
+
+    lo = max(full.start, window.start - history_hours * 3600)
+    if window.start - lo < 3600:
+        raise IdleTraceError(
+            "--predict-holes needs at least one hour of idle trace before the window; use --start-hour"
+        )
+    return HoleLifePredictor(seed=seed).fit(full.window(lo, window.start))
+
+
+def run_experiment(config: BFTrainerConfig, on_progress: Callable[[float, float], None] | None = None) -> ReplayResult:
+    """Run one BFTrainer experiment end to end: load the trainers and the idle window (simulating the
+    main schedule for a ``sim:`` idle trace), fit the hole-life model with ``predict_holes``, replay.
+
+    For a ``sim:`` idle trace the summary also says whether the main schedule was only read:
+    ``main_jobs`` and ``main_schedule_unchanged`` (simulating the trace again gives the identical
+    schedule, and no trainer held a node a job was using).  ``on_progress(done_s, window_s)`` is
+    called after each decision (progress bars).
+    """
+    spec = config.spec
+    jobs = load_job_set(config.trainers, config.data_dir)
+    main = simulate_for_holes(spec.trace, spec.policy) if spec.kind == "sim" else None
+    window, full = load_idle(
+        spec, config.hours, config.start_hour, config.nodes, config.seed, config.data_dir, sim_result=main
+    )
+    replay_config = config.replay
+    if config.predict_holes:
+        horizon = fit_hole_model(window, full, config.history_hours, config.seed)
+        replay_config = replace(replay_config, horizon=horizon, node_choice="longest")
+    span = window.end - window.start
+    on_event = (lambda t: on_progress(t - window.start, span)) if on_progress is not None else None
+    res = run_bftrainer(window, jobs, replay_config, on_event=on_event)
+    if main is not None:
+        again = simulate_for_holes(spec.trace, spec.policy)
+        res.summary["main_jobs"] = len(main.start)
+        res.summary["main_schedule_unchanged"] = (
+            bool(np.array_equal(again.start, main.start)) and res.summary["busy_node_conflicts"] == 0
+        )
+    return res
+
+
 def write_outputs(result: ReplayResult, out: Path) -> list[str]:
     """summary.json, the events / allocations / trainers tables (Parquet and CSV) and three plots."""
     from schedlab.elastic import plots
@@ -119,12 +193,15 @@ def write_outputs(result: ReplayResult, out: Path) -> list[str]:
 
 __all__ = [
     "DEFAULT_START_HOURS",
+    "BFTrainerConfig",
     "IdleSpec",
     "align_trainers",
+    "fit_hole_model",
     "load_idle",
     "load_job_set",
     "parse_idle_spec",
     "run_bftrainer",
+    "run_experiment",
     "simulate_for_holes",
     "write_outputs",
 ]

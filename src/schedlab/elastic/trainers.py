@@ -173,9 +173,17 @@ class TrainerSet:
         )
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    """``pd.read_csv``; a file that does not parse as CSV is a :class:`TrainerError` (pandas' message)."""
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise TrainerError(str(exc)) from exc
+
+
 def read_scalability(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``trainer_scalability.csv`` -> model -> (node breakpoints, samples/s)."""
-    df = pd.read_csv(path)
+    df = _read_csv(path)
     missing = {"model", "nodes", "throughput_samples_per_s"} - set(df.columns)
     if missing:
         raise TrainerError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
@@ -187,7 +195,7 @@ def read_scalability(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def read_trainers(jobs_path: Path, scalability_path: Path, name: str | None = None) -> TrainerSet:
     """A BFTrainer job file (``trainer_jobs_*.csv``) with the throughput table of each model."""
-    jobs = pd.read_csv(jobs_path)
+    jobs = _read_csv(jobs_path)
     missing = set(_JOB_COLUMNS) - set(jobs.columns)
     if missing:
         raise TrainerError(f"{jobs_path}: missing column(s) {', '.join(sorted(missing))}")

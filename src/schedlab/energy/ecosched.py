@@ -38,6 +38,7 @@ import numpy as np
 
 from schedlab.energy.node import GPUNode, NodeState, Running, ScheduleError, _interval_energy, _start
 from schedlab.energy.profiles import AppTable, Mode, base_app
+from schedlab.errors import SchedlabError
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def estimate_modes(table: AppTable, app: str, source: str = "counters") -> dict[
         rel = {g: m.runtime_s / best for g, m in modes.items()}
         energy = {g: m.energy_j for g, m in modes.items()}
     else:
-        raise ValueError(f"estimate must be 'counters' or 'profile', not {source!r}")
+        raise SchedlabError(f"estimate must be 'counters' or 'profile', not {source!r}")
     edp = {g: energy[g] * rel[g] for g in modes}
     e0, d0 = min(energy.values()), min(edp.values())
     return {g: Estimate(modes[g], rel[g], energy[g] / e0, edp[g] / d0) for g in sorted(modes)}
@@ -169,9 +170,9 @@ class EcoSched(_Base):
         prior_strength: float = 10.0,
     ):
         if metric not in ("energy", "edp"):
-            raise ValueError(f"metric must be 'energy' or 'edp', not {metric!r}")
+            raise SchedlabError(f"metric must be 'energy' or 'edp', not {metric!r}")
         if slowdown_tol is not None and slowdown_tol < 0:
-            raise ValueError(f"slowdown_tol must be >= 0 (got {slowdown_tol})")
+            raise SchedlabError(f"slowdown_tol must be >= 0 (got {slowdown_tol})")
         self.slowdown_tol, self.idle_weight, self.blocking_weight = slowdown_tol, idle_weight, blocking_weight
         self.metric, self.estimate, self.anchor = metric, estimate, anchor
         self.bandit, self.ucb_alpha, self.prior_strength = bandit, ucb_alpha, prior_strength
@@ -337,9 +338,9 @@ class Lookahead(_Base):
         estimate: str = "profile",
     ):
         if width < 1:
-            raise ValueError(f"width must be >= 1 (got {width})")
+            raise SchedlabError(f"width must be >= 1 (got {width})")
         if not idle_weights:
-            raise ValueError("idle_weights needs at least one weight")
+            raise SchedlabError("idle_weights needs at least one weight")
         self.width, self.metric, self.idle_weights = width, metric, tuple(idle_weights)
         # one base policy per idle weight: the rollout keeps, for each candidate action, the best
         # completion any of them finds (a cheap portfolio of heuristics)
@@ -437,7 +438,7 @@ def make_policy(name: str, **kw):
         )
     if name == "lookahead":
         return Lookahead(width=kw.get("width", 8), slowdown_tol=tol, metric=kw.get("metric", "energy"))
-    raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
+    raise SchedlabError(f"unknown policy {name!r}; choose from {', '.join(POLICIES)}")
 
 
 __all__ = [

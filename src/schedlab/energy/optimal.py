@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from schedlab.energy.node import CoSchedule, GPUNode, simulate
 from schedlab.energy.profiles import AppTable, base_app
+from schedlab.errors import SchedlabError
 
 
 @dataclass
@@ -67,7 +68,7 @@ def solve_optimal(
 
     node = node or GPUNode.for_table(table)
     if time_limit_s <= 0:
-        raise ValueError(f"time limit must be > 0 s (got {time_limit_s})")
+        raise SchedlabError(f"time limit must be > 0 s (got {time_limit_s})")
     m = cp_model.CpModel()
     modes = {j: allowed_modes(table, base_app(j), slowdown_tol) for j in queue}
     dur = {j: [max(1, round(md.runtime_s / time_unit_s)) for md in modes[j]] for j in queue}
@@ -120,7 +121,7 @@ def solve_optimal(
     status = solver.solve(m)
     wall = time.perf_counter() - t0
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"CP-SAT found no schedule in {time_limit_s} s (status {solver.status_name(status)})")
+        raise SchedlabError(f"CP-SAT found no schedule in {time_limit_s} s (status {solver.status_name(status)})")
     order = sorted(
         (solver.value(start[j]), j, md.gpu_count)
         for j in queue

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
 from schedlab.energy.node import CoSchedule
+from schedlab.report.figures import pyplot, save_figure
 
 
 def gantt(schedules: dict[str, CoSchedule], path: Path, n_gpus: int = 4) -> Path:
     """One panel per policy: a bar per job on each GPU it held, coloured by app."""
+    plt = pyplot()
     apps = sorted({a for s in schedules.values() for a in s.jobs["app"]})
     cmap = plt.get_cmap("tab20")
     colour = {a: cmap(i % 20) for i, a in enumerate(apps)}
@@ -29,13 +26,12 @@ def gantt(schedules: dict[str, CoSchedule], path: Path, n_gpus: int = 4) -> Path
     handles = [plt.Rectangle((0, 0), 1, 1, color=colour[a]) for a in apps]
     fig.legend(handles, apps, loc="lower center", ncol=6, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.04 + 0.012 * (len(apps) // 6), 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120, tight=False)
 
 
 def metric_bars(summary_rows: list[dict], path: Path, baseline: str) -> Path:
     """Energy, makespan and EDP of every policy, relative to ``baseline`` (= 1)."""
+    plt = pyplot()
     base = next(r for r in summary_rows if r["policy"] == baseline)
     names = [r["policy"] for r in summary_rows]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=False)
@@ -47,7 +43,4 @@ def metric_bars(summary_rows: list[dict], path: Path, baseline: str) -> Path:
         ax.set_title(f"{label} vs {baseline}", fontsize=9)
         for i, v in enumerate(vals):
             ax.text(i, v, f"{v:.2f}", ha="center", va="bottom", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)

@@ -7,22 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from schedlab.report.figures import pyplot, save_figure
 
 
-def _save(plt, fig, out: Path, name: str) -> Path:
-    path = Path(out) / name
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+def _save(fig, out: Path, name: str) -> Path:
+    """``out / name`` at the dpi of these figures."""
+    return save_figure(fig, Path(out) / name, dpi=130)
 
 
 def predicted_vs_measured(
@@ -34,7 +24,7 @@ def predicted_vs_measured(
     title: str = "OPEN, leave-one-app-out",
 ) -> Path:
     """Scatter of predicted vs measured perf_norm, one colour per app, with the y = x line."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 6))
     cmap = plt.get_cmap("tab20")
     for i, app in enumerate(apps):
@@ -45,12 +35,12 @@ def predicted_vs_measured(
     ax.set_ylabel("predicted perf_norm")
     ax.set_title(title)
     ax.legend(fontsize=5, ncol=2, loc="upper left", markerscale=2)
-    return _save(plt, fig, out, name)
+    return _save(fig, out, name)
 
 
 def accuracy_per_app(per_app: pd.DataFrame, out: Path, name: str = "open_accuracy_per_app.png") -> Path:
     """Bars of 100 - MAPE on the unprofiled pairs per app and mode, the authors' where known."""
-    plt = _plt()
+    plt = pyplot()
     apps = list(dict.fromkeys(per_app["app"]))
     modes = list(dict.fromkeys(per_app["mode"]))
     cols = [(m, "acc_unprofiled") for m in modes]
@@ -68,12 +58,12 @@ def accuracy_per_app(per_app: pd.DataFrame, out: Path, name: str = "open_accurac
     ax.set_ylabel("100 - MAPE (%)")
     ax.set_ylim(max(0, float(np.nanmin(per_app[[c for _, c in cols]].to_numpy())) - 5), 100)
     ax.legend(fontsize=8)
-    return _save(plt, fig, out, name)
+    return _save(fig, out, name)
 
 
 def gain_vs_cap(table: pd.DataFrame, out: Path, name: str = "ecoshift_gain_vs_cap.png") -> Path:
     """Measured mean-perf gain over fair share per policy against the cap fraction."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for pol, g in table.groupby("policy", sort=False):
         g = g.sort_values("fraction")
@@ -82,12 +72,12 @@ def gain_vs_cap(table: pd.DataFrame, out: Path, name: str = "ecoshift_gain_vs_ca
     ax.set_xlabel("cluster cap / peak")
     ax.set_ylabel("measured mean perf vs fair share (%)")
     ax.legend(fontsize=8)
-    return _save(plt, fig, out, name)
+    return _save(fig, out, name)
 
 
 def allocation_per_node(frame: pd.DataFrame, out: Path, name: str = "ecoshift_allocation.png", title: str = "") -> Path:
     """Stacked CPU and GPU cap per node (label = app) for one allocation."""
-    plt = _plt()
+    plt = pyplot()
     n = len(frame)
     fig, ax = plt.subplots(figsize=(max(6, 0.3 * n), 4.5))
     x = np.arange(n)
@@ -98,4 +88,4 @@ def allocation_per_node(frame: pd.DataFrame, out: Path, name: str = "ecoshift_al
     ax.set_ylabel("W")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    return _save(plt, fig, out, name)
+    return _save(fig, out, name)

@@ -10,6 +10,7 @@ import pandas as pd
 from schedlab.energy.ecosched import POLICIES, make_policy
 from schedlab.energy.node import CoSchedule, GPUNode, simulate
 from schedlab.energy.profiles import ecosched_dir, load_app_table, load_queue
+from schedlab.errors import SchedlabError
 
 BASELINE = "sequential-best"
 #: logged run name of each policy in eval_runs_summary.csv (for the reproduction columns)
@@ -106,7 +107,7 @@ def run_ecosched(
     node = GPUNode.for_table(table)
     names = list(POLICIES) if "all" in policies else list(dict.fromkeys(policies))
     if bad := [p for p in names if p not in POLICIES]:
-        raise ValueError(f"unknown policy {', '.join(bad)}; choose from {', '.join(POLICIES)} or all")
+        raise SchedlabError(f"unknown policy {', '.join(bad)}; choose from {', '.join(POLICIES)} or all")
     if BASELINE not in names:
         names.insert(0, BASELINE)
     tol = slowdown_tol if slowdown_tol is not None else (logged_tolerance(gpu_model, queue, data_dir) or 0.2)

@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from schedlab.errors import SchedlabError
 from schedlab.explain.features import FEATURES, candidate_rows
 from schedlab.explain.tree import Tree
-from schedlab.policies import static_scores
+from schedlab.options import TreeForm, choose
 from schedlab.rl.env import SchedulingEnv
-from schedlab.simulator.stepper import I_NQ
+from schedlab.rl.episodes import run_episode
 
-FORMS = ("regression", "classification")
+FORMS = tuple(TreeForm)
 
 
 # -- teachers -------------------------------------------------------------------------------
@@ -46,10 +47,10 @@ class ModelTeacher:
         self.name = f"{policy.agent} model"
 
     def scores(self, env: SchedulingEnv, actions: np.ndarray) -> np.ndarray:
-        return self.policy.scores(env._obs, env._mask)[actions]
+        return self.policy.scores(env.observation(), env.action_masks())[actions]
 
     def act(self, env: SchedulingEnv) -> int:
-        return self.policy.act(env._obs, env._mask)
+        return self.policy.act_env(env)
 
 
 class HeuristicTeacher:
@@ -59,17 +60,13 @@ class HeuristicTeacher:
     def __init__(self, policy: str = "sjf"):
         self.policy = policy
         self.name = policy
-        self._cache: tuple | None = None
 
     def scores(self, env: SchedulingEnv, actions: np.ndarray) -> np.ndarray:
-        if self._cache is None or self._cache[0] != (id(env), env.window_start):
-            sl = slice(env.window_start, env.window_start + env.L)
-            s = static_scores(self.policy, env.workload.req_time[sl], env.workload.procs[sl], env.submit)
-            self._cache = ((id(env), env.window_start), s)
-        s = self._cache[1]
-        jobs = actions < env.W
+        view = env.decision_view()
+        s = env.heuristic_scores(self.policy)
+        jobs = actions < view.stop_action
         out = np.full(len(actions), -1e300)
-        out[jobs] = -s[env.q[actions[jobs]]]
+        out[jobs] = -s[view.job[np.searchsorted(view.slots, actions[jobs])]]
         return out
 
     def act(self, env: SchedulingEnv) -> int:
@@ -86,7 +83,7 @@ def parse_critical(rule: str) -> tuple[str, float]:
     except ValueError:
         value = float("nan")
     if kind not in ("queue", "gap") or not np.isfinite(value):
-        raise ValueError(
+        raise SchedlabError(
             f"unknown critical-state rule {rule!r}; use all, queue:N (more than N waiting jobs) "
             "or gap:G (teacher's choice ahead of the runner-up by at least G in probability)"
         )
@@ -162,31 +159,23 @@ def rollout(
 ) -> dict:
     """One window: the teacher acts with probability ``beta`` (else the student); the teacher labels
     every decision with more than one candidate into ``data``.  Returns the window's metrics."""
-    env.reset(options={"start": int(start)})
-    while True:
-        actions, X = candidate_rows(env)
+
+    def decide(env: SchedulingEnv) -> int:
+        view = env.decision_view()
+        actions, X = candidate_rows(view)
         label = data is not None and len(actions) > 1
         use_teacher = student is None or rng.random() < beta
         s = teacher.scores(env, actions) if (label or use_teacher) else None
         if label:
-            data.add(X, s, int(env.ist[I_NQ]))
-        a = actions[int(np.argmax(s if use_teacher else student.predict(X)))]
-        _, _, done, _, info = env.step(int(a))
-        if done:
-            return info["episode_metrics"]
+            data.add(X, s, view.queue_length)
+        return int(actions[int(np.argmax(s if use_teacher else student.predict(X)))])
+
+    return run_episode(env, decide, start)
 
 
 def schedule(policy_act, env: SchedulingEnv, starts) -> list[dict]:
     """Metrics of a policy (a function env -> action) on each window."""
-    out = []
-    for s in starts:
-        env.reset(options={"start": int(s)})
-        while True:
-            _, _, done, _, info = env.step(policy_act(env))
-            if done:
-                out.append(info["episode_metrics"])
-                break
-    return out
+    return [run_episode(env, policy_act, s) for s in starts]
 
 
 def mean_bsld(policy_act, env, starts) -> float:
@@ -202,7 +191,7 @@ class DaggerDistiller:
     iterations: int = 5
     episodes_per_iteration: int = 4
     beta: float = 0.5  # the teacher acts with probability beta ** iteration
-    form: str = "regression"
+    form: TreeForm = TreeForm.REGRESSION
     max_leaves: int = 64
     min_samples_leaf: int = 5
     critical: str = "all"
@@ -224,10 +213,9 @@ class DaggerDistiller:
         return est.fit(X, y)
 
     def fit(self, teacher, env: SchedulingEnv, train_starts, val_starts, progress=None) -> DaggerDistiller:
-        if self.form not in FORMS:
-            raise ValueError(f"unknown student form {self.form!r}; choose one of {', '.join(FORMS)}")
+        form = choose(TreeForm, self.form, "student form")
         if self.iterations < 1:
-            raise ValueError("DAgger needs at least one iteration")
+            raise SchedlabError("DAgger needs at least one iteration")
         parse_critical(self.critical)
         rng = np.random.default_rng(self.seed)
         data = Decisions()
@@ -244,17 +232,17 @@ class DaggerDistiller:
                 rollout(env, train_starts[p], teacher, tree, beta, rng, data)
             idx = data.select(self.critical)
             if len(idx) == 0 and len(data) == 0:
-                raise ValueError(
+                raise SchedlabError(
                     "the rollouts met no decision with two or more candidate jobs (the queue stayed "
                     "short), so there is nothing to explain; use longer windows (--window-len) or "
                     "a busier trace"
                 )
             if len(idx) == 0:
-                raise ValueError(
+                raise SchedlabError(
                     f"no critical states under rule {self.critical!r} in {len(data)} decisions; "
                     "loosen the rule (e.g. a smaller queue or gap threshold)"
                 )
-            X, y = data.training_set(idx, self.form)
+            X, y = data.training_set(idx, form)
             est = self._fit_tree(X, y)
             tree = Tree.from_sklearn(est)
             val = mean_bsld(tree.act, env, val_starts)
@@ -275,48 +263,58 @@ class DaggerDistiller:
                 best = (val, est, idx)
         self.data_ = data
         val, est, idx = best
-        X, y = data.training_set(idx, self.form)
-        chosen, self.prune_path_ = est, []
-        if self.prune:
-            alphas = est.cost_complexity_pruning_path(X, y).ccp_alphas
-            alphas = (
-                np.unique(np.quantile(alphas[:-1], np.linspace(0, 1, self.prune_candidates))) if len(alphas) > 1 else []
-            )
-            trials = [(val, est)]
-            for a in alphas:
-                e = self._fit_tree(X, y, ccp_alpha=float(a))
-                t = Tree.from_sklearn(e)
-                v = mean_bsld(t.act, env, val_starts)
-                trials.append((v, e))
-                self.prune_path_.append({"ccp_alpha": float(a), "leaves": t.n_leaves, "val_bsld": v})
-            best_v = min(v for v, _ in trials)
-            ok = [(e.tree_.node_count, v, e) for v, e in trials if v <= best_v * (1 + self.prune_tolerance)]
-            _, val, chosen = min(ok, key=lambda r: (r[0], r[1]))
+        chosen, val = self._prune(est, val, *data.training_set(idx, form), env, val_starts)
         self.val_bsld_ = float(val)
         self.tree_ = Tree.from_sklearn(chosen)
         self.n_samples_ = chosen.tree_.n_node_samples.copy()
         return self
 
+    def _prune(self, est, val: float, X, y, env: SchedulingEnv, val_starts):
+        """(estimator, its validation bsld): the smallest cost-complexity pruning of ``est`` within
+        ``prune_tolerance`` of the best validation bsld (``est`` itself included); the levels
+        tried go to ``prune_path_``."""
+        self.prune_path_ = []
+        if not self.prune:
+            return est, val
+        alphas = est.cost_complexity_pruning_path(X, y).ccp_alphas
+        alphas = (
+            np.unique(np.quantile(alphas[:-1], np.linspace(0, 1, self.prune_candidates))) if len(alphas) > 1 else []
+        )
+        trials = [(val, est)]
+        for a in alphas:
+            e = self._fit_tree(X, y, ccp_alpha=float(a))
+            t = Tree.from_sklearn(e)
+            v = mean_bsld(t.act, env, val_starts)
+            trials.append((v, e))
+            self.prune_path_.append({"ccp_alpha": float(a), "leaves": t.n_leaves, "val_bsld": v})
+        best_v = min(v for v, _ in trials)
+        ok = [(e.tree_.node_count, v, e) for v, e in trials if v <= best_v * (1 + self.prune_tolerance)]
+        _, val, chosen = min(ok, key=lambda r: (r[0], r[1]))
+        return chosen, val
+
 
 def decision_latency(teacher, tree: Tree, env: SchedulingEnv, start: int, repeats: int = 3) -> dict:
     """Median seconds per decision over one window, each policy scheduling it on its own: the
     teacher's greedy action from the environment's observation, and the tree's (its feature
-    rows built from the environment, then the descent).  Environment stepping is not timed."""
+    rows built from the environment's decision view, then the descent).  Environment stepping is
+    not timed."""
 
     def timed(decide) -> tuple[float, int]:
-        env.reset(options={"start": int(start)})
         spent, n = 0.0, 0
-        while True:
+
+        def act(env: SchedulingEnv) -> int:
+            nonlocal spent, n
             t0 = time.perf_counter()
-            a = decide()
+            a = decide(env)
             spent += time.perf_counter() - t0
             n += 1
-            _, _, done, _, _ = env.step(a)
-            if done:
-                return spent / n, n
+            return a
+
+        run_episode(env, act, start)
+        return spent / n, n
 
     out = {}
-    for name, decide in (("teacher", lambda: teacher.act(env)), ("tree", lambda: tree.act(env))):
+    for name, decide in (("teacher", teacher.act), ("tree", tree.act)):
         runs = [timed(decide) for _ in range(repeats)]
         out[name] = float(np.median([r[0] for r in runs]))
         out["decisions"] = runs[0][1]

@@ -93,3 +93,27 @@ def write_all(tree: Tree, out: Path, stem: str = "tree") -> list[Path]:
         ):
             paths.append(svg)
     return paths
+
+
+def compare_trees(specs) -> list[dict]:
+    """Two or more trees side by side (``schedlab explain --compare``): per tree its teacher, size,
+    sample-weighted feature importances and its first three levels as rules.  A spec is what
+    ``--policy tree:`` takes, with or without the ``tree:`` prefix (a tree.json, an explain output
+    folder or a shipped tree's name)."""
+    from schedlab.explain.tree import TREE_PREFIX, load_tree
+
+    sides = []
+    for spec in specs:
+        spec = str(spec)
+        tree = load_tree(spec[len(TREE_PREFIX) :] if spec.startswith(TREE_PREFIX) else spec)
+        imp = tree.meta.get("importances") or tree.importances()  # sample-weighted when the tree carries them
+        sides.append(
+            {
+                "path": spec,
+                "teacher": tree.meta.get("teacher", ""),
+                "leaves": tree.n_leaves,
+                "importances": imp,
+                "top_splits": "\n".join(to_text(tree.truncated(3)).splitlines()[:24]),
+            }
+        )
+    return sides

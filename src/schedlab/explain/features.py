@@ -5,22 +5,19 @@ At a decision of :class:`schedlab.rl.SchedulingEnv` the candidates are the valid
 candidate's own features, its rank among the candidates (so "the shortest request in the queue"
 is one split) and the cluster's, so a tree on these rows is a priority function: the candidate
 with the highest predicted score is taken.
+
+The rows are computed from the decision's :class:`~schedlab.simulator.stepper.DecisionView`
+(``env.decision_view()``: seconds and units).  One rounding is kept on purpose:
+``start_delay_h`` is the start delay at the precision the agents' observation carries it (the
+log-minute scale of :func:`~schedlab.simulator.stepper.log_minutes`, float32, capped at a week),
+because trees were distilled from those values and their thresholds are placed between them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from schedlab.simulator.stepper import (
-    _LOGWEEK,
-    F_SHADOW,
-    F_T,
-    I_EXTRA,
-    I_FREE,
-    I_NQ,
-    I_PHASE,
-    N_JOB_FEATURES,
-)
+from schedlab.simulator.stepper import LOG_WEEK, DecisionView, log_minutes_f32
 
 #: Row features, in order (hours are wall-clock hours; units are the env's capacity unit).
 FEATURES = (
@@ -45,40 +42,36 @@ FEATURES = (
 N_FEATURES = len(FEATURES)
 
 
-def candidate_rows(env) -> tuple[np.ndarray, np.ndarray]:
-    """(actions, X): the valid actions of the decision now due and one feature row each."""
-    mask = env._mask
-    W = env.W
-    t = env.fst[F_T]
-    nq = int(env.ist[I_NQ])
-    free = float(env.ist[I_FREE])
-    phase = int(env.ist[I_PHASE])
-    slots = np.flatnonzero(mask[: min(nq, W)])
-    jobs = env.q[slots]
-    X = np.zeros((len(slots) + (1 if len(mask) > W and mask[W] else 0), N_FEATURES))
-    n = len(slots)
-    req = env.est[jobs]
-    wait = t - env.submit[jobs]
-    size = env.size[jobs].astype(np.float64)
+def observed_delay_h(start_delay: np.ndarray) -> np.ndarray:
+    """Start delays (s) as ``start_delay_h`` reads them: hours, at the observation's precision."""
+    return np.expm1(log_minutes_f32(start_delay) * LOG_WEEK) / 60.0
+
+
+def candidate_rows(view: DecisionView) -> tuple[np.ndarray, np.ndarray]:
+    """(actions, X): the valid actions of the decision ``view`` shows and one feature row each."""
+    n = len(view.slots)
+    free = float(view.free)
+    X = np.zeros((n + (1 if view.stop else 0), N_FEATURES))
+    req, wait = view.req_time, view.wait
+    size = view.size.astype(np.float64)
     X[:n, 0] = req / 3600.0
     X[:n, 1] = size
     X[:n, 2] = wait / 3600.0
     X[:n, 3] = size <= free
     X[:n, 4] = np.maximum(0.0, size - free)
-    delay_obs = env._obs[slots * N_JOB_FEATURES + 5]  # log-minutes, see stepper.JOB_FEATURES
-    X[:n, 5] = np.expm1(delay_obs * _LOGWEEK) / 60.0
+    X[:n, 5] = observed_delay_h(view.start_delay)
     X[:n, 6] = (wait + req) / np.maximum(req, 10.0)
     X[:, 8] = free
-    X[:, 9] = nq
-    X[:, 10] = phase
-    if phase == 1:
-        X[:, 11] = max(env.fst[F_SHADOW] - t, 0.0) / 3600.0
-        X[:, 12] = env.ist[I_EXTRA]
+    X[:, 9] = view.queue_length
+    X[:, 10] = view.phase
+    if view.phase == 1:
+        X[:, 11] = max(view.shadow - view.now, 0.0) / 3600.0
+        X[:, 12] = view.extra
     for col, key in ((13, req), (14, size), (15, size * req), (16, -wait)):  # ties share the lower rank
         X[:n, col] = np.searchsorted(np.sort(key), key, side="left")
-    actions = slots
-    if len(X) > n:  # the stop action: ranked after every job
+    actions = view.slots
+    if view.stop:  # the stop action: ranked after every job
         X[n, 13:17] = n
         X[n, 7] = 1.0
-        actions = np.append(slots, W)
+        actions = np.append(view.slots, view.stop_action)
     return actions.astype(np.int64), X

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from schedlab.errors import SchedlabError
 from schedlab.explain.dagger import (
     DaggerDistiller,
     Decisions,
@@ -27,36 +28,31 @@ from schedlab.policies import STATIC
 from schedlab.rl.env import SchedulingEnv
 from schedlab.rl.episodes import eval_window_starts, split_bounds
 from schedlab.rl.evaluation import HEURISTICS
+from schedlab.rl.options import TREE_FIELDS, EnvOptions
 from schedlab.simulator.config import SimConfig
 from schedlab.workload.table import Workload
 
 
-def load_teacher(model: str, workload: Workload, any_trace: bool = False):
-    """(teacher, env options): a static heuristic's name, or a trained model (file, folder, shipped
-    name).  A model trained on another trace is refused unless ``any_trace``."""
+def load_teacher(model: str, workload: Workload, any_trace: bool = False) -> tuple[object, EnvOptions]:
+    """(teacher, how it schedules): a static heuristic's name, or a trained model (file, folder,
+    shipped name; loaded once).  A model trained on another trace is refused unless ``any_trace``.
+    The options hold what a tree records (:data:`~schedlab.rl.options.TREE_FIELDS`)."""
     if model in STATIC:
-        return HeuristicTeacher(model), {
-            "visible": 128,
-            "backfill": "easy",
-            "queue_order": "fcfs",
-            "backfill_order": model,
-        }
-    from schedlab.rl.agents import load_policy
-    from schedlab.rl.evaluation import model_env_options
-    from schedlab.rl.models import resolve_model
-
-    path = resolve_model(model)
-    policy = load_policy(path)
-    trained_on = policy.meta.get("trace")
+        return HeuristicTeacher(model), EnvOptions(
+            visible=128, backfill="easy", queue_order="fcfs", backfill_order=model
+        )
+    from schedlab.rl.policy import model_policy
     from schedlab.workload.bundled import trace_key
 
+    policy = model_policy(model)
+    trained_on = policy.model.meta.get("trace")
     if trained_on and trace_key(trained_on) != trace_key(workload.name) and not any_trace:
-        raise ValueError(
-            f"model {path.name} was trained on {trained_on}, not {workload.name}: its tree would "
+        raise SchedlabError(
+            f"model {policy.path.name} was trained on {trained_on}, not {workload.name}: its tree would "
             f"explain it on jobs it never learnt from (pass --any-trace to do it anyway)"
         )
-    opts = model_env_options(policy, SimConfig(policy="fcfs", backfill="easy"))
-    return ModelTeacher(policy), {k: opts[k] for k in ("visible", "backfill", "queue_order", "backfill_order")}
+    runs = policy.env_options(SimConfig(policy="fcfs", backfill="easy"))
+    return ModelTeacher(policy.model), EnvOptions(**runs.to_dict(TREE_FIELDS))
 
 
 def explain(
@@ -82,21 +78,20 @@ def explain(
     command: str = "",
     any_trace: bool = False,
 ) -> tuple[Tree, dict]:
-    teacher, env_kw = load_teacher(model, workload, any_trace)
-    env = SchedulingEnv(workload, window_len=window_len, split="all", **env_kw)
-    n = len(workload)
-    fit_hi = split_bounds(n, train_split * (1 - val_fraction), "test")[0]
-    train_hi = split_bounds(n, train_split, "test")[0]
+    teacher, env_opts = load_teacher(model, workload, any_trace)
+    env = SchedulingEnv(workload, env_opts.replace(window_len=window_len, split="all"))
     rng = np.random.default_rng(seed)
-    if fit_hi < window_len or train_hi - fit_hi < window_len:
-        raise ValueError(
-            f"windows of {window_len} jobs do not fit the training ({fit_hi}) and validation "
-            f"({train_hi - fit_hi}) parts of {workload.name}; use a smaller --window-len"
-        )
-    train_starts = rng.integers(0, fit_hi - window_len + 1, size=max(4 * iterations * episodes_per_iteration, 8))
-    val_starts = rng.integers(fit_hi, train_hi - window_len + 1, size=val_windows)
-    test_starts = eval_window_starts(train_hi, n, window_len, windows, eval_seed)
-
+    train_starts, val_starts, test_starts = explain_windows(
+        workload,
+        train_split,
+        val_fraction,
+        window_len,
+        rng,
+        n_train=max(4 * iterations * episodes_per_iteration, 8),
+        n_val=val_windows,
+        n_test=windows,
+        eval_seed=eval_seed,
+    )
     d = DaggerDistiller(
         iterations=iterations,
         episodes_per_iteration=episodes_per_iteration,
@@ -109,7 +104,7 @@ def explain(
     )
     d.fit(teacher, env, train_starts, val_starts, progress=progress)
     tree = d.tree_
-    tree.env_kwargs = env_kw
+    tree.env = env_opts
     tree.meta = {
         "teacher": str(model),
         "trace": workload.name,
@@ -124,17 +119,66 @@ def explain(
         "importances": tree.importances(d.n_samples_),
         "val_bsld": d.val_bsld_,
     }
+    result = {"teacher": str(model), "trace": workload.name, "form": form, "critical": critical}
+    result.update(held_out(teacher, tree, env, test_starts, rng, heuristics))
+    result.update(
+        {
+            "window_starts": [int(s) for s in test_starts],
+            "window_len": window_len,
+            "dagger": d.history_,
+            "pruning": d.prune_path_,
+            "val_bsld": d.val_bsld_,
+            "importances": tree.importances(d.n_samples_),
+        }
+    )
+    return tree, result
 
-    # held-out: the teacher's own states label fidelity; each policy schedules the test windows alone
+
+def explain_windows(
+    workload: Workload,
+    train_split: float,
+    val_fraction: float,
+    window_len: int,
+    rng: np.random.Generator,
+    *,
+    n_train: int,
+    n_val: int,
+    n_test: int,
+    eval_seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window starts: DAgger's (the first ``train_split x (1 - val_fraction)`` of the jobs), the
+    validation ones (the rest of the training split; both drawn from ``rng``) and the test ones
+    (``schedlab evaluate``'s windows of the last ``1 - train_split``)."""
+    n = len(workload)
+    fit_hi = split_bounds(n, train_split * (1 - val_fraction), "test")[0]
+    train_hi = split_bounds(n, train_split, "test")[0]
+    if fit_hi < window_len or train_hi - fit_hi < window_len:
+        raise SchedlabError(
+            f"windows of {window_len} jobs do not fit the training ({fit_hi}) and validation "
+            f"({train_hi - fit_hi}) parts of {workload.name}; use a smaller --window-len"
+        )
+    train_starts = rng.integers(0, fit_hi - window_len + 1, size=n_train)
+    val_starts = rng.integers(fit_hi, train_hi - window_len + 1, size=n_val)
+    return train_starts, val_starts, eval_window_starts(train_hi, n, window_len, n_test, eval_seed)
+
+
+def held_out(teacher, tree: Tree, env: SchedulingEnv, test_starts, rng, heuristics) -> dict:
+    """The tree against its teacher and the heuristics on the test windows: fidelity on the
+    teacher's own states, each policy's mean bsld / wait / utilisation scheduling the windows
+    alone, and the decision latency of teacher and tree."""
+    from schedlab.simulator.compare import compare
+
     held = Decisions()
     teacher_runs = [rollout(env, s, teacher, None, 1.0, rng, held) for s in test_starts]
     tree_runs = schedule(tree.act, env, test_starts)
-    from schedlab.experiments import compare
-
     rows = {f"teacher ({teacher.name})": teacher_runs, f"tree ({tree.n_leaves} leaves)": tree_runs}
-    cfg_backfill = "none" if env_kw["backfill"] == "none" else "easy"
+    cfg_backfill = "none" if env.backfill == "none" else "easy"
     for r in compare(
-        workload, list(heuristics), [cfg_backfill], window_starts=[int(s) for s in test_starts], window_len=window_len
+        env.workload,
+        list(heuristics),
+        [cfg_backfill],
+        window_starts=[int(s) for s in test_starts],
+        window_len=env.L,
     ):
         rows[r.policy] = r.windows
     table = {
@@ -149,11 +193,7 @@ def explain(
     t_bsld = table[f"teacher ({teacher.name})"]["mean_bsld"]
     tr_bsld = table[f"tree ({tree.n_leaves} leaves)"]["mean_bsld"]
     best_h = min(heuristics, key=lambda h: table[h]["mean_bsld"])
-    result = {
-        "teacher": str(model),
-        "trace": workload.name,
-        "form": form,
-        "critical": critical,
+    return {
         "tree": {"nodes": tree.n_nodes, "leaves": tree.n_leaves, "depth": tree.depth},
         "fidelity": held.fidelity(tree),
         "held_out_decisions": len(held),
@@ -163,14 +203,7 @@ def explain(
         "tree_vs_best_heuristic_bsld": tr_bsld / table[best_h]["mean_bsld"] - 1.0,
         "latency_s": {"teacher": latency["teacher"], "tree": latency["tree"]},
         "speedup": latency["teacher"] / latency["tree"] if np.isfinite(latency["teacher"]) else None,
-        "window_starts": [int(s) for s in test_starts],
-        "window_len": window_len,
-        "dagger": d.history_,
-        "pruning": d.prune_path_,
-        "val_bsld": d.val_bsld_,
-        "importances": tree.importances(d.n_samples_),
     }
-    return tree, result
 
 
 def write_outputs(tree: Tree, result: dict, out: Path) -> list[Path]:

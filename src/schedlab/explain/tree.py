@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from schedlab.errors import SchedlabError
 from schedlab.explain.features import FEATURES, candidate_rows
-from schedlab.simulator.stepper import _LOGWEEK, F_SHADOW, F_T, I_EXTRA, I_FREE, I_NQ, I_PHASE, N_JOB_FEATURES
+from schedlab.rl.options import TREE_FIELDS, EnvOptions
+from schedlab.simulator.stepper import LOG_WEEK, DecisionView, log_minutes
 
 TREE_FORMAT = "schedlab-tree/1"
 TREE_PREFIX = "tree:"
@@ -31,7 +33,7 @@ class Tree:
     right: np.ndarray
     value: np.ndarray  # float score at every node (leaves are used)
     features: tuple[str, ...] = FEATURES
-    env_kwargs: dict = field(default_factory=dict)  # how the tree schedules (visible, backfill, ...)
+    env: EnvOptions = field(default_factory=EnvOptions)  # how it schedules (visible, backfill, orders)
     meta: dict = field(default_factory=dict)  # where it came from (teacher, trace, command, ...)
 
     def __post_init__(self) -> None:
@@ -73,12 +75,13 @@ class Tree:
         return self.value[node]
 
     def act(self, env) -> int:
-        """The candidate with the highest score (compiled: features and descent in one call)."""
-        return fast_act(self, env)
+        """The candidate with the highest score at the decision ``env`` has due (compiled:
+        features and descent in one call over ``env.decision_view()``)."""
+        return fast_act(self, env.decision_view())
 
     def act_reference(self, env) -> int:
         """The same choice through ``candidate_rows`` and ``predict`` (plain numpy; for tests)."""
-        actions, X = candidate_rows(env)
+        actions, X = candidate_rows(env.decision_view())
         return int(actions[int(np.argmax(self.predict(X)))])
 
     def importances(self, n_samples: np.ndarray | None = None) -> dict[str, float]:
@@ -134,7 +137,7 @@ class Tree:
         return {
             "format": TREE_FORMAT,
             "features": list(self.features),
-            "env_kwargs": self.env_kwargs,
+            "env_kwargs": self.env.to_dict(TREE_FIELDS),
             "meta": self.meta,
             "nodes": {
                 "feature": self.feature.tolist(),
@@ -147,8 +150,15 @@ class Tree:
 
     @classmethod
     def from_dict(cls, d: dict) -> Tree:
+        """The tree a ``to_dict`` (tree.json) holds.
+
+        Legacy rule for its ``env_kwargs``: tree files written before
+        :class:`~schedlab.rl.options.EnvOptions` may lack ``backfill_order``; they were scheduled
+        with sjf (the tree loader's default then), so a missing ``backfill_order`` reads as sjf.
+        Any other missing option takes EnvOptions' default (as it did).
+        """
         if not isinstance(d, dict) or d.get("format") != TREE_FORMAT:
-            raise ValueError(f"not a schedlab tree (expected format {TREE_FORMAT})")
+            raise SchedlabError(f"not a schedlab tree (expected format {TREE_FORMAT})")
         nd = d["nodes"]
         tree = cls(
             feature=np.asarray(nd["feature"], dtype=np.int64),
@@ -157,21 +167,21 @@ class Tree:
             right=np.asarray(nd["right"], dtype=np.int64),
             value=np.asarray(nd["value"], dtype=np.float64),
             features=tuple(d["features"]),
-            env_kwargs=d.get("env_kwargs", {}),
+            env=EnvOptions.from_dict(d.get("env_kwargs", {}), backfill_order="sjf"),
             meta=d.get("meta", {}),
         )
         if tree.features != FEATURES:
-            raise ValueError(f"tree reads features {tree.features}, this schedlab computes {FEATURES}")
+            raise SchedlabError(f"tree reads features {tree.features}, this schedlab computes {FEATURES}")
         n = tree.n_nodes
         if not (len(tree.threshold) == len(tree.left) == len(tree.right) == len(tree.value) == n) or n == 0:
-            raise ValueError("tree node arrays are empty or of different lengths")
+            raise SchedlabError("tree node arrays are empty or of different lengths")
         inner = tree.feature >= 0
         if (
             np.any(tree.left[inner] <= np.flatnonzero(inner))
             or np.any(tree.right[inner] >= n)
             or np.any(tree.feature >= len(tree.features))
         ):
-            raise ValueError("tree nodes do not form a tree (children must follow their parent)")
+            raise SchedlabError("tree nodes do not form a tree (children must follow their parent)")
         return tree
 
     def save(self, path: str | Path) -> Path:
@@ -196,43 +206,28 @@ def load_tree(path: str | Path) -> Tree:
     if path.is_dir():
         path = path / "tree.json"
     if not path.exists():
-        raise ValueError(f"no tree file {str(path)!r} (shipped trees: {', '.join(shipped) or 'none'})")
+        raise SchedlabError(f"no tree file {str(path)!r} (shipped trees: {', '.join(shipped) or 'none'})")
     try:
         d = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not a readable tree ({exc})") from None
+        raise SchedlabError(f"{path} is not a readable tree ({exc})") from None
     try:
         return Tree.from_dict(d)
     except (KeyError, TypeError) as exc:
-        raise ValueError(f"{path} is not a schedlab tree (missing {exc})") from None
+        raise SchedlabError(f"{path} is not a schedlab tree (missing {exc})") from None
 
 
 # -- the compiled decision path: features and tree descent in one numba call ----------------------
 
 
 @njit(cache=True)
-def _pick(W, mask, q, submit, est, size, ist, fst, obs, packed):
-    """The action the tree takes now: candidate_rows + predict + argmax, compiled (same result)."""
-    t = fst[F_T]
-    nq = ist[I_NQ]
-    free = float(ist[I_FREE])
-    phase = ist[I_PHASE]
-    nv = min(nq, W)
-    slots = np.empty(nv + 1, dtype=np.int64)
-    n = 0
-    for k in range(nv):
-        if mask[k]:
-            slots[n] = k
-            n += 1
-    has_stop = mask.shape[0] > W and mask[W]
-    req = np.empty(n)
+def _pick(slots, req, sz_int, wait, delay, now, free_int, nq, phase, shadow, extra, has_stop, stop_action, packed):
+    """The action the tree takes (candidate_rows + predict + argmax over a view, compiled: same result)."""
+    free = float(free_int)
+    n = slots.shape[0]
     sz = np.empty(n)
-    wait = np.empty(n)
     for c in range(n):
-        j = q[slots[c]]
-        req[c] = est[j]
-        sz[c] = size[j]
-        wait[c] = t - submit[j]
+        sz[c] = sz_int[c]
     x = np.zeros(17)
     best, best_a = -np.inf, -1
     for c in range(n + (1 if has_stop else 0)):
@@ -241,8 +236,8 @@ def _pick(W, mask, q, submit, est, size, ist, fst, obs, packed):
         x[9] = nq
         x[10] = phase
         if phase == 1:
-            x[11] = max(fst[F_SHADOW] - t, 0.0) / 3600.0
-            x[12] = ist[I_EXTRA]
+            x[11] = max(shadow - now, 0.0) / 3600.0
+            x[12] = extra
         if c < n:
             r, s, w = req[c], sz[c], wait[c]
             x[0] = r / 3600.0
@@ -250,7 +245,7 @@ def _pick(W, mask, q, submit, est, size, ist, fst, obs, packed):
             x[2] = w / 3600.0
             x[3] = 1.0 if s <= free else 0.0
             x[4] = max(0.0, s - free)
-            x[5] = np.expm1(obs[slots[c] * N_JOB_FEATURES + 5] * _LOGWEEK) / 60.0
+            x[5] = np.expm1(np.float32(log_minutes(delay[c])) * LOG_WEEK) / 60.0  # as features.observed_delay_h
             x[6] = (w + r) / max(r, 10.0)
             rr = rp = ra = rw = 0
             for o in range(n):
@@ -267,7 +262,7 @@ def _pick(W, mask, q, submit, est, size, ist, fst, obs, packed):
         else:
             x[7] = 1.0
             x[13] = x[14] = x[15] = x[16] = n
-            a = W
+            a = stop_action
         node = 0  # packed rows: feature, threshold, left, right, value
         while packed[node, 0] >= 0:
             node = int(packed[node, 2]) if x[int(packed[node, 0])] <= packed[node, 1] else int(packed[node, 3])
@@ -276,6 +271,24 @@ def _pick(W, mask, q, submit, est, size, ist, fst, obs, packed):
     return best_a
 
 
-def fast_act(tree: Tree, env) -> int:
-    """``tree.act(env)`` through the compiled path (what ``tree:PATH`` policies use)."""
-    return int(_pick(env.W, env._mask, env.q, env.submit, env.est, env.size, env.ist, env.fst, env._obs, tree.packed))
+def fast_act(tree: Tree, view: DecisionView) -> int:
+    """The tree's action at the decision ``view`` shows, through the compiled path (what
+    ``tree:PATH`` policies use)."""
+    return int(
+        _pick(
+            view.slots,
+            view.req_time,
+            view.size,
+            view.wait,
+            view.start_delay,
+            view.now,
+            view.free,
+            view.queue_length,
+            view.phase,
+            view.shadow,
+            view.extra,
+            view.stop,
+            view.stop_action,
+            tree.packed,
+        )
+    )

@@ -6,26 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(plt, fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+from schedlab.report.figures import pyplot, save_figure
 
 
 def metric_bars(rows: list[dict], out: Path, metrics=("mean_wait", "mean_bsld", "utilization")) -> Path:
     """Bars of each metric per policy+backfill (mean over windows; error bars = min..max)."""
-    plt = _plt()
+    plt = pyplot()
     labels = [f"{r['policy']}+{r['backfill']}" for r in rows]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 0.35 * len(rows) + 2.2))
     for ax, m in zip(np.atleast_1d(axes), metrics, strict=False):
@@ -40,12 +26,12 @@ def metric_bars(rows: list[dict], out: Path, metrics=("mean_wait", "mean_bsld", 
         ax.invert_yaxis()
         ax.set_title(m.replace("_", " "))
         ax.grid(axis="x", alpha=0.3)
-    return _save(plt, fig, out / "metrics.png")
+    return save_figure(fig, out / "metrics.png", dpi=110)
 
 
 def wait_cdfs(waits: dict[str, np.ndarray], out: Path) -> Path:
     """Empirical CDF of job wait times (log x axis), one line per policy+backfill."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, w in waits.items():
         x = np.sort(np.maximum(w, 1.0))
@@ -55,7 +41,7 @@ def wait_cdfs(waits: dict[str, np.ndarray], out: Path) -> Path:
     ax.set_ylabel("fraction of jobs")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    return _save(plt, fig, out / "wait_cdf.png")
+    return save_figure(fig, out / "wait_cdf.png", dpi=110)
 
 
 def binned_mean(t: np.ndarray, v: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -73,7 +59,7 @@ def binned_mean(t: np.ndarray, v: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def over_time(series: dict[str, dict], out: Path, bins: int = 300) -> Path:
     """Utilisation and queue length over time (time averages in ``bins`` bins per line)."""
-    plt = _plt()
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
     t_end = max(max(s["util_t"][-1], s["queue_t"][-1]) for s in series.values())
     edges = np.linspace(0.0, t_end, bins + 1)
@@ -88,4 +74,4 @@ def over_time(series: dict[str, dict], out: Path, bins: int = 300) -> Path:
     for a in (a1, a2):
         a.grid(alpha=0.3)
     a1.legend(fontsize=7, ncol=3)
-    return _save(plt, fig, out / "over_time.png")
+    return save_figure(fig, out / "over_time.png", dpi=110)

@@ -25,10 +25,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from schedlab.errors import SchedlabError
+from schedlab.options import Agent, choose
+from schedlab.rl.checkpoint import CHECKPOINT_FORMAT, read_checkpoint, save_checkpoint
+from schedlab.rl.options import CHECKPOINT_FIELDS, EnvOptions
 from schedlab.simulator.stepper import N_CLUSTER_FEATURES, N_JOB_FEATURES
 
-AGENTS = ("dras", "scorer")
-CHECKPOINT_FORMAT = "schedlab-rl/1"
+AGENTS = tuple(Agent)
 PHASE = 2  # index of the "phase" cluster feature
 NEG = -1e9
 
@@ -100,11 +103,8 @@ class DrasAgent(nn.Module):
 
 
 def build_agent(agent: str, visible: int, stop_action: bool) -> nn.Module:
-    if agent == "dras":
-        return DrasAgent(visible, stop_action)
-    if agent == "scorer":
-        return ScorerAgent(visible, stop_action)
-    raise ValueError(f"unknown agent {agent!r}; choose one of {', '.join(AGENTS)}")
+    agent = choose(Agent, agent, "agent")
+    return DrasAgent(visible, stop_action) if agent is Agent.DRAS else ScorerAgent(visible, stop_action)
 
 
 def slots_needed(mask: np.ndarray | torch.Tensor, W: int) -> int:
@@ -136,14 +136,33 @@ def to_index(action: torch.Tensor, k: int, W: int) -> torch.Tensor:
     return torch.where(action >= W, torch.full_like(action, k), action)
 
 
+def checkpoint_options(meta: dict) -> EnvOptions:
+    """The environment options a checkpoint's ``meta["env_kwargs"]`` records.
+
+    Legacy rule: checkpoints written before :class:`EnvOptions` hold only the options that were
+    given at training; every missing one takes EnvOptions' default, which is what these files
+    were always run with (in particular ``backfill_order`` fcfs and ``queue_order`` fcfs).
+    New checkpoints record every option of :data:`CHECKPOINT_FIELDS`.
+    """
+    return EnvOptions.from_dict(meta["env_kwargs"])
+
+
 class TrainedPolicy:
-    """A loaded checkpoint that acts greedily: the scheduling policy behind ``model:PATH``."""
+    """A loaded checkpoint that acts greedily: the scheduling policy behind ``model:PATH``.
+
+    ``env`` is the options it was trained with (:func:`checkpoint_options`); ``env_kwargs`` the
+    same as the plain dict a checkpoint stores (what :mod:`schedlab.rl.rlscheduler_protocol`
+    reads from any agent)."""
 
     def __init__(self, net: nn.Module, meta: dict):
         self.net = net.eval()
         self.meta = meta
         self.agent = meta["agent"]
-        self.env_kwargs = meta["env_kwargs"]
+        self.env = checkpoint_options(meta)
+
+    @property
+    def env_kwargs(self) -> dict:
+        return self.env.to_dict(CHECKPOINT_FIELDS)
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, mask: np.ndarray) -> int:
@@ -151,6 +170,10 @@ class TrainedPolicy:
         m = torch.as_tensor(mask)[None]
         logits, _, k = masked_logits(self.net, o, m)
         return int(to_action(logits.argmax(-1), k, self.net.W)[0])
+
+    def act_env(self, env) -> int:
+        """The greedy action at the decision ``env`` (a SchedulingEnv) has due."""
+        return self.act(env.observation(), env.action_masks())
 
     @torch.no_grad()
     def scores(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -168,36 +191,31 @@ class TrainedPolicy:
         return out
 
 
-def save_checkpoint(path: str | Path, net: nn.Module, meta: dict, extra: dict | None = None) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save({"format": CHECKPOINT_FORMAT, "meta": meta, "model": net.state_dict(), **(extra or {})}, tmp)
-    tmp.replace(path)  # atomic: a run killed while saving never leaves a half-written checkpoint
-
-
-def read_checkpoint(path: str | Path) -> dict:
-    """The raw checkpoint dict, or a ValueError that says what is wrong with the file."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.pt"
-    if not path.exists():
-        raise ValueError(f"model file {path} does not exist")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # any unpickling / zip error: the file is not a checkpoint
-        raise ValueError(f"{path} is not a readable schedlab model ({type(exc).__name__}: {exc})") from None
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a schedlab model (expected format {CHECKPOINT_FORMAT})")
-    return ck
-
-
 def load_policy(path: str | Path) -> TrainedPolicy:
+    """The model in ``path`` (a checkpoint file or a run folder), read once."""
     ck = read_checkpoint(path)
     meta = ck["meta"]
-    net = build_agent(meta["agent"], meta["env_kwargs"]["visible"], meta["env_kwargs"]["backfill"] == "agent")
+    options = checkpoint_options(meta)
+    net = build_agent(meta["agent"], options.visible, options.stop_action)
     try:
         net.load_state_dict(ck["model"])
     except RuntimeError as exc:
-        raise ValueError(f"{path}: weights do not match a {meta['agent']} agent ({exc})") from None
+        raise SchedlabError(f"{path}: weights do not match a {meta['agent']} agent ({exc})") from None
     return TrainedPolicy(net, meta)
+
+
+__all__ = [
+    "AGENTS",
+    "CHECKPOINT_FORMAT",
+    "DrasAgent",
+    "ScorerAgent",
+    "TrainedPolicy",
+    "build_agent",
+    "checkpoint_options",
+    "load_policy",
+    "masked_logits",
+    "read_checkpoint",
+    "save_checkpoint",
+    "to_action",
+    "to_index",
+]

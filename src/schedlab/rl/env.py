@@ -41,11 +41,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from schedlab.errors import SchedlabError
 from schedlab.metrics import TAU, bounded_slowdown
-from schedlab.policies import POLICY_NAMES, STATIC, is_dynamic, priority_ranks, static_scores
+from schedlab.options import EnvBackfill, Reward, Split
+from schedlab.policies import POLICY_NAMES, is_dynamic, priority_ranks, static_scores
 from schedlab.rl.episodes import eval_window_starts, split_bounds
-from schedlab.simulator import _DYN, job_sizes
+from schedlab.rl.options import EnvOptions
+from schedlab.simulator import job_sizes
 from schedlab.simulator.engine import BF_EASY, BF_NONE, DYN_STATIC, simulate_kernel
+from schedlab.simulator.run import KERNEL_DYNAMIC
 from schedlab.simulator.stepper import (
     CLUSTER_FEATURES,
     F_T,
@@ -59,15 +63,17 @@ from schedlab.simulator.stepper import (
     N_FSTATE,
     N_ISTATE,
     N_JOB_FEATURES,
+    DecisionView,
     step_act,
     step_advance,
     step_observe,
     step_reset,
+    step_view,
 )
 from schedlab.workload.table import Workload
 
-REWARDS = ("bsld", "bsld-dense", "wait", "util", "dras")
-SPLITS = ("train", "test", "all")
+REWARDS = tuple(Reward)
+SPLITS = tuple(Split)
 DRAS_WAIT_FLOOR = 6 * 3600.0
 
 
@@ -82,86 +88,58 @@ def _load(trace, rules: str) -> Workload:
 class SchedulingEnv(gym.Env):
     """Pick which waiting job runs (or is reserved) next; see the module docstring.
 
-    Parameters (all visible in ``repr(env.spec)`` when made through ``gymnasium.make``):
+    ``SchedulingEnv(trace, options)`` with :class:`~schedlab.rl.options.EnvOptions`, or with its
+    fields as keyword arguments (``SchedulingEnv(trace, window_len=64, backfill="agent")``, as
+    ``gymnasium.make`` passes them; they override ``options``):
       trace          bundled trace name, SWF path, or a :class:`Workload`
-      window_len     jobs per episode (None: the whole split as one episode)
-      visible        W, waiting jobs the agent sees and may pick (the first W in queue order)
-      backfill       none | easy | agent (the agent picks backfill jobs; adds a ``stop`` action)
-      reward         bsld | wait | util | dras
-      split          train | test | all;  train_split: fraction of jobs in the training split
-      queue_order    static policy ordering the queue: the first W are visible
-      backfill_order static policy giving the order EASY tries backfill candidates in
-      capacity_unit  procs | nodes;  estimates: requested | actual;  kill_at_request: bool
       rules          cleaning rule set when ``trace`` is a name or path
-      eval_windows, eval_seed  test-split windows (fixed, non-overlapping)
+      window_len, visible, backfill, reward, split, train_split, queue_order, backfill_order,
+      capacity_unit, estimates, kill_at_request, eval_windows, eval_seed, baseline: see EnvOptions
+
+    What a decision sees: the observation (returned by ``reset``/``step``, or
+    :meth:`observation`), :meth:`action_masks`, and :meth:`decision_view` (the candidates and the
+    machine in seconds and units, :class:`~schedlab.simulator.stepper.DecisionView`).
     """
 
     metadata = {"render_modes": []}
 
-    def __init__(
-        self,
-        trace: Any = "theta_2022",
-        window_len: int | None = 256,
-        visible: int = 128,
-        backfill: str = "easy",
-        reward: str = "bsld",
-        split: str = "train",
-        train_split: float = 0.7,
-        queue_order: str = "fcfs",
-        capacity_unit: str = "procs",
-        estimates: str = "requested",
-        kill_at_request: bool = True,
-        rules: str = "textbook",
-        eval_windows: int = 10,
-        eval_seed: int = 0,
-        baseline: str | None = None,
-        backfill_order: str = "fcfs",
-    ):
+    def __init__(self, trace: Any = "theta_2022", options: EnvOptions | None = None, *, rules: str = "textbook", **kw):
         super().__init__()
-        for value, allowed, what in (
-            (backfill, tuple(MODES), "backfill mode"),
-            (reward, REWARDS, "reward"),
-            (split, SPLITS, "split"),
-            (queue_order, STATIC, "queue order"),
-            (backfill_order, STATIC, "backfill order"),
-            (capacity_unit, ("procs", "nodes"), "capacity unit"),
-            (estimates, ("requested", "actual"), "estimate source"),
-        ):
-            if value not in allowed:
-                raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
-        if baseline is not None and baseline not in POLICY_NAMES:
-            raise ValueError(f"unknown baseline policy {baseline!r}; choose one of {', '.join(POLICY_NAMES)}")
-        if int(visible) < 1:
-            raise ValueError(f"visible must be >= 1, got {visible}")
+        opts = EnvOptions.coerce(options)
+        self.options = opts = opts.replace(**kw) if kw else opts
         self.workload = _load(trace, rules)
-        self.W = int(visible)
-        self.backfill, self.reward_kind, self.split = backfill, reward, split
-        self.mode = MODES[backfill]
-        self.baseline = baseline
+        self.W = opts.visible
+        self.backfill, self.reward_kind, self.split = opts.backfill, opts.reward, opts.split
+        self.mode = MODES[opts.backfill]
+        self.baseline = opts.baseline
         self.baseline_metrics: dict | None = None
-        self._teacher = None
+        self._teacher: tuple | None = None
+        self._view: DecisionView | None = None
         wl = self.workload
-        self.size_all, self.capacity = job_sizes(wl, capacity_unit)
+        self.size_all, self.capacity = job_sizes(wl, opts.capacity_unit)
         if len(wl) and self.size_all.max() > self.capacity:
-            raise ValueError(f"a job needs {self.size_all.max()} {capacity_unit} but the machine has {self.capacity}")
-        run = np.minimum(wl.run, wl.req_time) if kill_at_request else wl.run.copy()
+            raise SchedlabError(
+                f"a job needs {self.size_all.max()} {opts.capacity_unit} but the machine has {self.capacity}"
+            )
+        run = np.minimum(wl.run, wl.req_time) if opts.kill_at_request else wl.run.copy()
         self.run_all = np.ascontiguousarray(run, dtype=np.float64)
-        self.est_all = np.ascontiguousarray(wl.req_time if estimates == "requested" else run, dtype=np.float64)
-        self.queue_order = queue_order  # ranked per window, on the window's re-based submits (_load_window)
-        self.backfill_order = backfill_order
-        self.lo, self.hi = split_bounds(len(wl), train_split, split)
-        self.L = int(window_len) if window_len else self.hi - self.lo
+        self.est_all = np.ascontiguousarray(wl.req_time if opts.estimates == "requested" else run, dtype=np.float64)
+        self.queue_order = opts.queue_order  # ranked per window, on the window's re-based submits (_load_window)
+        self.backfill_order = opts.backfill_order
+        self.lo, self.hi = split_bounds(len(wl), opts.train_split, opts.split)
+        self.L = opts.window_len or self.hi - self.lo
         if self.L < 1 or self.hi - self.lo < self.L:
-            raise ValueError(
-                f"a window of {self.L} jobs does not fit in the {split} split ({self.hi - self.lo} of {len(wl)} jobs)"
+            raise SchedlabError(
+                f"a window of {self.L} jobs does not fit in the {opts.split} split "
+                f"({self.hi - self.lo} of {len(wl)} jobs)"
             )
         self.eval_starts = (
-            eval_window_starts(self.lo, self.hi, self.L, eval_windows, eval_seed)
-            if split != "train" and window_len
+            eval_window_starts(self.lo, self.hi, self.L, opts.eval_windows, opts.eval_seed)
+            if opts.split != Split.TRAIN and opts.window_len
             else np.array([self.lo])
         )
         self._next_eval = 0
-        n_actions = self.W + (1 if self.mode == MODES["agent"] else 0)
+        n_actions = self.W + (1 if opts.backfill is EnvBackfill.AGENT else 0)
         dim = self.W * N_JOB_FEATURES + N_CLUSTER_FEATURES
         self.observation_space = spaces.Box(0.0, 1.0, shape=(dim,), dtype=np.float32)
         self.action_space = spaces.Discrete(n_actions)
@@ -181,7 +159,9 @@ class SchedulingEnv(gym.Env):
         if "start" in options:
             s = int(options["start"])
             if not self.lo <= s <= self.hi - self.L:
-                raise ValueError(f"window start {s} is outside the {self.split} split [{self.lo}, {self.hi - self.L}]")
+                raise SchedlabError(
+                    f"window start {s} is outside the {self.split} split [{self.lo}, {self.hi - self.L}]"
+                )
         elif self.split == "train" and self.hi - self.lo > self.L:
             s = int(self.np_random.integers(self.lo, self.hi - self.L + 1))
         else:
@@ -194,6 +174,7 @@ class SchedulingEnv(gym.Env):
         return self._obs.copy(), self._info()
 
     def step(self, action):
+        self._view = None
         a = int(action)
         if not (0 <= a < len(self._mask)) or not self._mask[a]:
             self.invalid_actions += 1
@@ -254,19 +235,53 @@ class SchedulingEnv(gym.Env):
     def teacher_action(self, policy: str = "sjf") -> int:
         """The action a static heuristic takes now: the valid slot with the lowest score (ties: the
         earlier slot), or ``stop`` when no slot is valid.  Used to warm-start agents by imitation."""
-        if self._teacher is None or self._teacher[0] != (self.window_start, policy):
-            sl = slice(self.window_start, self.window_start + self.L)
-            scores = static_scores(policy, self.workload.req_time[sl], self.workload.procs[sl], self.submit)
-            self._teacher = ((self.window_start, policy), scores)
         nv = min(int(self.ist[I_NQ]), self.W)
         cand = np.flatnonzero(self._mask[:nv])
         if len(cand) == 0:
             return self.W
-        return int(cand[np.argmin(self._teacher[1][self.q[cand]])])
+        return int(cand[np.argmin(self.heuristic_scores(policy)[self.q[cand]])])
+
+    def heuristic_scores(self, policy: str) -> np.ndarray:
+        """A static heuristic's score of every job of the current window (lower runs first; indexed
+        as :attr:`DecisionView.job <schedlab.simulator.stepper.DecisionView>`), on the window's
+        re-based submits.  Cached per window and policy."""
+        if self._teacher is None or self._teacher[0] != (self.window_start, policy):
+            sl = slice(self.window_start, self.window_start + self.L)
+            scores = static_scores(policy, self.workload.req_time[sl], self.workload.procs[sl], self.submit)
+            self._teacher = ((self.window_start, policy), scores)
+        return self._teacher[1]
 
     def action_masks(self) -> np.ndarray:
         """Valid actions now (sb3-contrib's MaskablePPO calls this)."""
         return self._mask.copy()
+
+    def observation(self) -> np.ndarray:
+        """The observation of the decision now due (as ``reset``/``step`` returned it)."""
+        return self._obs.copy()
+
+    def decision_view(self) -> DecisionView:
+        """The decision now due in seconds and units: its candidate jobs (requested time, size,
+        wait, submit, start delay), free units, queue length, the reservation's shadow time, now."""
+        if self._view is None:
+            self._view = step_view(
+                self.W,
+                self.capacity,
+                self.submit,
+                self.est,
+                self.size,
+                self.re,
+                self.rj,
+                self.q,
+                self.ist,
+                self.fst,
+                self._mask,
+            )
+        return self._view
+
+    @property
+    def decisions(self) -> int:
+        """Decisions taken in this episode."""
+        return int(self.ist[I_DECISIONS])
 
     # -- helpers --------------------------------------------------------------------------
     def _load_window(self, s: int) -> None:
@@ -308,12 +323,12 @@ class SchedulingEnv(gym.Env):
     def _baseline_start(self) -> np.ndarray:
         """Start times the baseline heuristic gives this window (the engine, same semantics)."""
         if is_dynamic(self.baseline):
-            dyn, rank = _DYN[self.baseline], np.zeros(self.L, dtype=np.int64)
+            dyn, rank = KERNEL_DYNAMIC[self.baseline], np.zeros(self.L, dtype=np.int64)
         else:
             sl = slice(self.window_start, self.window_start + self.L)
             scores = static_scores(self.baseline, self.workload.req_time[sl], self.workload.procs[sl], self.submit)
             dyn, rank = DYN_STATIC, priority_ranks(scores)
-        bf = BF_NONE if self.mode == MODES["none"] else BF_EASY
+        bf = BF_NONE if self.backfill is EnvBackfill.NONE else BF_EASY
         start, _, _ = simulate_kernel(self.submit, self.run, self.est, self.size, self.capacity, bf, rank, dyn)
         return start
 
@@ -336,6 +351,7 @@ class SchedulingEnv(gym.Env):
         )
 
     def _observe(self) -> None:
+        self._view = None
         step_observe(
             self.W,
             self.capacity,
@@ -422,6 +438,7 @@ class SchedulingEnv(gym.Env):
         self.np_random.bit_generator.state = st["rng"]
         self.L = len(self.submit)
         self.inv_run = 1.0 / np.maximum(self.run, TAU)
+        self._view = None
 
     @property
     def feature_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:

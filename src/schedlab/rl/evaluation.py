@@ -1,5 +1,7 @@
-"""A trained model as a scheduling policy (``--policy model:PATH``) and ``schedlab evaluate``:
-the model and the heuristics on the same windows, same semantics."""
+"""``schedlab evaluate``: a trained model and the heuristics on the same windows, same semantics.
+
+(A model as a scheduling policy, ``--policy model:PATH``, is :mod:`schedlab.rl.policy`.)
+"""
 
 from __future__ import annotations
 
@@ -8,78 +10,22 @@ from pathlib import Path
 
 import numpy as np
 
-from schedlab.rl.agents import TrainedPolicy, load_policy
-from schedlab.rl.env import SchedulingEnv
+from schedlab.rl.agents import TrainedPolicy
 from schedlab.rl.episodes import eval_window_starts, split_bounds
+from schedlab.rl.policy import ModelPolicy, model_policy
 from schedlab.simulator.config import SimConfig
-from schedlab.simulator.result import SimResult
-from schedlab.simulator.stepper import I_DECISIONS
 from schedlab.workload.table import Workload
 
 HEURISTICS = ("fcfs", "sjf", "saf", "wfp3", "unicep", "f1")
-MODEL_PREFIX = "model:"
+#: the keyword arguments :func:`model_env_options` gives
+RUN_OPTIONS = ("visible", "backfill", "queue_order", "backfill_order", "capacity_unit", "estimates", "kill_at_request")
 
 
 def model_env_options(policy: TrainedPolicy, config: SimConfig) -> dict:
-    """Environment options for running ``policy`` under ``config``.  A DRAS model trained to pick
-    its own backfill jobs keeps doing so; other models backfill as ``config.backfill`` says."""
-    kw = policy.env_kwargs
-    if config.backfill == "conservative":
-        raise ValueError(
-            "an RL model schedules with backfill none or easy (or its own, for DRAS models), not conservative"
-        )
-    backfill = "agent" if kw["backfill"] == "agent" else config.backfill
-    return {
-        "visible": kw["visible"],
-        "backfill": backfill,
-        "queue_order": kw.get("queue_order", "fcfs"),
-        "backfill_order": kw.get("backfill_order", "fcfs"),
-        "capacity_unit": config.capacity_unit,
-        "estimates": config.estimates,
-        "kill_at_request": config.kill_at_request,
-    }
-
-
-def run_policy(env: SchedulingEnv, policy: TrainedPolicy, start: int) -> dict:
-    """One greedy episode from window ``start``; the episode's metrics."""
-    obs, info = env.reset(options={"start": start})
-    while True:
-        obs, _, done, _, info = env.step(policy.act(obs, info["action_mask"]))
-        if done:
-            return info["episode_metrics"]
-
-
-def simulate_model(workload: Workload, config: SimConfig) -> SimResult:
-    """The whole workload scheduled by the model named in ``config.policy`` (``model:PATH``)."""
-    path = str(config.policy)[len(MODEL_PREFIX) :]
-    policy = load_policy(path)
-    if config.preset == "rlscheduler":
-        from schedlab.rl.rlscheduler_protocol import simulate_rlscheduler_agent
-
-        return simulate_rlscheduler_agent(workload, policy, backfill=config.backfill != "none", config=config)
-    if config.preset != "textbook":
-        raise ValueError(f"RL models run under the textbook or rlscheduler preset, not {config.preset!r}")
-    env = SchedulingEnv(workload, window_len=None, split="all", **model_env_options(policy, config))
-    t0 = time.perf_counter()
-    run_policy(env, policy, 0)
-    return env_result(env, config, time.perf_counter() - t0, {"model": path, "agent": policy.agent})
-
-
-def env_result(env: SchedulingEnv, config: SimConfig, seconds: float, extra: dict) -> SimResult:
-    """The schedule an episode over a whole workload (``window_len=None``) produced, as a SimResult."""
-    return SimResult(
-        workload=env.workload,
-        config=config,
-        start=env.start.copy(),
-        end=env.start + env.run,
-        run=env.run.copy(),
-        size=env.size.copy(),
-        capacity=env.capacity,
-        reservation=np.full(env.L, np.inf),
-        sim_seconds=seconds,
-        passes=int(env.ist[I_DECISIONS]),
-        extra=extra,
-    )
+    """How ``policy`` schedules under ``config``, as keyword arguments of SchedulingEnv (for
+    scripts; :meth:`ModelPolicy.env_options <schedlab.rl.policy.ModelPolicy.env_options>` gives
+    them as typed :class:`~schedlab.rl.options.EnvOptions`)."""
+    return ModelPolicy(spec="model:", model=policy).env_options(config).to_dict(RUN_OPTIONS)
 
 
 def evaluation_windows(
@@ -90,7 +36,7 @@ def evaluation_windows(
 
 
 def evaluate(
-    model: str | Path,
+    model: str | Path | ModelPolicy,
     workload: Workload,
     starts: list[int],
     window_len: int,
@@ -99,23 +45,25 @@ def evaluate(
     heuristics=HEURISTICS,
     tau: float = 10.0,
 ) -> dict:
-    """Mean and per-window metrics of the model and each heuristic on the same windows."""
-    from schedlab.experiments import compare, metrics_of
+    """Mean and per-window metrics of the model and each heuristic on the same windows.  ``model``
+    is a model file or run folder (or a shipped model's name, or an already loaded
+    :class:`ModelPolicy`); it is loaded once."""
+    from schedlab.simulator.compare import compare, metrics_of
 
-    policy = load_policy(model)
+    policy = model if isinstance(model, ModelPolicy) else model_policy(str(model))
+    model = policy.path if isinstance(model, ModelPolicy) else model
     opts = dict(backfill=backfill, preset=preset)
     if preset == "rlscheduler":
         opts.update(capacity_unit="nodes", kill_at_request=False)
-    config = SimConfig(policy="fcfs", **opts)
-    label = f"{policy.agent} ({Path(model).name})"
+    config = SimConfig(policy=policy, **opts)
+    agent = policy.model.agent
     per = []
     t0 = time.perf_counter()
     for s in starts:
-        part = workload.window(int(s), window_len)
-        res = simulate_model(part, SimConfig(**{**config.__dict__, "policy": f"{MODEL_PREFIX}{model}"}))
+        res = policy.simulate(workload.window(int(s), window_len), config)
         per.append({k: v for k, v in metrics_of(res, tau).items()})
     agent_seconds = time.perf_counter() - t0
-    rows = [{"policy": label, "agent": policy.agent, "windows": per}]
+    rows = [{"policy": f"{agent} ({Path(model).name})", "agent": agent, "windows": per}]
     for r in compare(
         workload,
         list(heuristics),
@@ -134,16 +82,19 @@ def evaluate(
     fcfs = next((r for r in rows if r["policy"] == "fcfs"), None)
     return {
         "model": str(model),
-        "agent": policy.agent,
+        "agent": agent,
         "trace": workload.name,
         "window_len": window_len,
         "window_starts": [int(s) for s in starts],
         "backfill": backfill,
         "preset": preset,
-        "model_backfill": model_env_options(policy, config)["backfill"] if preset == "textbook" else backfill,
+        "model_backfill": policy.env_options(config).backfill.value if preset == "textbook" else backfill,
         "results": rows,
         "best_heuristic": best["policy"],
         "bsld_vs_best_heuristic": rows[0]["mean_bsld"] / best["mean_bsld"] - 1.0,
         "bsld_vs_fcfs": rows[0]["mean_bsld"] / fcfs["mean_bsld"] - 1.0 if fcfs else None,
         "agent_seconds": agent_seconds,
     }
+
+
+__all__ = ["HEURISTICS", "evaluate", "evaluation_windows", "model_env_options"]

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from schedlab.errors import SchedlabError
 from schedlab.simulator.config import SimConfig
 from schedlab.simulator.engine import INF
 from schedlab.simulator.parity.rlscheduler import (
@@ -106,7 +107,7 @@ def observe_rlscheduler(
     nq, nrun = (len(queue) if queue_length is None else int(queue_length)), len(running)
     q = np.asarray(queue[:W], dtype=np.int64)
     if len(q) < min(nq, W):
-        raise ValueError(f"queue holds {len(q)} jobs but {min(nq, W)} visible ones are needed")
+        raise SchedlabError(f"queue holds {len(q)} jobs but {min(nq, W)} visible ones are needed")
     rj = np.fromiter(running, dtype=np.int64, count=nrun)
     re = np.fromiter((start[j] for j in running), dtype=np.float64, count=nrun) + req[rj]
     by_end = np.argsort(re, kind="stable")
@@ -165,11 +166,11 @@ def simulate_rlscheduler_agent(
     capacity_unit="nodes", kill_at_request=False)``.
     """
     if visibility not in VISIBILITY:
-        raise ValueError(f"unknown visibility {visibility!r}; choose one of {', '.join(VISIBILITY)}")
+        raise SchedlabError(f"unknown visibility {visibility!r}; choose one of {', '.join(VISIBILITY)}")
     kw = policy.env_kwargs
     W = int(kw["visible"])
     if W < 1:
-        raise ValueError(f"visible must be >= 1, got {W}")
+        raise SchedlabError(f"visible must be >= 1, got {W}")
     n_actions = W + (1 if kw.get("backfill") == "agent" else 0)
     if config is None:
         config = SimConfig(
@@ -180,10 +181,10 @@ def simulate_rlscheduler_agent(
             kill_at_request=False,
         )
     elif (config.backfill != "none") != bool(backfill):
-        raise ValueError(f"backfill={backfill} contradicts config.backfill={config.backfill!r}")
+        raise SchedlabError(f"backfill={backfill} contradicts config.backfill={config.backfill!r}")
     n_jobs = len(workload)
     if n_jobs == 0:
-        raise ValueError("cannot simulate an empty workload")
+        raise SchedlabError("cannot simulate an empty workload")
     ppn = float(workload.max_procs) / float(workload.max_nodes)
     capacity = int(workload.max_nodes)
     submit = np.ascontiguousarray(workload.submit, dtype=np.float64)

@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from schedlab.errors import OptionError, SchedlabError
+from schedlab.options import Agent, Curriculum, EnvBackfill, Reward, Split, TrainPreset, ValMetric, choose
 from schedlab.rl.env import SchedulingEnv
 from schedlab.rl.episodes import split_bounds
+from schedlab.rl.options import EnvOptions
 from schedlab.rl.ppo import PPOConfig, Stage, train
 from schedlab.workload import load_trace
 from schedlab.workload.synthetic import resample
 from schedlab.workload.table import Workload
 
-OBJECTIVES = ("bsld", "bsld-dense", "wait", "util", "dras")
-CURRICULA = ("dras", "none")
-VAL_METRICS = ("bsld", "relative")  # checkpoint choice: mean bsld, or mean of bsld / the baseline's bsld per window
 DRAS_JOBSETS = Path(__file__).resolve().parents[3].parent / "shared" / "traces" / "theta_jobsets_dras"
 VALIDATION_WINDOWS = 16
 VALIDATION_WINDOWS_PER_SCALE = 8  # with several --load-scales
@@ -37,11 +38,11 @@ VALIDATION_LEN = 1024
 
 def preset_options(preset: str) -> dict:
     """Environment options and loading rules that match a simulator preset."""
-    if preset == "rlscheduler":  # RLScheduler: whole nodes, jobs never killed at the request
+    if preset == TrainPreset.RLSCHEDULER:  # RLScheduler: whole nodes, jobs never killed at the request
         return {"rules": "rlscheduler", "capacity_unit": "nodes", "kill_at_request": False}
-    if preset == "textbook":
+    if preset == TrainPreset.TEXTBOOK:
         return {"rules": "textbook"}
-    raise ValueError(f"training supports the textbook and rlscheduler presets, not {preset!r}")
+    raise SchedlabError(f"training supports the textbook and rlscheduler presets, not {preset!r}")
 
 
 def dras_jobsets(workload: Workload, train_split: float, rules: str, folder: Path | None = None) -> list[Workload]:
@@ -78,24 +79,22 @@ def build_stages(
     """The curriculum; the real stage draws its windows from the training split at every load scale
     (environment ``i`` of the vector uses scale ``i mod len(load_scales)``)."""
     lo, hi = split_bounds(len(workload), train_split, "train")
-    real = Stage("real", scaled(workload, load_scales), 1.0, split="train")
-    if curriculum == "none":
+    real = Stage("real", scaled(workload, load_scales), 1.0, split=Split.TRAIN)
+    if choose(Curriculum, curriculum, "curriculum") is Curriculum.NONE:
         return [real]
-    if curriculum != "dras":
-        raise ValueError(f"unknown curriculum {curriculum!r}; choose one of {', '.join(CURRICULA)}")
     train_part = workload.subset(slice(lo, hi))
     sampled = [resample(train_part, max(4 * window_len, 2048), seed=seed + i).scale_load(1.5) for i in range(4)]
-    stages = [Stage("sampled", sampled, 0.15, split="all")]
+    stages = [Stage("sampled", sampled, 0.15, split=Split.ALL)]
     sets = dras_jobsets(workload, train_split, rules, jobsets_dir)
     if sets:
-        stages.append(Stage("dras-jobsets", sets, 0.25, split="all"))
+        stages.append(Stage("dras-jobsets", sets, 0.25, split=Split.ALL))
     real.fraction = 1.0 - sum(s.fraction for s in stages)
     return [*stages, real]
 
 
 def validation_set(
     workload: Workload,
-    env_options: dict,
+    env_options: EnvOptions | dict,
     lo: int,
     hi: int,
     n: int = VALIDATION_WINDOWS,
@@ -105,12 +104,13 @@ def validation_set(
     """Fixed windows of jobs [lo, hi) (the held-back end of the training split; never the test
     split) to pick the best checkpoint: ``n`` windows of max(training window, 1,024) jobs, as
     long as evaluation windows usually are, at each load scale (the same windows at every scale)."""
-    length = min(max(env_options["window_len"], VALIDATION_LEN), hi - lo)
+    env_options = EnvOptions.coerce(env_options)
+    length = min(max(env_options.window_len, VALIDATION_LEN), hi - lo)
     starts = np.random.default_rng(seed).integers(lo, hi - length + 1, size=n)
+    options = env_options.replace(split=Split.ALL, window_len=length)
     out = []
     for wl in scaled(workload, load_scales):
-        envs = [SchedulingEnv(wl, **{**env_options, "split": "all", "window_len": length}) for _ in range(n)]
-        out += list(zip(envs, starts, strict=False))
+        out += list(zip([SchedulingEnv(wl, options) for _ in range(n)], starts, strict=False))
     return out
 
 
@@ -156,12 +156,12 @@ def run_training(
     load_scales: tuple[float, ...] = (1.0,),
     val_metric: str = "bsld",
 ) -> dict:
-    if objective not in OBJECTIVES:
-        raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
+    choose(Reward, objective, "objective")
     opts = preset_options(preset)
     rules = opts.pop("rules")
     workload = load_trace(trace, rules=rules)
     backfill = backfill or ("agent" if agent == "dras" else "easy")
+    # the options as given (run.json records them so; a resumed run must give the same)
     env_options = {
         "window_len": window_len,
         "visible": visible,
@@ -173,18 +173,17 @@ def run_training(
         **opts,
     }
     if not 0 <= val_fraction < 1:
-        raise ValueError(f"the validation fraction must be in [0, 1), got {val_fraction}")
+        raise SchedlabError(f"the validation fraction must be in [0, 1), got {val_fraction}")
     load_scales = tuple(float(f) for f in load_scales)
     if not load_scales or not all(f > 0 for f in load_scales):
-        raise ValueError(f"load scales must be positive numbers, got {load_scales}")
-    if val_metric not in VAL_METRICS:
-        raise ValueError(f"unknown validation metric {val_metric!r}; choose one of {', '.join(VAL_METRICS)}")
+        raise SchedlabError(f"load scales must be positive numbers, got {load_scales}")
+    val_metric = choose(ValMetric, val_metric, "validation metric")
     # the last val_fraction of the training split is held back to pick the best checkpoint;
     # agents train on the jobs before it (and on job sets that end before it)
     fit_split = train_split * (1.0 - val_fraction)
     env_options["train_split"] = fit_split
     stages = build_stages(workload, fit_split, window_len, curriculum, rules, seed, load_scales=load_scales)
-    cfg = PPOConfig(agent=agent, seed=seed, total_steps=steps, env=env_options, **(ppo_overrides or {}))
+    cfg = PPOConfig(agent=agent, seed=seed, total_steps=steps, env=EnvOptions(**env_options), **(ppo_overrides or {}))
     out.mkdir(parents=True, exist_ok=True)
     run_info = {
         "agent": agent,
@@ -199,56 +198,28 @@ def run_training(
         "preset": preset,
         "curriculum": [f"{s.name}:{s.fraction:.2f}" for s in stages],
         "env": env_options,
-        "ppo": cfg.__dict__,
+        "ppo": {**cfg.__dict__, "env": env_options},
     }
-    info_path = out / "run.json"
-    if not resume and info_path.exists():  # never overwrite a run (its model, log and checkpoints) silently
-        raise ValueError(
-            f"{out} already holds a training run; continue it with --resume, or give another --out "
-            f"(or delete that folder)"
-        )
-    if resume:
-        if not info_path.exists():
-            raise ValueError(f"{out} holds no training run to resume (no run.json)")
-        saved = json.loads(info_path.read_text())
-        for key in (
-            "agent",
-            "trace",
-            "objective",
-            "train_split",
-            "val_fraction",
-            "steps",
-            "seed",
-            "preset",
-            "env",
-            "load_scales",
-            "val_metric",
-        ):
-            before = {"load_scales": [1.0], "val_metric": "bsld"}  # runs saved before these options existed
-            if saved.get(key, before.get(key)) != json.loads(json.dumps(run_info[key])):
-                raise ValueError(f"--resume: {key} differs from the run in {out} ({saved.get(key)!r})")
-    else:
-        info_path.write_text(json.dumps(run_info, indent=2, default=str))
+    record_run(out / "run.json", run_info, resume)
     # val_fraction 0: in-sample selection on windows anywhere in the training split (as
     # RLScheduler's protocol, whose published windows lie in the trace it trains on)
     val_lo = split_bounds(len(workload), fit_split, "test")[0] if val_fraction > 0 else 0
-    n_val = VALIDATION_WINDOWS if len(load_scales) == 1 else VALIDATION_WINDOWS_PER_SCALE
     validation = validation_set(
         workload,
-        env_options,
+        cfg.env,
         val_lo,
         split_bounds(len(workload), train_split, "test")[0],
-        n=n_val,
+        n=VALIDATION_WINDOWS if len(load_scales) == 1 else VALIDATION_WINDOWS_PER_SCALE,
         load_scales=load_scales,
     )
-    reference = validation_reference(validation, baseline or "sjf") if val_metric == "relative" else None
+    reference = validation_reference(validation, baseline or "sjf") if val_metric is ValMetric.RELATIVE else None
     if not resume:
         run_info["validation"] = {
             "starts": [int(st) for _, st in validation],
             "window_len": validation[0][0].L,
             "heuristics_mean_bsld": validation_heuristics(validation),
         }
-        info_path.write_text(json.dumps(run_info, indent=2, default=str))
+        (out / "run.json").write_text(json.dumps(run_info, indent=2, default=str))
     return train(
         cfg,
         stages,
@@ -260,3 +231,113 @@ def run_training(
         stop_after_updates=stop_after_updates,
         meta_extra={"trace": trace, "objective": objective, "preset": preset, "command": command},
     )
+
+
+#: run.json entries a resumed run must repeat, and their value in runs saved before the option existed
+RESUME_KEYS = ("agent", "trace", "objective", "train_split", "val_fraction", "steps", "seed", "preset", "env")
+RESUME_KEYS_ADDED = {"load_scales": [1.0], "val_metric": "bsld"}
+
+
+def record_run(info_path: Path, run_info: dict, resume: bool) -> None:
+    """Write ``run.json`` for a new run (never over another run's); for ``resume``, check that the
+    options are those of the run saved there."""
+    out = info_path.parent
+    if not resume and info_path.exists():  # never overwrite a run (its model, log and checkpoints) silently
+        raise SchedlabError(
+            f"{out} already holds a training run; continue it with --resume, or give another --out "
+            f"(or delete that folder)"
+        )
+    if not resume:
+        info_path.write_text(json.dumps(run_info, indent=2, default=str))
+        return
+    if not info_path.exists():
+        raise SchedlabError(f"{out} holds no training run to resume (no run.json)")
+    saved = json.loads(info_path.read_text())
+    for key in (*RESUME_KEYS, *RESUME_KEYS_ADDED):
+        if saved.get(key, RESUME_KEYS_ADDED.get(key)) != json.loads(json.dumps(run_info[key])):
+            raise SchedlabError(f"--resume: {key} differs from the run in {out} ({saved.get(key)!r})")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``schedlab train`` asks for, validated once here (the CLI only parses).
+
+    Fields are those of :func:`run_training`; ``imitate`` is the behaviour-cloning teacher (a
+    static heuristic or None) and ``ppo`` holds PPO overrides (:class:`~schedlab.rl.ppo.PPOConfig`
+    fields).  Messages name the command-line option of each field.
+    """
+
+    agent: Agent = Agent.DRAS
+    trace: str = "theta_2022"
+    objective: Reward = Reward.BSLD
+    train_split: float = 0.7
+    val_fraction: float = 0.2
+    steps: int = 500_000
+    seed: int = 0
+    window_len: int = 256
+    visible: int = 128
+    backfill: EnvBackfill | None = None  # None: agent for dras, easy for scorer
+    backfill_order: str = "sjf"
+    imitate: str | None = "sjf"
+    baseline: str | None = "sjf"
+    curriculum: Curriculum = Curriculum.DRAS
+    preset: TrainPreset = TrainPreset.TEXTBOOK
+    load_scales: tuple[float, ...] = (1.0,)
+    val_metric: ValMetric = ValMetric.BSLD
+    ppo: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from schedlab.policies import POLICY_NAMES, STATIC
+
+        for name, enum, what in (
+            ("agent", Agent, "--agent"),
+            ("objective", Reward, "--objective"),
+            ("curriculum", Curriculum, "--curriculum"),
+            ("preset", TrainPreset, "--preset"),
+            ("val_metric", ValMetric, "--val-metric"),
+        ):
+            object.__setattr__(self, name, choose(enum, getattr(self, name), what))
+        if self.backfill is not None:
+            object.__setattr__(self, "backfill", choose(EnvBackfill, self.backfill, "--backfill"))
+        if not 0 < self.train_split < 1:
+            raise OptionError(f"--train-split must be between 0 and 1 (got {self.train_split})")
+        if not 0 <= self.val_fraction < 1:
+            raise OptionError(f"--val-fraction must be in [0, 1) (got {self.val_fraction})")
+        if self.baseline is not None and self.baseline not in POLICY_NAMES:
+            raise OptionError(
+                f"unknown --baseline {self.baseline!r}; choose a heuristic ({', '.join(POLICY_NAMES)}) or none"
+            )
+        if self.backfill_order not in STATIC:
+            raise OptionError(f"unknown --backfill-order {self.backfill_order!r}; choose one of {', '.join(STATIC)}")
+        if self.imitate is not None and self.imitate not in STATIC:
+            raise OptionError(
+                f"unknown --imitate {self.imitate!r}; choose a static heuristic ({', '.join(STATIC)}) or none"
+            )
+        if not self.load_scales or not all(f > 0 for f in self.load_scales):
+            raise OptionError(f"--load-scales must be positive numbers (got {','.join(map(str, self.load_scales))})")
+        if self.val_metric is ValMetric.RELATIVE and self.baseline is None:
+            raise OptionError(
+                "--val-metric relative compares with the --baseline heuristic; give one (e.g. --baseline sjf)"
+            )
+
+
+def train_run(
+    config: TrainConfig,
+    out: Path,
+    *,
+    resume: bool = False,
+    on_update: Callable[[dict], None] | None = None,
+    command: str = "",
+) -> dict:
+    """``schedlab train``: :func:`run_training` with ``config``; returns the training statistics."""
+    out = Path(out)
+    if resume and not (out / "last.pt").exists():
+        raise OptionError(f"--resume: {out} has no checkpoint (last.pt) to continue from")
+    c = config
+    ppo = {**c.ppo, "bc_teacher": c.imitate}
+    return run_training(
+        c.agent, c.trace, c.objective, c.train_split, c.steps, c.seed, out, window_len=c.window_len,
+        visible=c.visible, backfill=c.backfill, baseline=c.baseline, curriculum=c.curriculum, preset=c.preset,
+        backfill_order=c.backfill_order, resume=resume, ppo_overrides=ppo, on_update=on_update, command=command,
+        val_fraction=c.val_fraction, load_scales=c.load_scales, val_metric=c.val_metric,
+    )  # fmt: skip

@@ -8,12 +8,15 @@ Presets bundle the choices that reproduce a peer simulator:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-PRESETS = ("textbook", "rlscheduler", "cqsim")
-BACKFILLS = ("none", "easy", "conservative")
-CAPACITY_UNITS = ("procs", "nodes")
-ESTIMATES = ("requested", "actual")
+from schedlab.options import Backfill, CapacityUnit, Estimates, Preset, choose
+
+PRESETS = tuple(Preset)
+BACKFILLS = tuple(Backfill)
+CAPACITY_UNITS = tuple(CapacityUnit)
+ESTIMATES = tuple(Estimates)
 
 
 @dataclass(frozen=True)
@@ -21,9 +24,10 @@ class SimConfig:
     """Semantic choices of one simulation.
 
     policy         queue order: fcfs, sjf, ljf, saf, laf (largest area first), largest, smallest,
-                   wfp3, unicep, f1..f4 (see :mod:`schedlab.policies`), or model:PATH, a trained
-                   RL agent (see :mod:`schedlab.rl.evaluation`), or tree:PATH, a distilled
-                   decision tree (see :mod:`schedlab.explain`)
+                   wfp3, unicep, f1..f4 (see :mod:`schedlab.policies`), expr:EXPRESSION, or any
+                   spelling the policy registry knows (model:PATH, a trained RL agent; tree:PATH, a
+                   distilled decision tree; see :mod:`schedlab.policies.registry`), or a policy object
+                   it resolved (pass that to avoid loading a model again), or a Python callable
     backfill       none | easy | conservative
     preset         textbook | rlscheduler | cqsim (peer semantics; overrides the choices below)
     capacity_unit  procs: a job holds its processor count; nodes: whole nodes,
@@ -32,31 +36,49 @@ class SimConfig:
                    actual: with the true runtime ("perfect estimates")
     kill_at_request  a job running past its requested time is killed at the request (True)
                    or allowed to run on (False)
+
+    Values are validated once, here: the enum fields become :mod:`schedlab.options` members
+    (equal to their strings) and a bad value raises :class:`~schedlab.errors.OptionError`.
     """
 
-    policy: str = "fcfs"
-    backfill: str = "easy"
-    preset: str = "textbook"
-    capacity_unit: str = "procs"
-    estimates: str = "requested"
+    policy: Any = "fcfs"
+    backfill: Backfill = Backfill.EASY
+    preset: Preset = Preset.TEXTBOOK
+    capacity_unit: CapacityUnit = CapacityUnit.PROCS
+    estimates: Estimates = Estimates.REQUESTED
     kill_at_request: bool = True
 
     def __post_init__(self) -> None:
-        from schedlab.policies import POLICY_NAMES
+        from schedlab.policies.registry import check_spec
 
-        def check(value, allowed, what):
-            if value not in allowed:
-                raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+        check_spec(self.policy)
+        for name, enum, what in (
+            ("backfill", Backfill, "backfill mode"),
+            ("preset", Preset, "preset"),
+            ("capacity_unit", CapacityUnit, "capacity unit"),
+            ("estimates", Estimates, "estimate source"),
+        ):
+            object.__setattr__(self, name, choose(enum, getattr(self, name), what))
+        object.__setattr__(self, "kill_at_request", bool(self.kill_at_request))
 
-        if not callable(self.policy) and not str(self.policy).startswith(("expr:", "model:", "tree:")):
-            check(self.policy, POLICY_NAMES, "policy")
-        check(self.backfill, BACKFILLS, "backfill mode")
-        check(self.preset, PRESETS, "preset")
-        check(self.capacity_unit, CAPACITY_UNITS, "capacity unit")
-        check(self.estimates, ESTIMATES, "estimate source")
+    @property
+    def policy_label(self) -> str:
+        """The policy as a string for tables and JSON (its spec, or a callable's name)."""
+        if isinstance(self.policy, str):
+            return self.policy
+        if hasattr(self.policy, "spec") and not callable(self.policy):
+            return self.policy.spec
+        return getattr(self.policy, "__name__", "user")
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        if callable(self.policy):
-            d["policy"] = getattr(self.policy, "__name__", "user")
-        return d
+        return {
+            "policy": self.policy_label,
+            "backfill": str(self.backfill),
+            "preset": str(self.preset),
+            "capacity_unit": str(self.capacity_unit),
+            "estimates": str(self.estimates),
+            "kill_at_request": self.kill_at_request,
+        }
+
+    def replace(self, **changes) -> SimConfig:
+        return replace(self, **changes)

@@ -308,6 +308,12 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
     Returns (start[n], reservation[n], passes).  ``reservation`` holds, for EASY, the shadow time
     given to the job when it last became the blocked head of the queue, and for conservative the
     reservation made when it arrived (inf if it never needed one).
+
+    One event loop over state kept in locals, on purpose: split into per-pass functions (the
+    conservative, static-priority and dynamic-priority passes, each a numba function taking the
+    arrays it touches), the same schedules ran 1.3-1.8x slower (FCFS+EASY on theta_2022 and on a
+    300k-job resample, measured side by side), inlined or not.  The helpers above hold the parts
+    that can be separate at no cost.
     """
     n = submit.shape[0]
     start = np.full(n, -1.0)

@@ -24,9 +24,16 @@ and ``brank`` both the policy's priority ranks, reproduces ``simulate(policy, ba
 
 State lives in two small arrays so one numba call advances the simulation:
 ``ist`` (int64) and ``fst`` (float64), indexed by the ``I_*`` / ``F_*`` constants.
+
+What a decision sees is offered two ways: the agents' observation (:func:`step_observe`: fixed-size,
+scaled to [0, 1], see :data:`JOB_FEATURES`), and :class:`DecisionView` (:func:`step_view`): the
+candidate jobs and the machine in seconds and units, for code that reasons about the schedule
+(distilled trees, look-ahead heuristics) rather than learns from it.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -72,13 +79,24 @@ CLUSTER_FEATURES = (
     "extra",  # backfill phase: extra units / capacity
 )
 N_JOB_FEATURES, N_CLUSTER_FEATURES = len(JOB_FEATURES), len(CLUSTER_FEATURES)
-_LOGWEEK = np.log1p(10080.0)
+#: The observation's time scale: log1p(minutes) / LOG_WEEK, so one week is 1 (a numpy float64).
+LOG_WEEK = np.log1p(10080.0)
 
 
 @njit(cache=True, inline="always")
-def _logmin(x):
-    v = np.log1p(max(x, 0.0) / 60.0) / _LOGWEEK
+def log_minutes(x):
+    """Seconds on the observation's time scale: log1p(max(x, 0) / 60) / LOG_WEEK, capped at 1."""
+    v = np.log1p(max(x, 0.0) / 60.0) / LOG_WEEK
     return min(v, 1.0)
+
+
+@njit(cache=True)
+def log_minutes_f32(x):
+    """:func:`log_minutes` of every value, rounded to float32 as the observation stores it."""
+    out = np.empty(x.shape[0], dtype=np.float32)
+    for i in range(x.shape[0]):
+        out[i] = log_minutes(x[i])
+    return out
 
 
 @njit(cache=True)
@@ -144,6 +162,52 @@ def _any_backfillable(q, nq, size, est, ist, fst):
 
 
 @njit(cache=True)
+def _easy_pass(j, shadow, extra, brank, est, run, size, start, est_end, ht, hj, re, rj, q, ist, fst):
+    """End the pass after reserving job ``j`` in mode easy: EASY over the other waiting jobs, tried
+    in backfill order (``brank``), then compact the queue."""
+    t = fst[F_T]
+    nq, free, nh, nrun = ist[I_NQ], ist[I_FREE], ist[I_NH], ist[I_NRUN]
+    order = np.argsort(brank[q[:nq]], kind="mergesort")
+    cands = q[:nq][order]
+    skip = -1
+    for k in range(nq):
+        if cands[k] == j:
+            skip = k
+    taken = np.zeros(nq, dtype=np.bool_)
+    free, extra, nh, nrun = _easy_backfill(
+        cands,
+        0,
+        nq,
+        skip,
+        taken,
+        free,
+        extra,
+        shadow - t,
+        t,
+        start,
+        est_end,
+        est,
+        run,
+        size,
+        ht,
+        hj,
+        nh,
+        re,
+        rj,
+        nrun,
+    )
+    w = 0
+    for k in range(nq):
+        if start[q[k]] < 0:
+            q[w] = q[k]
+            w += 1
+        else:
+            ist[I_STARTED] += 1
+    ist[I_FREE], ist[I_NH], ist[I_NRUN], ist[I_NQ], ist[I_EXTRA] = free, nh, nrun, w, extra
+    ist[I_PENDING] = 0
+
+
+@njit(cache=True)
 def step_act(slot, mode, brank, submit, run, est, size, start, est_end, ht, hj, re, rj, q, ist, fst):
     """Apply one decision (a queue slot, or ``stop`` = any slot >= the queue length in the backfill
     phase).  Returns (job, started, max_wait_before): the chosen job (-1 for stop), 1 if it
@@ -186,45 +250,7 @@ def step_act(slot, mode, brank, submit, run, est, size, start, est_end, ht, hj, 
     ist[I_EXTRA] = extra
     fst[F_SHADOW] = shadow
     if mode == MODE_EASY:
-        # EASY over the other waiting jobs, tried in backfill order (brank), then compact the queue
-        order = np.argsort(brank[q[:nq]], kind="mergesort")
-        cands = q[:nq][order]
-        skip = -1
-        for k in range(nq):
-            if cands[k] == j:
-                skip = k
-        taken = np.zeros(nq, dtype=np.bool_)
-        free, extra, nh, nrun = _easy_backfill(
-            cands,
-            0,
-            nq,
-            skip,
-            taken,
-            free,
-            extra,
-            shadow - t,
-            t,
-            start,
-            est_end,
-            est,
-            run,
-            size,
-            ht,
-            hj,
-            nh,
-            re,
-            rj,
-            nrun,
-        )
-        w = 0
-        for k in range(nq):
-            if start[q[k]] < 0:
-                q[w] = q[k]
-                w += 1
-            else:
-                ist[I_STARTED] += 1
-        ist[I_FREE], ist[I_NH], ist[I_NRUN], ist[I_NQ], ist[I_EXTRA] = free, nh, nrun, w, extra
-        ist[I_PENDING] = 0
+        _easy_pass(j, shadow, extra, brank, est, run, size, start, est_end, ht, hj, re, rj, q, ist, fst)
     elif mode == MODE_AGENT and _any_backfillable(q, nq, size, est, ist, fst):
         ist[I_PHASE] = 1
     else:
@@ -255,14 +281,14 @@ def step_observe(W, capacity, submit, est, size, re, rj, q, ist, fst, obs, mask)
         s = size[j]
         o = k * F
         obs[o] = 1.0
-        obs[o + 1] = _logmin(w)
-        obs[o + 2] = _logmin(r)
+        obs[o + 1] = log_minutes(w)
+        obs[o + 2] = log_minutes(r)
         obs[o + 3] = s / capacity
         if s <= free:
             obs[o + 4] = 1.0
         else:
             m = _bisect(cum, nrun + 1, s, False)  # first prefix with >= s units
-            obs[o + 5] = _logmin(re[m - 1] - t)
+            obs[o + 5] = log_minutes(re[m - 1] - t)
         obs[o + 6] = min(np.log10(max((w + r) / max(r, 10.0), 1.0)) / 3.0, 1.0)
         if phase == 1:
             if j == ist[I_RESV]:
@@ -282,7 +308,114 @@ def step_observe(W, capacity, submit, est, size, re, rj, q, ist, fst, obs, mask)
             m += 1
         obs[g + 3 + h] = cum[m] / capacity
     if phase == 1:
-        obs[g + 3 + len(HORIZONS)] = _logmin(T)
+        obs[g + 3 + len(HORIZONS)] = log_minutes(T)
         obs[g + 4 + len(HORIZONS)] = ist[I_EXTRA] / capacity
         if mask.shape[0] > W:
             mask[W] = True
+
+
+# -- the decision view: what a decision sees, in seconds and units ---------------------------------
+class DecisionView(NamedTuple):
+    """The decision now due, as plain values (seconds on the episode's clock, units of the machine).
+
+    A frozen value: its arrays are fresh copies, so it stays valid after the next step.  The
+    candidates are the jobs the decision may pick (the valid actions that name a job), in slot
+    order; the action that picks candidate ``i`` is ``slots[i]``.
+
+    now           the clock (s); an episode's first submit is 0
+    phase         0: pick a job to start now or, if it does not fit, to reserve;
+                  1: pick a backfill job around the reserved job, or stop
+    capacity      units of the machine (processors or nodes)
+    free          units free now
+    queue_length  waiting jobs, visible to the agent or not
+    shadow        phase 1: the reserved job's start if running jobs end at their estimates (EASY's
+                  shadow time, s); inf in phase 0
+    extra         phase 1: units a backfill job may hold past ``shadow`` without delaying the
+                  reserved job; 0 in phase 0
+    slots         the candidates' queue slots (int64, ascending)
+    job           the candidates' job indices in the episode (int64)
+    submit        their submit times (s)
+    req_time      their runtime estimates as plans use them (s): the requested time, or the true
+                  runtime under ``estimates="actual"``
+    size          units each asks for (int64)
+    wait          time each has waited so far (s): ``now - submit``
+    start_delay   if reserved now, seconds until enough units are free (running jobs end at their
+                  estimates; an estimated end already past counts as now); 0 when it fits now
+    stop          whether ``stop_action`` (end the backfill phase) is valid now
+    stop_action   the action that stops (one past the last visible slot)
+    """
+
+    now: float
+    phase: int
+    capacity: int
+    free: int
+    queue_length: int
+    shadow: float
+    extra: int
+    slots: np.ndarray
+    job: np.ndarray
+    submit: np.ndarray
+    req_time: np.ndarray
+    size: np.ndarray
+    wait: np.ndarray
+    start_delay: np.ndarray
+    stop: bool
+    stop_action: int
+
+
+@njit(cache=True)
+def _view_values(W, capacity, submit, est, size, re, rj, q, ist, fst, mask):
+    """The view's values in one compiled call: scalars, then the candidates' int64 rows (slot,
+    job, size) and float64 rows (submit, estimate, wait, start delay)."""
+    t = fst[F_T]
+    free, nq, nrun, phase = ist[I_FREE], ist[I_NQ], ist[I_NRUN], ist[I_PHASE]
+    nv = min(nq, W)
+    n = 0
+    for k in range(nv):
+        if mask[k]:
+            n += 1
+    cum = np.empty(nrun + 1, dtype=np.int64)  # units free as running jobs reach their estimated ends
+    cum[0] = free
+    for k in range(nrun):
+        cum[k + 1] = cum[k] + size[rj[k]]
+    ints, floats = np.empty((3, n), dtype=np.int64), np.zeros((4, n))
+    c = 0
+    for k in range(nv):
+        if not mask[k]:
+            continue
+        j = q[k]
+        ints[0, c], ints[1, c], ints[2, c] = k, j, size[j]
+        floats[0, c], floats[1, c], floats[2, c] = submit[j], est[j], t - submit[j]
+        if size[j] > free:
+            m = _bisect(cum, nrun + 1, size[j], False)  # first prefix with enough units
+            floats[3, c] = max(re[m - 1] - t, 0.0)
+        c += 1
+    shadow = fst[F_SHADOW] if phase == 1 else INF
+    extra = ist[I_EXTRA] if phase == 1 else 0
+    return t, phase, capacity, free, nq, shadow, extra, ints, floats, mask.shape[0] > W and mask[W]
+
+
+def step_view(W, capacity, submit, est, size, re, rj, q, ist, fst, mask) -> DecisionView:
+    """The :class:`DecisionView` of the decision now due (arguments as :func:`step_observe`, with
+    the mask it filled)."""
+    t, phase, cap, free, nq, shadow, extra, ints, floats, stop = _view_values(
+        W, capacity, submit, est, size, re, rj, q, ist, fst, mask
+    )
+    return DecisionView(
+        t,
+        phase,
+        cap,
+        free,
+        nq,
+        shadow,
+        extra,
+        ints[0],
+        ints[1],
+        floats[0],
+        floats[1],
+        ints[2],
+        floats[2],
+        floats[3],
+        stop,
+        W,
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from schedlab.errors import DataNotFound
+
 #: Bundled trace name -> (file in schedlab/data/traces, one-line description).
 BUNDLED: dict[str, tuple[str, str]] = {
     "theta_2022": ("theta_2022.swf.gz", "ALCF Theta (Cray XC40, 4,360 nodes), calendar 2022; real"),
@@ -47,7 +49,7 @@ def resolve_trace(name_or_path: str | Path) -> Path:
     path = Path(text).expanduser()
     if path.exists():
         return path
-    raise FileNotFoundError(f"no trace named {text!r}: not a bundled trace ({', '.join(BUNDLED)}) and no such file")
+    raise DataNotFound(f"no trace named {text!r}: not a bundled trace ({', '.join(BUNDLED)}) and no such file")
 
 
 def trace_key(name_or_path: str | Path) -> str:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from schedlab.errors import SchedlabError
 from schedlab.workload.cleaning_report import CleaningReport
 from schedlab.workload.swf import RawTrace
 from schedlab.workload.table import Workload
@@ -180,8 +181,8 @@ def clean(raw: RawTrace, rules: str = "textbook") -> Workload:
     try:
         cleaner = CLEANERS[rules]
     except KeyError:
-        raise ValueError(f"unknown cleaning rules {rules!r}; choose one of {', '.join(CLEANERS)}") from None
+        raise SchedlabError(f"unknown cleaning rules {rules!r}; choose one of {', '.join(CLEANERS)}") from None
     wl = cleaner(raw)
     if len(wl) == 0:
-        raise ValueError(f"{raw.source}: no jobs left after cleaning ({wl.cleaning.summary()})")
+        raise SchedlabError(f"{raw.source}: no jobs left after cleaning ({wl.cleaning.summary()})")
     return wl

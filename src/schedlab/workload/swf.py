@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from schedlab.errors import TraceFormatError
+from schedlab.errors import DataNotFound, TraceFormatError
 
 #: SWF field names, in file order (1-based field numbers in the SWF spec).
 SWF_FIELDS: tuple[str, ...] = (
@@ -108,7 +108,7 @@ def read_swf(path: str | Path, lenient: bool = False) -> RawTrace:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"trace file not found: {path}")
+        raise DataNotFound(f"trace file not found: {path}")
     header: dict[str, str] = {}
     rows: list[list[str]] = []
     lines: list[int] = []

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from schedlab.errors import SchedlabError
 from schedlab.workload.cleaning_report import CleaningReport
 from schedlab.workload.table import Workload
 
@@ -15,7 +16,7 @@ def resample(workload: Workload, n_jobs: int, seed: int = 0) -> Workload:
     processors, user) and each inter-arrival gap are resampled independently, so the offered
     load and the job mix stay those of the source trace while its length changes."""
     if n_jobs <= 0:
-        raise ValueError("n_jobs must be positive")
+        raise SchedlabError("n_jobs must be positive")
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(workload), size=n_jobs)
     gaps = np.diff(workload.submit)

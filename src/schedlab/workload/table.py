@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from schedlab.errors import SchedlabError
 from schedlab.workload.cleaning_report import CleaningReport
 
 _ARRAYS = ("job_id", "submit", "run", "req_time", "procs", "user", "raw_submit", "status")
@@ -52,7 +53,7 @@ class Workload:
         for name in _ARRAYS:
             arr = getattr(self, name)
             if len(arr) != n:
-                raise ValueError(f"Workload column {name} has {len(arr)} rows, expected {n}")
+                raise SchedlabError(f"Workload column {name} has {len(arr)} rows, expected {n}")
 
     def __len__(self) -> int:
         return len(self.job_id)
@@ -72,7 +73,7 @@ class Workload:
     def window(self, start: int, length: int) -> Workload:
         """Jobs ``start .. start+length-1`` (indices into this table) as a fresh workload."""
         if start < 0 or length <= 0 or start + length > len(self):
-            raise ValueError(f"window [{start}, {start + length}) is outside the trace's {len(self)} jobs")
+            raise SchedlabError(f"window [{start}, {start + length}) is outside the trace's {len(self)} jobs")
         return self.subset(slice(start, start + length), name=f"{self.name}[{start}:{start + length}]")
 
     def window_starts(self, k: int, length: int, seed: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
@@ -80,7 +81,7 @@ class Workload:
         hi = len(self) if hi is None else hi
         last = hi - length
         if last < lo:
-            raise ValueError(f"a window of {length} jobs does not fit in jobs [{lo}, {hi})")
+            raise SchedlabError(f"a window of {length} jobs does not fit in jobs [{lo}, {hi})")
         rng = np.random.default_rng(seed)
         return np.sort(rng.integers(lo, last + 1, size=k))
 
@@ -91,7 +92,7 @@ class Workload:
     def scale_load(self, factor: float) -> Workload:
         """Multiply every inter-arrival gap by ``factor`` (< 1 raises the offered load)."""
         if not factor > 0:
-            raise ValueError(f"load scaling factor must be > 0, got {factor}")
+            raise SchedlabError(f"load scaling factor must be > 0, got {factor}")
         sub = self.submit - self.submit[0] if len(self) else self.submit
         return replace(self, submit=sub * factor, name=f"{self.name}*{factor:g}")
 

@@ -47,6 +47,7 @@ import time
 import numpy as np
 from numba import njit
 
+from schedlab.errors import SchedlabError
 from schedlab.policies import is_dynamic, priority_ranks, static_scores
 from schedlab.simulator.config import SimConfig
 from schedlab.simulator.result import SimResult
@@ -311,20 +312,20 @@ def simulate_cqsim(workload: Workload, config: SimConfig | None = None) -> SimRe
     """
     config = config or SimConfig(preset="cqsim")
     if config.backfill not in _BF:
-        raise ValueError(
+        raise SchedlabError(
             f"the cqsim preset supports backfill 'none' or 'easy', not {config.backfill!r} "
             "(CQSim's conservative mode is not reproduced)"
         )
     if is_dynamic(config.policy):
-        raise ValueError(f"the cqsim preset supports static policies only, not {config.policy!r}")
+        raise SchedlabError(f"the cqsim preset supports static policies only, not {config.policy_label!r}")
     size = np.ascontiguousarray(workload.procs, dtype=np.int64)
     capacity = int(workload.max_procs)
     if len(size) and size.max() > capacity:
-        raise ValueError(
+        raise SchedlabError(
             f"a job needs {size.max()} processors but the machine has {capacity} (CQSim would never start it)"
         )
     if len(size) and size.min() <= 0:
-        raise ValueError("jobs with no processors: load the trace with rules='cqsim'")
+        raise SchedlabError("jobs with no processors: load the trace with rules='cqsim'")
     req = np.ascontiguousarray(workload.req_time, dtype=np.float64)
     run = np.ascontiguousarray(np.minimum(workload.run, req), dtype=np.float64)
     submit = np.ascontiguousarray(workload.submit, dtype=np.float64)

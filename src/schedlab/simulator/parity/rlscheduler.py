@@ -43,6 +43,7 @@ import time
 
 import numpy as np
 
+from schedlab.errors import SchedlabError
 from schedlab.simulator.config import SimConfig
 from schedlab.simulator.result import SimResult
 from schedlab.workload.table import Workload
@@ -87,11 +88,13 @@ def _score_keys(policy, workload: Workload) -> list:
     s = [int(v) if float(v).is_integer() else float(v) for v in s_col]
     r = [int(v) if float(v).is_integer() else float(v) for v in r_col]
     n = [int(v) for v in n_col]
-    if callable(policy) or (isinstance(policy, str) and policy.startswith("expr:")):
-        from schedlab.policies import static_scores
+    from schedlab.policies.registry import Heuristic, resolve
 
-        scores = static_scores(policy, workload.req_time, workload.procs, workload.raw_submit, workload)
+    policy = resolve(policy)
+    if not isinstance(policy, Heuristic):  # expr: or a Python function: its scores, then submit
+        scores = policy.scores(workload.req_time, workload.procs, workload.raw_submit, workload)
         return [(float(scores[i]), s[i]) for i in range(n_jobs)]
+    policy = policy.spec
     if policy == "fcfs":
         return s
     if policy == "sjf":
@@ -123,13 +126,79 @@ def _score_keys(policy, workload: Workload) -> list:
             try:
                 return [float(-np.power(float(-1 - s[i]) / r[i], 3) * n[i]) for i in range(n_jobs)]
             except ZeroDivisionError:
-                raise ValueError(
+                raise SchedlabError(
                     "wfp3 in the rlscheduler preset divides by the requested time, "
                     "and a job requests 0 s (RLScheduler fails the same way)"
                 ) from None
         if policy in ("unicep", "uni"):
             return [float(-((-1 - s[i]) + 1e-15) / (np.log2(n[i] + 1e-15) * r[i])) for i in range(n_jobs)]
-    raise ValueError(f"policy {policy!r} is not available in the rlscheduler preset")
+    raise SchedlabError(f"policy {policy!r} is not available in the rlscheduler preset")
+
+
+class _Loop:
+    """The state of their loop on one window: the queue, the running jobs, free nodes, the clock."""
+
+    def __init__(self, submit, run, req, nodes):
+        self.submit, self.run, self.req, self.nodes = submit, run, req, nodes
+        self.n_jobs = len(submit)
+        self.start = [-1.0] * self.n_jobs
+        self.order: list[int] = []
+        self.queue = [0]
+        self.running: list[int] = []
+        self.now = submit[0]
+        self.nxt = 1
+        self.free = 0
+
+    def actual_end(self, j):
+        return self.start[j] + self.run[j]
+
+    def req_end(self, j):
+        return self.start[j] + self.req[j]
+
+    def advance(self, allow_idle: bool = False) -> None:
+        """One event: the next arrival if it comes no later than the next completion, else that
+        completion.  ``allow_idle``: nothing may be running (their ``moveforward_for_job``)."""
+        if self.running or not allow_idle:
+            self.running.sort(key=self.actual_end)
+            release = self.start[self.running[0]] + self.run[self.running[0]]
+        else:
+            release = math.inf
+        if self.nxt < self.n_jobs and self.submit[self.nxt] <= release:
+            self.now = max(self.now, self.submit[self.nxt])
+            self.queue.append(self.nxt)
+            self.nxt += 1
+        else:
+            self.now = max(self.now, release)
+            self.free += self.nodes[self.running.pop(0)]
+
+    def launch(self, j) -> None:
+        self.start[j] = self.now
+        self.free -= self.nodes[j]
+        self.running.append(j)
+        self.order.append(j)
+        self.queue.remove(j)
+
+    def shadow_time(self, job, ppn, procs) -> float:
+        """When enough processors are free for ``job`` if running jobs end at their request."""
+        shadow = self.now
+        self.running.sort(key=self.req_end)
+        free_procs = self.free * ppn
+        for rj in self.running:
+            free_procs += self.nodes[rj] * ppn
+            shadow = self.start[rj] + self.req[rj]
+            if free_procs >= procs[job]:
+                break
+        return shadow
+
+    def backfill_until_fits(self, job, shadow) -> None:
+        """Their EASY: while ``job`` waits, start (FCFS order) every queued job that fits now and
+        ends, by its request, before the shadow time; then advance one event."""
+        while self.nodes[job] > self.free:
+            self.queue.sort(key=self.submit.__getitem__)  # fcfs_score: the submit time
+            for cand in list(self.queue):
+                if self.now + self.req[cand] < shadow and self.nodes[cand] <= self.free:
+                    self.launch(cand)
+            self.advance()
 
 
 def _schedule(
@@ -150,93 +219,29 @@ def _schedule(
     ``keys`` and take its head" (what their RL agent replaces in ``HPCEnv.step``); it may reorder
     ``queue`` in place (their ``build_observation`` does) but must not change its contents nor
     touch ``running`` or ``start``.  ``free`` is in nodes."""
-    n_jobs = len(submit)
-    start = [-1.0] * n_jobs
-    order: list[int] = []
+    loop = _Loop(submit, run, req, nodes)
+    loop.free = total_nodes
     key = keys.__getitem__ if keys is not None else None
-    fcfs_key = submit.__getitem__  # fcfs_score: the submit time (same offset for every job)
-    queue = [0]
-    running: list[int] = []
-    free = total_nodes
-    now = submit[0]
-    nxt = 1
-
-    def actual_end(j):
-        return start[j] + run[j]
-
-    def req_end(j):
-        return start[j] + req[j]
-
-    def advance():
-        # one event: next arrival if it comes no later than the next completion, else that completion
-        nonlocal now, nxt, free
-        running.sort(key=actual_end)
-        release = start[running[0]] + run[running[0]]
-        if nxt < n_jobs and submit[nxt] <= release:
-            if submit[nxt] > now:
-                now = submit[nxt]
-            queue.append(nxt)
-            nxt += 1
-        else:
-            if release > now:
-                now = release
-            free += nodes[running.pop(0)]
-
     while True:
         if chooser is None:
-            queue.sort(key=key)
-            job = queue[0]
+            loop.queue.sort(key=key)
+            job = loop.queue[0]
         else:
-            job = chooser(queue, now, free, running, start)
-        if nodes[job] > free:
+            job = chooser(loop.queue, loop.now, loop.free, loop.running, loop.start)
+        if nodes[job] > loop.free:
             if not backfill:
-                while nodes[job] > free:
-                    advance()
+                while nodes[job] > loop.free:
+                    loop.advance()
             else:
-                shadow = now
-                running.sort(key=req_end)
-                free_procs = free * ppn
-                for rj in running:
-                    free_procs += nodes[rj] * ppn
-                    shadow = start[rj] + req[rj]
-                    if free_procs >= procs[job]:
-                        break
-                while nodes[job] > free:
-                    queue.sort(key=fcfs_key)
-                    for cand in list(queue):
-                        if now + req[cand] < shadow and nodes[cand] <= free:
-                            start[cand] = now
-                            free -= nodes[cand]
-                            running.append(cand)
-                            order.append(cand)
-                            queue.remove(cand)
-                    advance()
-        start[job] = now
-        free -= nodes[job]
-        running.append(job)
-        order.append(job)
-        queue.remove(job)
-        # moveforward_for_job
-        if queue:
+                loop.backfill_until_fits(job, loop.shadow_time(job, ppn, procs))
+        loop.launch(job)
+        if loop.queue:  # moveforward_for_job
             continue
-        if nxt >= n_jobs:
+        if loop.nxt >= loop.n_jobs:
             break
-        while not queue:
-            if running:
-                running.sort(key=actual_end)
-                release = start[running[0]] + run[running[0]]
-            else:
-                release = math.inf
-            if submit[nxt] <= release:
-                if submit[nxt] > now:
-                    now = submit[nxt]
-                queue.append(nxt)
-                nxt += 1
-            else:
-                if release > now:
-                    now = release
-                free += nodes[running.pop(0)]
-    return start, order
+        while not loop.queue:
+            loop.advance(allow_idle=True)
+    return loop.start, loop.order
 
 
 def _as_number(v: float):
@@ -249,19 +254,19 @@ def simulate_rlscheduler(workload: Workload, config: SimConfig, chooser=None) ->
     With ``chooser`` (see :func:`_schedule`; :mod:`schedlab.rl.rlscheduler_protocol` builds one
     from an RL agent) it picks the job to run next instead of ``config.policy``."""
     if config.backfill == "conservative":
-        raise ValueError(
+        raise SchedlabError(
             "the rlscheduler preset has no conservative backfilling: RLScheduler's SchedGym only "
             "offers none or its own EASY-like backfilling (backfill='easy')"
         )
     backfill = config.backfill == "easy"
     n_jobs = len(workload)
     if n_jobs == 0:
-        raise ValueError("cannot simulate an empty workload")
+        raise SchedlabError("cannot simulate an empty workload")
     ppn = float(workload.max_procs) / float(workload.max_nodes)
     procs = [int(p) for p in workload.procs]
     nodes = [math.ceil(float(p) / ppn) for p in procs]
     if max(nodes) > workload.max_nodes:
-        raise ValueError(f"a job needs {max(nodes)} nodes but the machine has {workload.max_nodes}")
+        raise SchedlabError(f"a job needs {max(nodes)} nodes but the machine has {workload.max_nodes}")
     keys = _score_keys(config.policy, workload) if chooser is None else None
     submit = [_as_number(v) for v in workload.submit]
     run = [_as_number(v) for v in workload.run]

@@ -1,0 +1,45 @@
+"""Guessing the format of a job file or folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schedlab.errors import JobFormatError
+
+
+def detect_format(path: Path) -> str:
+    """Guess the format from the name and the first bytes / Parquet schema."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "jobs.parquet").exists() or (path / "jobs.csv").exists():
+            return "schedlab"
+        if (path / "tasks.parquet").exists():
+            return "opendc"
+        raise JobFormatError(f"{path}: a folder without jobs.parquet (schedlab) or tasks.parquet (OpenDC)")
+    name = path.name.lower()
+    if name.endswith((".swf", ".swf.gz")):
+        return "swf"
+    if name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        cols = set(pq.read_schema(path).names)
+        if {"submission_time", "duration", "id"} <= cols:
+            return "opendc"
+        if {"bsld", "procs", "start", "end", "job_id"} <= cols:
+            return "schedlab"
+        return "parquet"
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head[:2] == b"\x1f\x8b":
+        return "swf"
+    first = head.decode("utf-8", errors="replace").splitlines()[0] if head else ""
+    if "|" in first:
+        return "sacct"
+    if first.lstrip().startswith(";"):
+        return "swf"
+    low = first.lower()
+    if "bsld" in low and "procs" in low:
+        return "schedlab"
+    if "," in first:
+        return "csv"
+    raise JobFormatError(f"{path}: cannot tell the format (give --format sacct|csv|parquet|swf|opendc|schedlab)")

@@ -1,0 +1,131 @@
+"""A generic pandas frame (CSV, sacct-style or Parquet columns) mapped onto the canonical columns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from schedlab.analytics.jobs.fields import _dur_or_raise, _gpus_from_tres, normalize_state
+from schedlab.analytics.jobs.schema import ALIASES, JOB_COLUMNS, REQUIRED, _find_col
+from schedlab.analytics.jobs.timezones import parse_times
+from schedlab.errors import JobFormatError
+from schedlab.workload.cleaning_report import CleaningReport
+
+
+def _frame_from_columns(df, path: str, tz: str, report: CleaningReport, rows=None):
+    """Map a generic (CSV / sacct-style / Parquet-as-pandas) frame onto the canonical columns."""
+    import pandas as pd
+
+    out = pd.DataFrame(index=df.index)
+    cols = {c: _find_col(df.columns, c) for c in JOB_COLUMNS}
+    dur = _check_columns(df, cols, path)
+    out["job_id"] = df[cols["job_id"]].astype("string")
+    _text_columns(out, df, cols)
+    _time_columns(out, df, cols, dur, path, tz, report, rows)
+    _count_columns(out, df, cols)
+    out["time_limit"] = _time_limit(df, cols, path)
+    out["state"] = _state(df, cols)
+    return out[list(JOB_COLUMNS)].reset_index(drop=True)
+
+
+def _check_columns(df, cols: dict, path: str):
+    """Raise unless the required columns are there; the duration column when start or end is missing."""
+    missing = [c for c in REQUIRED if cols[c] is None]
+    if missing:
+        raise JobFormatError(
+            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, df.columns))}. "
+            f"Accepted names: " + "; ".join(f"{c}: {'/'.join(ALIASES[c])}" for c in missing)
+        )
+    dur = None
+    if cols["start"] is None or cols["end"] is None:
+        dur = next(
+            (c for c in df.columns if c.lower() in ("elapsed", "duration", "run", "runtime", "elapsedraw")), None
+        )
+        if dur is None:
+            raise JobFormatError(
+                f"{path}: needs start and end columns (or a duration/elapsed column); "
+                f"found {', '.join(map(str, df.columns))}"
+            )
+    return dur
+
+
+def _text_columns(out, df, cols: dict) -> None:
+    """user, partition, node_type, exit_code, nodelist: stripped text, Slurm's empty markers as NA."""
+    import pandas as pd
+
+    for c in ("user", "partition", "node_type", "exit_code", "nodelist"):
+        if cols[c] is None:
+            out[c] = pd.Series(pd.NA, index=df.index, dtype="string")
+            continue
+        v = df[cols[c]].astype("string").str.strip()
+        out[c] = v.mask(v.isin(["", "None assigned", "(null)", "None"]))
+
+
+def _time_columns(out, df, cols: dict, dur, path: str, tz: str, report: CleaningReport, rows) -> None:
+    """submit, start and end as epoch seconds; a missing start is the submit, a missing end start + duration."""
+    import pandas as pd
+
+    for c in ("submit", "start", "end"):
+        if cols[c] is not None:
+            out[c] = parse_times(
+                df[cols[c]].to_numpy() if not pd.api.types.is_datetime64_any_dtype(df[cols[c]]) else df[cols[c]],
+                tz=tz,
+                path=path,
+                column=cols[c],
+                report=report,
+                rows=rows,
+            )
+    if cols["start"] is None:
+        out["start"] = out["submit"]
+        report.notes.append("no start column: start taken = submit (wait unknown)")
+    if cols["end"] is None:
+        d = df[dur]
+        secs = (
+            pd.to_numeric(d, errors="coerce")
+            if pd.api.types.is_numeric_dtype(d)
+            else d.map(lambda v: _dur_or_raise(v, path, dur))
+        )
+        if dur.lower() == "duration" and pd.api.types.is_numeric_dtype(d) and secs.max() > 1e7:
+            secs = secs / 1000.0
+            report.notes.append(f"{dur}: taken as milliseconds")
+        out["end"] = out["start"] + secs.astype(float)
+
+
+def _count_columns(out, df, cols: dict) -> None:
+    """nodes, cores and gpus as integers (gpus from an AllocTRES column when there is no GPU column)."""
+    import pandas as pd
+
+    for c in ("nodes", "cores", "gpus"):
+        if cols[c] is not None:
+            v = pd.to_numeric(df[cols[c]], errors="coerce")
+            out[c] = v.round().astype("Int64")
+        else:
+            out[c] = pd.Series(pd.NA, index=df.index, dtype="Int64")
+    if cols["gpus"] is None:
+        tres = next((c for c in df.columns if c.lower() in ("alloctres", "reqtres", "tres")), None)
+        out["gpus"] = _gpus_from_tres(df[tres]).to_numpy() if tres is not None else 0
+
+
+def _time_limit(df, cols: dict, path: str):
+    """Requested wall time in seconds (numbers as they are, Slurm durations parsed); NaN without a column."""
+    import pandas as pd
+
+    if cols["time_limit"] is None:
+        return np.nan
+    tl = df[cols["time_limit"]]
+    return (
+        pd.to_numeric(tl, errors="coerce")
+        if pd.api.types.is_numeric_dtype(tl)
+        else tl.map(lambda v: _dur_or_raise(v, path, cols["time_limit"]))
+    )
+
+
+def _state(df, cols: dict):
+    """Canonical final states (SWF-style numeric codes 1/0/5 mapped first); UNKNOWN without a column."""
+    import pandas as pd
+
+    if cols["state"] is None:
+        return "UNKNOWN"
+    st = df[cols["state"]]
+    if pd.api.types.is_numeric_dtype(st):
+        st = st.map({1: "COMPLETED", 0: "FAILED", 5: "CANCELLED"}).fillna("UNKNOWN")
+    return normalize_state(st)

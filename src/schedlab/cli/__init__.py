@@ -1,0 +1,57 @@
+"""The ``schedlab`` command: one module per command group, each command a thin layer that parses
+options, builds a config object, calls one library function and renders its result.
+
+Nothing in the library imports this package.  Scripts rely on the flags and the ``--json`` keys;
+keep them stable.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from schedlab.cli import analyze as _analyze
+from schedlab.cli import data as _data
+from schedlab.cli import elastic as _elastic
+from schedlab.cli import energy as _energy
+from schedlab.cli import explain as _explain
+from schedlab.cli import rl as _rl
+from schedlab.cli import simulate as _simulate
+from schedlab.cli.common import err_console, fail, new_app, out_console
+
+app = new_app(
+    help="schedlab: replay batch-job traces against a simulated supercomputer, compare "
+    "scheduling policies, train and evaluate deep-RL schedulers, and distil them into readable decision "
+    "trees (`explain`; use a tree with --policy tree:PATH), and fill idle nodes with elastic DNN "
+    "training (`bftrainer`), schedule GPU nodes for energy and share power caps (`energy ecosched|open|ecoshift`), "
+    "and characterise a workload and its energy (`analyze`).  `data fetch NAME` gets the measured datasets "
+    "these read.  Run `schedlab COMMAND --help` for each command's options.",
+)
+app.command()(_simulate.simulate)
+app.command()(_simulate.compare)
+app.command()(_simulate.traces)
+
+
+app.command()(_rl.train)
+app.command()(_rl.evaluate)
+app.command()(_rl.models)
+app.command()(_explain.explain)
+app.command()(_elastic.bftrainer)
+app.command()(_analyze.analyze)
+app.add_typer(_data.app, name="data")
+
+energy_app = new_app(help=_energy.HELP)
+energy_app.command("ecosched")(_energy.ecosched)
+energy_app.command("open")(_energy.open_caps)
+energy_app.command("ecoshift")(_energy.ecoshift)
+app.add_typer(energy_app, name="energy")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+__all__ = ["app", "err_console", "fail", "main", "out_console"]

@@ -1,0 +1,227 @@
+"""What every command shares: the consoles, ``fail``, the one error handler, shared option types
+and small renderers.
+
+The error contract: a :class:`~schedlab.errors.SchedlabError` raised anywhere below a command is a
+user error and becomes ``error: <message>`` on stderr with exit status 2 (:class:`SchedlabGroup`).
+Any other exception is a bug in schedlab and surfaces with its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager, nullcontext
+from typing import Annotated, NoReturn
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from schedlab.errors import SchedlabError
+from schedlab.options import CapacityUnit, Estimates, Overrun, Preset
+from schedlab.workload.bundled import BUNDLED, DEFAULT_TRACE
+
+_WIDTH = None if sys.stdout.isatty() else 140  # wide tables when piped to a file or a log
+out_console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
+
+
+def fail(msg: str) -> NoReturn:
+    """Print ``error: msg`` on stderr and exit with status 2."""
+    err_console.print(f"[bold red]error:[/] {msg}", markup=True, highlight=False)
+    raise typer.Exit(2)
+
+
+class SchedlabGroup(TyperGroup):
+    """A command group whose commands' :class:`SchedlabError` become a one-line error, exit 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SchedlabError as exc:
+            fail(str(exc))
+
+
+def new_app(help: str, **kw) -> typer.Typer:
+    """A typer app (or command group) with schedlab's error handling and settings."""
+    return typer.Typer(
+        cls=SchedlabGroup, add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True, help=help, **kw
+    )
+
+
+def command_line() -> str:
+    """The command as typed, stored in run folders so a result says how it was made."""
+    return "schedlab " + " ".join(sys.argv[1:])
+
+
+# --- option checks (run while parsing, before any data is read) -------------------------------
+def positive(name: str) -> Callable:
+    def check(value):
+        if value is not None and not value > 0:
+            fail(f"{name} must be > 0 (got {value:g})")
+        return value
+
+    return check
+
+
+def fraction(name: str) -> Callable:
+    def check(value):
+        if value is not None and not 0 < value < 1:
+            fail(f"{name} must be between 0 and 1 (got {value})")
+        return value
+
+    return check
+
+
+def at_least(name: str, low: float) -> Callable:
+    """Option callback: the value must be ``>= low`` (``None`` passes)."""
+
+    def check(value):
+        if value is not None and not value >= low:
+            fail(f"{name} must be >= {low:g} (got {value})")
+        return value
+
+    return check
+
+
+def above(name: str, low: float) -> Callable:
+    """Option callback: the value must be ``> low`` (``None`` passes); the message shows it as given."""
+
+    def check(value):
+        if value is not None and not value > low:
+            fail(f"{name} must be > {low:g} (got {value})")
+        return value
+
+    return check
+
+
+def parse_list(text: str, what: str = "value") -> list[str]:
+    """Comma-separated items, stripped; an empty list is an error."""
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    if not items:
+        fail(f"no {what} given")
+    return items
+
+
+def parse_ints(text: str, what: str) -> list[int]:
+    try:
+        return [int(x) for x in parse_list(text, what)]
+    except ValueError:
+        fail(f"{what}s must be comma-separated integers (got {text!r})")
+
+
+# --- shared option types -------------------------------------------------------------------------
+TRACE_HELP = f"Bundled trace name ({', '.join(BUNDLED)}) or path to an SWF file (.swf or .swf.gz)."
+JSON_HELP = "Print one JSON object to stdout instead of tables."
+TAU_HELP = "Bounded-slowdown threshold in seconds: bsld = max(1, (wait+run)/max(run, tau))."
+
+TraceOpt = Annotated[str, typer.Option("--trace", "-t", help=TRACE_HELP)]
+JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+TauOpt = Annotated[float, typer.Option("--tau", help=TAU_HELP, callback=positive("--tau"))]
+PresetOpt = Annotated[
+    Preset,
+    typer.Option(
+        "--preset",
+        help="Semantics: textbook (schedlab defaults), rlscheduler (RLScheduler SchedGym, SC20: its loading rules, "
+        "whole nodes, its loop) or cqsim (CQSim's rules and EASY variant). A preset sets its own loading rules and "
+        "overrides --capacity-unit/--estimates/--overrun.",
+    ),
+]
+UnitOpt = Annotated[
+    CapacityUnit,
+    typer.Option(
+        "--capacity-unit",
+        help="What a job holds: procs (its processor count) or nodes (whole nodes, ceil(procs/(MaxProcs/MaxNodes))).",
+    ),
+]
+EstimatesOpt = Annotated[
+    Estimates,
+    typer.Option(
+        "--estimates",
+        help="Runtime estimate used for reservations and backfilling: requested (the user's walltime) or actual "
+        "(perfect).",
+    ),
+]
+OverrunOpt = Annotated[
+    Overrun,
+    typer.Option(
+        "--overrun", help="A job running past its requested time: kill (ends at the request) or run-on (keeps running)."
+    ),
+]
+LenientOpt = Annotated[
+    bool, typer.Option("--lenient", help="Skip and count malformed trace lines instead of stopping at the first one.")
+]
+LoadScaleOpt = Annotated[
+    float,
+    typer.Option(
+        "--load-scale",
+        help="Multiply inter-arrival gaps by this factor (<1 = more load) before simulating.",
+        callback=positive("--load-scale"),
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed (same seed, same result).")]
+
+__all__ = ["DEFAULT_TRACE"]  # re-exported for command modules
+
+
+# --- rendering -------------------------------------------------------------------------------------
+_DECIMALS = {
+    "mean_bsld": 2,
+    "max_bsld": 2,
+    "utilization": 3,
+    "user_wait_jain": 3,
+    "sim_seconds": 4,
+    "mean_queue_length": 1,
+}
+
+
+def fmt(v: float, metric: str | None = None) -> str:
+    """A metric value as a table cell (seconds without decimals, ratios with a few)."""
+    if isinstance(v, int):
+        return f"{v:,}"
+    if metric in _DECIMALS:
+        return f"{v:,.{_DECIMALS[metric]}f}"
+    if metric and (metric.endswith("wait") or metric in ("makespan", "mean_turnaround")):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}"  # seconds
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:,.1f}"
+    return f"{v:.3f}"
+
+
+def print_written(paths: Iterable) -> None:
+    for path in paths:
+        out_console.print(f"wrote {path}")
+
+
+def print_json(obj, **kw) -> None:
+    import json
+
+    print(json.dumps(obj, **kw))
+
+
+def progress_bar(label: str, *, disable: bool = False, transient: bool = False, live: bool = False):
+    """A rich progress bar on stderr (hidden when stderr is not a terminal or ``disable``)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn()]
+    if live:
+        columns.append(TextColumn("{task.fields[live]}"))
+    columns.append(TimeElapsedColumn())
+    return Progress(*columns, console=err_console, transient=transient, disable=disable or not err_console.is_terminal)
+
+
+@contextmanager
+def spinner(text: str, disable: bool = False):
+    """A status line on stderr; yields a ``set(text)`` function (a no-op when hidden)."""
+    if disable or not err_console.is_terminal:
+        with nullcontext():
+            yield lambda _text: None
+        return
+    with err_console.status(text, spinner="dots") as status:
+        yield status.update

@@ -1,0 +1,146 @@
+"""The scheduling environment's options, typed and validated once.
+
+:class:`EnvOptions` is every option of :class:`schedlab.rl.env.SchedulingEnv` except the trace
+itself.  It travels unchanged from ``schedlab train`` through :class:`schedlab.rl.ppo.PPOConfig`
+into every environment, and a trained model (checkpoint ``meta["env_kwargs"]``) or a distilled tree
+(``env_kwargs`` of tree.json) records the part that defines its decisions, as a plain dict
+(:meth:`EnvOptions.to_dict`).  Files written before this class hold only the options that were
+given; they are read with :meth:`EnvOptions.from_dict`, and each reader states its legacy rule
+for a missing option (see :func:`schedlab.rl.agents.checkpoint_options` and
+:meth:`schedlab.explain.tree.Tree.from_dict`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+
+from schedlab.errors import SchedlabError
+from schedlab.options import CapacityUnit, EnvBackfill, Estimates, Reward, Split, choose
+from schedlab.policies import POLICY_NAMES, STATIC
+
+#: What a checkpoint records: the options that define the agent's decision problem.
+CHECKPOINT_FIELDS = (
+    "visible",
+    "backfill",
+    "queue_order",
+    "backfill_order",
+    "capacity_unit",
+    "estimates",
+    "kill_at_request",
+    "reward",
+    "baseline",
+)
+#: What a tree file records: how the tree schedules (the rest comes from the simulation's config).
+TREE_FIELDS = ("visible", "backfill", "queue_order", "backfill_order")
+
+
+@dataclass(frozen=True)
+class EnvOptions:
+    """Options of one scheduling environment (see :mod:`schedlab.rl.env` for their meaning).
+
+    window_len     jobs per episode (None: the whole split as one episode)
+    visible        W, waiting jobs the agent sees and may pick (the first W in queue order)
+    backfill       none | easy | agent (the agent picks backfill jobs; adds a ``stop`` action)
+    reward         bsld | bsld-dense | wait | util | dras
+    split          train | test | all;  train_split: fraction of jobs in the training split
+    queue_order    static policy ordering the queue: the first W are visible
+    backfill_order static policy giving the order EASY tries backfill candidates in
+    capacity_unit  procs | nodes;  estimates: requested | actual;  kill_at_request: bool
+    eval_windows, eval_seed  test-split windows (fixed, non-overlapping)
+    baseline       a heuristic the episode-end reward is relative to (None: absolute rewards)
+
+    Values are checked here, once: a bad one raises :class:`~schedlab.errors.OptionError` (or
+    :class:`~schedlab.errors.SchedlabError`) naming the option and the allowed values.
+    """
+
+    window_len: int | None = 256
+    visible: int = 128
+    backfill: EnvBackfill = EnvBackfill.EASY
+    reward: Reward = Reward.BSLD
+    split: Split = Split.TRAIN
+    train_split: float = 0.7
+    queue_order: str = "fcfs"
+    backfill_order: str = "fcfs"
+    capacity_unit: CapacityUnit = CapacityUnit.PROCS
+    estimates: Estimates = Estimates.REQUESTED
+    kill_at_request: bool = True
+    eval_windows: int = 10
+    eval_seed: int = 0
+    baseline: str | None = None
+
+    def __post_init__(self) -> None:
+        set_ = lambda name, value: object.__setattr__(self, name, value)
+        set_("backfill", choose(EnvBackfill, self.backfill, "backfill mode"))
+        set_("reward", choose(Reward, self.reward, "reward"))
+        set_("split", choose(Split, self.split, "split"))
+        for name, what in (("queue_order", "queue order"), ("backfill_order", "backfill order")):
+            if getattr(self, name) not in STATIC:
+                raise SchedlabError(f"unknown {what} {getattr(self, name)!r}; choose one of {', '.join(STATIC)}")
+        set_("capacity_unit", choose(CapacityUnit, self.capacity_unit, "capacity unit"))
+        set_("estimates", choose(Estimates, self.estimates, "estimate source"))
+        if self.baseline is not None and self.baseline not in POLICY_NAMES:
+            raise SchedlabError(f"unknown baseline policy {self.baseline!r}; choose one of {', '.join(POLICY_NAMES)}")
+        if int(self.visible) < 1:
+            raise SchedlabError(f"visible must be >= 1, got {self.visible}")
+        if not 0.0 < self.train_split < 1.0:
+            raise SchedlabError(f"train split must be between 0 and 1, got {self.train_split}")
+        set_("visible", int(self.visible))
+        set_("window_len", int(self.window_len) if self.window_len else None)
+        set_("train_split", float(self.train_split))
+        set_("kill_at_request", bool(self.kill_at_request))
+        set_("eval_windows", int(self.eval_windows))
+        set_("eval_seed", int(self.eval_seed))
+
+    @classmethod
+    def coerce(cls, options: EnvOptions | dict | None) -> EnvOptions:
+        """``options`` as EnvOptions (a dict is keyword arguments; None the defaults)."""
+        return options if isinstance(options, EnvOptions) else cls(**(options or {}))
+
+    def replace(self, **changes) -> EnvOptions:
+        return replace(self, **changes)
+
+    @property
+    def stop_action(self) -> bool:
+        """Whether the agent has a ``stop`` action (it picks its own backfill jobs)."""
+        return self.backfill is EnvBackfill.AGENT
+
+    def to_dict(self, names: tuple[str, ...] | None = None) -> dict:
+        """The options (or the ``names`` ones) as plain JSON values: enums become their strings."""
+        out = {}
+        for name in names or [f.name for f in fields(self)]:
+            value = getattr(self, name)
+            out[name] = value.value if isinstance(value, StrEnum) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, saved: dict, **missing) -> EnvOptions:
+        """Options a file recorded.  A key the file lacks takes ``missing[key]`` when the caller
+        gives one (its legacy rule), else the default above; an unknown key is an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(saved) - known)
+        if unknown:
+            raise SchedlabError(f"unknown environment option(s) {', '.join(unknown)}")
+        return cls(**{**{k: v for k, v in missing.items() if k not in saved}, **saved})
+
+    def run_under(self, config) -> EnvOptions:
+        """How an agent trained (or a tree distilled) with these options schedules a whole workload
+        under the simulator's ``config``: its window W, queue order and backfill order, its own
+        backfill choices if it learnt them (backfill ``agent``), else ``config.backfill``; machine
+        semantics (capacity unit, estimates, kills) from ``config``.  The caller rejects
+        conservative backfilling first."""
+        backfill = EnvBackfill.AGENT if self.backfill is EnvBackfill.AGENT else choose(EnvBackfill, config.backfill)
+        return EnvOptions(
+            window_len=None,
+            split=Split.ALL,
+            visible=self.visible,
+            backfill=backfill,
+            queue_order=self.queue_order,
+            backfill_order=self.backfill_order,
+            capacity_unit=config.capacity_unit,
+            estimates=config.estimates,
+            kill_at_request=config.kill_at_request,
+        )
+
+
+__all__ = ["CHECKPOINT_FIELDS", "TREE_FIELDS", "EnvOptions"]
