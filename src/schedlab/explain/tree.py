@@ -19,7 +19,7 @@ from numba import njit
 from schedlab.errors import SchedlabError
 from schedlab.explain.features import FEATURES, candidate_rows
 from schedlab.rl.options import TREE_FIELDS, EnvOptions
-from schedlab.simulator.stepper import LOG_WEEK, DecisionView, log_minutes
+from schedlab.simulator.stepper import LOG_WEEK, DecisionView, log_minutes, view_values
 
 TREE_FORMAT = "schedlab-tree/1"
 TREE_PREFIX = "tree:"
@@ -75,9 +75,10 @@ class Tree:
         return self.value[node]
 
     def act(self, env) -> int:
-        """The candidate with the highest score at the decision ``env`` has due (compiled:
-        features and descent in one call over ``env.decision_view()``)."""
-        return fast_act(self, env.decision_view())
+        """The tree's action at the decision ``env`` (a SchedulingEnv) has due: features and descent
+        in one compiled call over the decision's view values (:func:`fast_act` on the same view,
+        without building the Python value)."""
+        return int(env.compiled_decision(_act_on_view, self.packed))
 
     def act_reference(self, env) -> int:
         """The same choice through ``candidate_rows`` and ``predict`` (plain numpy; for tests)."""
@@ -269,6 +270,17 @@ def _pick(slots, req, sz_int, wait, delay, now, free_int, nq, phase, shadow, ext
         if packed[node, 4] > best:
             best, best_a = packed[node, 4], a
     return best_a
+
+
+@njit(cache=True)
+def _act_on_view(W, capacity, submit, est, size, re, rj, q, ist, fst, mask, packed):
+    """:func:`fast_act` with the view built in compiled code (``view_values``): same action."""
+    now, phase, _, free, nq, shadow, extra, ints, floats, stop = view_values(
+        W, capacity, submit, est, size, re, rj, q, ist, fst, mask
+    )
+    return _pick(
+        ints[0], floats[1], ints[2], floats[2], floats[3], now, free, nq, phase, shadow, extra, stop, W, packed
+    )
 
 
 def fast_act(tree: Tree, view: DecisionView) -> int:

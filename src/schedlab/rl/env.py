@@ -278,6 +278,16 @@ class SchedulingEnv(gym.Env):
             )
         return self._view
 
+    def compiled_decision(self, fn, *args):
+        """``fn(W, capacity, submit, est, size, re, rj, q, ist, fst, mask, *args)``: hand the decision
+        now due to a numba function that builds its view with
+        :func:`schedlab.simulator.stepper.view_values` and consumes it in compiled code (a tree's
+        walker), without the Python :class:`DecisionView` in between (2 us a decision saved)."""
+        return fn(
+            self.W, self.capacity, self.submit, self.est, self.size, self.re, self.rj, self.q, self.ist, self.fst,
+            self._mask, *args,
+        )  # fmt: skip
+
     @property
     def decisions(self) -> int:
         """Decisions taken in this episode."""

@@ -364,9 +364,15 @@ class DecisionView(NamedTuple):
 
 
 @njit(cache=True)
-def _view_values(W, capacity, submit, est, size, re, rj, q, ist, fst, mask):
+def view_values(W, capacity, submit, est, size, re, rj, q, ist, fst, mask):
     """The view's values in one compiled call: scalars, then the candidates' int64 rows (slot,
-    job, size) and float64 rows (submit, estimate, wait, start delay)."""
+    job, size) and float64 rows (submit, estimate, wait, start delay).
+
+    Returns ``(now, phase, capacity, free, queue_length, shadow, extra, ints, floats, stop)`` with
+    ``ints = [slots, job, size]`` and ``floats = [submit, req_time, wait, start_delay]``: the
+    :class:`DecisionView` fields, unboxed, for compiled consumers (a tree's walker) that are
+    called through ``SchedulingEnv.compiled_decision`` and so skip building the Python value.
+    """
     t = fst[F_T]
     free, nq, nrun, phase = ist[I_FREE], ist[I_NQ], ist[I_NRUN], ist[I_PHASE]
     nv = min(nq, W)
@@ -398,7 +404,7 @@ def _view_values(W, capacity, submit, est, size, re, rj, q, ist, fst, mask):
 def step_view(W, capacity, submit, est, size, re, rj, q, ist, fst, mask) -> DecisionView:
     """The :class:`DecisionView` of the decision now due (arguments as :func:`step_observe`, with
     the mask it filled)."""
-    t, phase, cap, free, nq, shadow, extra, ints, floats, stop = _view_values(
+    t, phase, cap, free, nq, shadow, extra, ints, floats, stop = view_values(
         W, capacity, submit, est, size, re, rj, q, ist, fst, mask
     )
     return DecisionView(
