@@ -18,10 +18,9 @@ import torch
 
 from schedlab.explain.dagger import ModelTeacher, decision_latency
 from schedlab.explain.tree import load_tree
-from schedlab.rl.agents import load_policy
+from schedlab.policies import resolve
 from schedlab.rl.env import SchedulingEnv
-from schedlab.rl.evaluation import evaluation_windows, model_env_options
-from schedlab.rl.models import resolve_model
+from schedlab.rl.evaluation import evaluation_windows
 from schedlab.simulator.config import SimConfig
 from schedlab.workload import load_trace
 
@@ -31,9 +30,11 @@ REPEATS = 5
 def main() -> None:
     torch.set_num_threads(1)
     wl = load_trace("theta_2022")
-    policy = load_policy(resolve_model("theta_2022-dras"))
+    model = resolve("model:theta_2022-dras")
+    policy = model.model
     tree = load_tree("theta_2022-dras")
-    env = SchedulingEnv(wl, window_len=1024, split="all", **model_env_options(policy, SimConfig(policy="fcfs")))
+    options = model.env_options(SimConfig(policy="fcfs")).replace(window_len=1024, split="all")
+    env = SchedulingEnv(wl, options)
     start = evaluation_windows(wl, "test", 10, 1024, 0)[0]
     env.reset(options={"start": int(start)})
     tree.act(env)  # compile the tree's decision before timing it

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from schedlab.experiments import compare
 from schedlab.rl.episodes import eval_window_starts, split_bounds
+from schedlab.simulator.compare import compare
 from schedlab.workload import load_trace
 
 LEN = 1024
@@ -99,17 +99,16 @@ def rollout_choice(env, exponents=EXPONENTS) -> int:
     """The look-ahead's action now (see the module docstring); ``env`` is a SchedulingEnv."""
     from schedlab.policies import priority_ranks
     from schedlab.simulator.engine import BF_EASY, DYN_STATIC, simulate_kernel
-    from schedlab.simulator.stepper import F_T, I_NQ, I_NRUN
 
-    t, nq, nrun = env.fst[F_T], int(env.ist[I_NQ]), int(env.ist[I_NRUN])
+    m = env.machine_state()
+    t, nq, nrun = m.now, len(m.queue), len(m.running_size)
     cand = np.flatnonzero(env.action_masks()[: min(nq, env.W)])
     if len(cand) <= 1:
         return int(cand[0]) if len(cand) else env.W
-    q, rj = env.q[:nq], env.rj[:nrun]
-    est, size, waited = env.est[q], env.size[q], t - env.submit[q]
+    est, size, waited = m.queue_est, m.queue_size, t - m.queue_submit
     # running jobs first (they hold their units until their estimated ends), then the queue
-    run = np.r_[np.maximum(env.re[:nrun] - t, 1.0), est]
-    units = np.r_[env.size[rj], size].astype(np.int64)
+    run = np.r_[np.maximum(m.running_est_end - t, 1.0), est]
+    units = np.r_[m.running_size, size].astype(np.int64)
     best, action = np.inf, int(cand[0])
     for a in exponents:
         score = est * size.astype(float) ** a

@@ -35,7 +35,7 @@ non-overlapping windows of the test split, placed by ``eval_seed``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -56,6 +56,7 @@ from schedlab.simulator.stepper import (
     I_DECISIONS,
     I_FREE,
     I_NQ,
+    I_NRUN,
     I_PHASE,
     JOB_FEATURES,
     MODES,
@@ -83,6 +84,29 @@ def _load(trace, rules: str) -> Workload:
     from schedlab.rl.episodes import cached_trace
 
     return cached_trace(str(trace), rules)
+
+
+class MachineState(NamedTuple):
+    """The whole machine at the decision now due (copies, in seconds and units), for planners that
+    look ahead (e.g. a rollout over the entire queue), where :class:`DecisionView` shows only the
+    decision's candidates.
+
+    now                the clock (s)
+    queue              job indices of every waiting job, in queue order (visible or not)
+    queue_est          their runtime estimates as plans use them (s)
+    queue_size         units each asks for
+    queue_submit       their submit times (s)
+    running_est_end    estimated ends of the running jobs (s), ascending
+    running_size       units each running job holds
+    """
+
+    now: float
+    queue: np.ndarray
+    queue_est: np.ndarray
+    queue_size: np.ndarray
+    queue_submit: np.ndarray
+    running_est_end: np.ndarray
+    running_size: np.ndarray
 
 
 class SchedulingEnv(gym.Env):
@@ -277,6 +301,14 @@ class SchedulingEnv(gym.Env):
                 self._mask,
             )
         return self._view
+
+    def machine_state(self) -> MachineState:
+        """Every waiting and running job now (see :class:`MachineState`)."""
+        nq, nrun = int(self.ist[I_NQ]), int(self.ist[I_NRUN])
+        q, rj = self.q[:nq].copy(), self.rj[:nrun]
+        return MachineState(
+            float(self.fst[F_T]), q, self.est[q], self.size[q], self.submit[q], self.re[:nrun].copy(), self.size[rj]
+        )
 
     def compiled_decision(self, fn, *args):
         """``fn(W, capacity, submit, est, size, re, rj, q, ist, fst, mask, *args)``: hand the decision

@@ -10,24 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from schedlab.rl.agents import TrainedPolicy
 from schedlab.rl.episodes import eval_window_starts, split_bounds
 from schedlab.rl.policy import ModelPolicy, model_policy
 from schedlab.simulator.config import SimConfig
 from schedlab.workload.table import Workload
 
 HEURISTICS = ("fcfs", "sjf", "saf", "wfp3", "unicep", "f1")
-#: the keyword arguments :func:`model_env_options` gives
-RUN_OPTIONS = ("visible", "backfill", "queue_order", "backfill_order", "capacity_unit", "estimates", "kill_at_request")
-
-
-def model_env_options(policy: TrainedPolicy, config: SimConfig) -> dict:
-    """How ``policy`` schedules under ``config``, as keyword arguments of SchedulingEnv (for
-    scripts; :meth:`ModelPolicy.env_options <schedlab.rl.policy.ModelPolicy.env_options>` gives
-    them as typed :class:`~schedlab.rl.options.EnvOptions`)."""
-    return ModelPolicy(spec="model:", model=policy).env_options(config).to_dict(RUN_OPTIONS)
-
-
 def evaluation_windows(
     workload: Workload, split: str, windows: int, window_len: int, seed: int, train_split: float = 0.7
 ) -> list[int]:
@@ -97,4 +85,4 @@ def evaluate(
     }
 
 
-__all__ = ["HEURISTICS", "evaluate", "evaluation_windows", "model_env_options"]
+__all__ = ["HEURISTICS", "evaluate", "evaluation_windows"]

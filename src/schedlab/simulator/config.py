@@ -66,6 +66,8 @@ class SimConfig:
         """The policy as a string for tables and JSON (its spec, or a callable's name)."""
         if isinstance(self.policy, str):
             return self.policy
+        if getattr(self.policy, "fn", None) is not None:  # a resolved Python function: its name
+            return self.policy.label
         if hasattr(self.policy, "spec") and not callable(self.policy):
             return self.policy.spec
         return getattr(self.policy, "__name__", "user")
