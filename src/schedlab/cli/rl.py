@@ -377,7 +377,7 @@ def evaluate(
 
     if backfill not in (Backfill.NONE, Backfill.EASY):
         fail(f"--backfill must be none or easy for evaluation (got {backfill!r})")
-    policy = resolve("model:" + model)  # loaded once, here
+    policy = resolve("model:" + model.removeprefix("model:"))  # loaded once, here; NAME or model:NAME
     wl = load_trace(trace, rules=preset)
     starts = _evaluation_starts(wl, preset, window_starts, windows, window_len, split, seed, train_split)
     warm_up()

@@ -37,6 +37,7 @@ def load_teacher(model: str, workload: Workload, any_trace: bool = False) -> tup
     """(teacher, how it schedules): a static heuristic's name, or a trained model (file, folder,
     shipped name; loaded once).  A model trained on another trace is refused unless ``any_trace``.
     The options hold what a tree records (:data:`~schedlab.rl.options.TREE_FIELDS`)."""
+    model = model.removeprefix("model:")  # the spelling --policy takes is accepted too
     if model in STATIC:
         return HeuristicTeacher(model), EnvOptions(
             visible=128, backfill="easy", queue_order="fcfs", backfill_order=model
