@@ -16,6 +16,8 @@ from schedlab.simulator.config import SimConfig
 from schedlab.workload.table import Workload
 
 HEURISTICS = ("fcfs", "sjf", "saf", "wfp3", "unicep", "f1")
+
+
 def evaluation_windows(
     workload: Workload, split: str, windows: int, window_len: int, seed: int, train_split: float = 0.7
 ) -> list[int]:
