@@ -346,3 +346,14 @@ def test_relative_validation_chooses_on_ratio_to_the_baseline(tmp_path):
     meta = load_policy(tmp_path / "model.pt").meta
     assert meta["val_ratio"] == pytest.approx(min(ratios))
     assert all(r >= b / 4.0 - 1e-9 for r, b in zip(ratios, bslds, strict=False))  # mean of x/ref with ref <= 4
+
+
+def test_a_trained_model_holds_only_plain_types(tmp_path):
+    """model.pt from `schedlab train` loads with weights_only=True: its metadata holds strings and
+    numbers (option enums stored as their values), no reference to a schedlab class."""
+    out = tmp_path / "run"
+    subprocess.run(_train_cmd(out, 512), check=True, capture_output=True)
+    ck = torch.load(out / "model.pt", weights_only=True)
+    meta = ck["meta"]
+    assert type(meta["agent"]) is str and type(meta["objective"]) is str and type(meta["preset"]) is str
+    assert all(type(v) in (str, int, float, bool, type(None)) for v in meta["env_kwargs"].values())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import asdict, dataclass
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,23 @@ from schedlab.errors import SchedlabError
 CHECKPOINT_FORMAT = "schedlab-rl/1"
 
 
+def plain(obj):
+    """``obj`` with every enum member replaced by its value (recursively through dicts, lists and
+    tuples), so that a checkpoint holds only types ``torch.load(weights_only=True)`` accepts and no
+    reference to a schedlab class."""
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, dict):
+        return {plain(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(plain(v) for v in obj)
+    return obj
+
+
 def save_checkpoint(path: str | Path, net: torch.nn.Module, meta: dict, extra: dict | None = None) -> None:
-    """Write ``net``'s weights with ``meta`` (and ``extra`` top-level entries) to ``path``, atomically."""
+    """Write ``net``'s weights with ``meta`` (and ``extra`` top-level entries) to ``path``, atomically.
+    Enum members in ``meta`` are stored as their values (see :func:`plain`)."""
+    meta = plain(meta)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
