@@ -58,3 +58,16 @@ def test_user_errors_are_one_line_and_exit_2(args, message):
     assert r.exit_code == 2, r.output
     assert message in r.output and "Traceback" not in r.output
     assert r.output.strip().startswith("error:")
+
+
+@pytest.mark.parametrize("value, message", [("inf", "at most 1000"), ("1e308", "at most 1000"), ("nan", "> 0")])
+def test_load_scale_out_of_range_is_refused_with_the_range(value, message):
+    r = run("simulate", "--trace", "cqsim_test", "--load-scale", value, "--json")
+    assert r.exit_code == 2 and message in r.output
+
+
+def test_json_output_is_strict_json():
+    from schedlab.report.outputs import dumps
+
+    text = dumps({"a": float("nan"), "b": [float("inf"), 1.5], "c": {"d": -float("inf")}})
+    assert json.loads(text) == {"a": None, "b": [None, 1.5], "c": {"d": None}}

@@ -59,10 +59,14 @@ def command_line() -> str:
 
 
 # --- option checks (run while parsing, before any data is read) -------------------------------
-def positive(name: str) -> Callable:
+def positive(name: str, most: float = 1e12) -> Callable:
+    """Option callback: a finite value in (0, most]; the message gives the range."""
+
     def check(value):
         if value is not None and not value > 0:
             fail(f"{name} must be > 0 (got {value:g})")
+        if value is not None and not value <= most:
+            fail(f"{name} must be at most {most:g} (got {value:g})")
         return value
 
     return check
@@ -160,7 +164,7 @@ LoadScaleOpt = Annotated[
     typer.Option(
         "--load-scale",
         help="Multiply inter-arrival gaps by this factor (<1 = more load) before simulating.",
-        callback=positive("--load-scale"),
+        callback=positive("--load-scale", 1000.0),
     ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed (same seed, same result).")]
@@ -200,9 +204,10 @@ def print_written(paths: Iterable) -> None:
 
 
 def print_json(obj, **kw) -> None:
-    import json
+    """One strict JSON document on stdout (NaN and infinities become null)."""
+    from schedlab.report.outputs import dumps
 
-    print(json.dumps(obj, **kw))
+    print(dumps(obj, **kw))
 
 
 def progress_bar(label: str, *, disable: bool = False, transient: bool = False, live: bool = False):

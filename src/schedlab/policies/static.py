@@ -69,30 +69,9 @@ def static_scores(policy, req_time: np.ndarray, procs: np.ndarray, submit: np.nd
 
 
 def _expr_scores(expr: str, r, n, s) -> np.ndarray:
-    names = {
-        "r": r,
-        "n": n,
-        "s": s,
-        "req_time": r,
-        "procs": n,
-        "submit": s,
-        "np": np,
-        "log": np.log,
-        "log2": np.log2,
-        "log10": np.log10,
-        "sqrt": np.sqrt,
-        "abs": np.abs,
-        "minimum": np.minimum,
-        "maximum": np.maximum,
-    }
-    try:
-        out = eval(compile(expr, "<policy expression>", "eval"), {"__builtins__": {}}, names)
-    except Exception as exc:  # a user's expression: report it, no traceback
-        raise PolicyError(f"cannot evaluate policy expression {expr!r}: {exc}") from None
-    out = np.broadcast_to(np.asarray(out, dtype=np.float64), r.shape).copy()
-    if not np.all(np.isfinite(out)):
-        raise PolicyError(f"policy expression {expr!r} gives non-finite scores")
-    return out
+    from schedlab.policies.expression import expression_scores
+
+    return expression_scores(expr, r, n, s)
 
 
 def priority_ranks(scores: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ that is a symbolic link is refused: outputs are never written through a link.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -41,8 +42,27 @@ def write_text(path: Path, text: str) -> Path:
     return Path(path)
 
 
+def json_safe(obj):
+    """``obj`` with every non-finite float (NaN, ±inf) replaced by None, recursively, and numpy
+    scalars as Python numbers: what strict JSON readers accept."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:  # numpy scalar
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def dumps(obj, **kw) -> str:
+    """Strict JSON (no NaN/Infinity: see :func:`json_safe`)."""
+    return json.dumps(json_safe(obj), allow_nan=False, **kw)
+
+
 def write_json(path: Path, obj, indent: int | None = 2) -> Path:
-    return write_text(path, json.dumps(obj, indent=indent))
+    return write_text(path, dumps(obj, indent=indent))
 
 
 def write_frame(out: Path, name: str, df) -> list[str]:
@@ -68,4 +88,4 @@ def write_outputs(out: Path, summary: dict, frames: dict, plots) -> list[str]:
     return written
 
 
-__all__ = ["atomic_path", "write_frame", "write_json", "write_outputs", "write_text"]
+__all__ = ["atomic_path", "dumps", "json_safe", "write_frame", "write_json", "write_outputs", "write_text"]

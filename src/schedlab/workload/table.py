@@ -17,6 +17,10 @@ from schedlab.workload.cleaning_report import CleaningReport
 _ARRAYS = ("job_id", "submit", "run", "req_time", "procs", "user", "raw_submit", "status")
 
 
+#: the largest load scale (inter-arrival gaps x 1,000: a trace of a year spread over a millennium)
+MAX_LOAD_SCALE = 1000.0
+
+
 @dataclass
 class Workload:
     """A cleaned trace: jobs sorted by submit time.
@@ -91,10 +95,13 @@ class Workload:
 
     def scale_load(self, factor: float) -> Workload:
         """Multiply every inter-arrival gap by ``factor`` (< 1 raises the offered load)."""
-        if not factor > 0:
-            raise SchedlabError(f"load scaling factor must be > 0, got {factor}")
+        if not 0 < factor <= MAX_LOAD_SCALE:
+            raise SchedlabError(f"load scaling factor must be in (0, {MAX_LOAD_SCALE:g}], got {factor}")
         sub = self.submit - self.submit[0] if len(self) else self.submit
-        return replace(self, submit=sub * factor, name=f"{self.name}*{factor:g}")
+        scaled = sub * factor
+        if len(self) and not np.isfinite(scaled[-1]):
+            raise SchedlabError(f"load scaling factor {factor:g} puts submit times beyond what a float can hold")
+        return replace(self, submit=scaled, name=f"{self.name}*{factor:g}")
 
     # -- summaries -----------------------------------------------------------------------
     def stats(self) -> dict:
