@@ -25,6 +25,10 @@ TREE_FORMAT = "schedlab-tree/1"
 TREE_PREFIX = "tree:"
 
 
+#: the most nodes a tree file may hold (the shipped one has 17; DAgger's trees have at most ~2 x 64)
+MAX_TREE_NODES = 100_000
+
+
 @dataclass
 class Tree:
     feature: np.ndarray  # int, -1 at leaves
@@ -173,17 +177,31 @@ class Tree:
         )
         if tree.features != FEATURES:
             raise SchedlabError(f"tree reads features {tree.features}, this schedlab computes {FEATURES}")
-        n = tree.n_nodes
-        if not (len(tree.threshold) == len(tree.left) == len(tree.right) == len(tree.value) == n) or n == 0:
-            raise SchedlabError("tree node arrays are empty or of different lengths")
-        inner = tree.feature >= 0
-        if (
-            np.any(tree.left[inner] <= np.flatnonzero(inner))
-            or np.any(tree.right[inner] >= n)
-            or np.any(tree.feature >= len(tree.features))
-        ):
-            raise SchedlabError("tree nodes do not form a tree (children must follow their parent)")
+        tree._check_nodes()
         return tree
+
+    def _check_nodes(self) -> None:
+        """Before any compiled code walks it: 1-D node arrays of one length (at most
+        ``MAX_TREE_NODES``), features in range, children after their parent and inside the tree
+        (so every walk ends: no cycle, no index out of range), each node the child of at most
+        one parent, finite thresholds at splits and finite values at leaves."""
+        arrays = (self.feature, self.threshold, self.left, self.right, self.value)
+        n = self.n_nodes
+        if any(a.ndim != 1 for a in arrays) or not all(len(a) == n for a in arrays) or n == 0:
+            raise SchedlabError("tree node arrays are empty, not flat, or of different lengths")
+        if n > MAX_TREE_NODES:
+            raise SchedlabError(f"tree has {n:,} nodes; at most {MAX_TREE_NODES:,}")
+        if np.any(self.feature < -1) or np.any(self.feature >= len(self.features)):
+            raise SchedlabError(f"tree node features must be -1 (a leaf) or 0..{len(self.features) - 1}")
+        inner = np.flatnonzero(self.feature >= 0)
+        left, right = self.left[inner], self.right[inner]
+        if np.any(left <= inner) or np.any(right <= inner) or np.any(left >= n) or np.any(right >= n):
+            raise SchedlabError("tree nodes do not form a tree (children must follow their parent, inside the tree)")
+        children = np.concatenate([left, right])
+        if len(np.unique(children)) != len(children):
+            raise SchedlabError("tree nodes do not form a tree (a node has two parents)")
+        if not np.all(np.isfinite(self.threshold[inner])) or not np.all(np.isfinite(self.value[self.feature < 0])):
+            raise SchedlabError("tree thresholds and leaf values must be finite numbers")
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -214,8 +232,12 @@ def load_tree(path: str | Path) -> Tree:
         raise SchedlabError(f"{path} is not a readable tree ({exc})") from None
     try:
         return Tree.from_dict(d)
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
         raise SchedlabError(f"{path} is not a schedlab tree (missing {exc})") from None
+    except (TypeError, ValueError, OverflowError) as exc:  # wrong types or numbers beyond int64/float64
+        if isinstance(exc, SchedlabError):
+            raise SchedlabError(f"{path}: {exc}") from None
+        raise SchedlabError(f"{path} is not a schedlab tree ({exc})") from None
 
 
 # -- the compiled decision path: features and tree descent in one numba call ----------------------

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 
+import numpy as np
+
 from schedlab.errors import SchedlabError
 from schedlab.options import CapacityUnit, EnvBackfill, Estimates, Reward, Split, choose
 from schedlab.policies import POLICY_NAMES, STATIC
@@ -32,6 +34,8 @@ CHECKPOINT_FIELDS = (
     "baseline",
 )
 #: What a tree file records: how the tree schedules (the rest comes from the simulation's config).
+#: the most waiting jobs an agent may see (observation rows are allocated per visible slot)
+MAX_VISIBLE = 4096
 TREE_FIELDS = ("visible", "backfill", "queue_order", "backfill_order")
 
 
@@ -81,8 +85,10 @@ class EnvOptions:
         set_("estimates", choose(Estimates, self.estimates, "estimate source"))
         if self.baseline is not None and self.baseline not in POLICY_NAMES:
             raise SchedlabError(f"unknown baseline policy {self.baseline!r}; choose one of {', '.join(POLICY_NAMES)}")
-        if int(self.visible) < 1:
-            raise SchedlabError(f"visible must be >= 1, got {self.visible}")
+        if isinstance(self.visible, bool) or not isinstance(self.visible, int | np.integer):
+            raise SchedlabError(f"visible must be a whole number, got {self.visible!r}")
+        if not 1 <= int(self.visible) <= MAX_VISIBLE:
+            raise SchedlabError(f"visible must be in 1..{MAX_VISIBLE:,}, got {self.visible}")
         if not 0.0 < self.train_split < 1.0:
             raise SchedlabError(f"train split must be between 0 and 1, got {self.train_split}")
         set_("visible", int(self.visible))
