@@ -6,7 +6,10 @@ import re
 
 from schedlab.errors import HostlistError
 
+#: the most hosts one hostlist may name (the largest machines have ~10^5 nodes); counted before
+#: anything is expanded, so a short crafted hostlist cannot exhaust memory
 _MAX_HOSTS = 1_000_000
+_MAX_CHARS = 100_000
 
 
 def _split_top(text: str) -> list[str]:
@@ -32,7 +35,8 @@ def _split_top(text: str) -> list[str]:
     return parts
 
 
-def _range_values(body: str, text: str) -> list[str]:
+def _range_pieces(body: str, text: str) -> list[tuple[str, int, int]]:
+    """(lower bound as written, lower, upper) per comma piece of a bracket, checked."""
     out = []
     for piece in body.split(","):
         piece = piece.strip()
@@ -41,17 +45,26 @@ def _range_values(body: str, text: str) -> list[str]:
         lo, sep, hi = piece.partition("-")
         if not lo.isdigit() or (sep and not hi.isdigit()):
             raise HostlistError(f"hostlist {text!r}: bad range {piece!r} in [{body}] (expected N or N-M)")
-        if not sep:
-            out.append(lo)
-            continue
-        a, b = int(lo), int(hi)
+        a, b = int(lo), int(hi) if sep else int(lo)
         if a > b:
             raise HostlistError(f"hostlist {text!r}: range {piece!r} runs backwards")
-        if b - a + 1 > _MAX_HOSTS:
-            raise HostlistError(f"hostlist {text!r}: range {piece!r} has more than {_MAX_HOSTS:,} hosts")
+        out.append((lo, a, b))
+    return out
+
+
+def _range_values(pieces: list[tuple[str, int, int]]) -> list[str]:
+    out = []
+    for lo, a, b in pieces:
         width = len(lo)  # Slurm pads to the width of the lower bound: [001-010], [8-10] -> 8, 9, 10
         out += [str(v).zfill(width) for v in range(a, b + 1)]
     return out
+
+
+def _count(groups: list[list[tuple[str, int, int]]]) -> int:
+    total = 1
+    for pieces in groups:
+        total *= sum(b - a + 1 for _, a, b in pieces)
+    return total
 
 
 def expand_hostlist(text: str | None) -> list[str]:
@@ -68,21 +81,24 @@ def expand_hostlist(text: str | None) -> list[str]:
     text = str(text).strip()
     if not text or text in ("None assigned", "(null)", "None"):
         return []
-    hosts: list[str] = []
+    if len(text) > _MAX_CHARS:
+        raise HostlistError(f"hostlist of {len(text):,} characters; at most {_MAX_CHARS:,}")
+    items = []
     for item in _split_top(text):
         item = item.strip()
         if not item:
-            raise HostlistError(f"hostlist {text!r}: empty host name between commas")
-        names = [""]
-        pos = 0
-        for m in re.finditer(r"\[([^\]]*)\]", item):
+            raise HostlistError(f"hostlist {text[:80]!r}: empty host name between commas")
+        matches = list(re.finditer(r"\[([^\]]*)\]", item))
+        items.append((item, matches, [_range_pieces(m.group(1), text[:80]) for m in matches]))
+    total = sum(_count(groups) for _, _, groups in items)  # before expanding anything
+    if total > _MAX_HOSTS:
+        raise HostlistError(f"hostlist {text[:80]!r} names {total:,} hosts; at most {_MAX_HOSTS:,}")
+    hosts: list[str] = []
+    for item, matches, groups in items:
+        names, pos = [""], 0
+        for m, pieces in zip(matches, groups, strict=True):
             literal = item[pos : m.start()]
-            names = [n + literal for n in names]
-            vals = _range_values(m.group(1), text)
-            names = [n + v for n in names for v in vals]
-            if len(names) > _MAX_HOSTS:
-                raise HostlistError(f"hostlist {text!r}: more than {_MAX_HOSTS:,} hosts")
+            names = [n + literal + v for n in names for v in _range_values(pieces)]
             pos = m.end()
-        names = [n + item[pos:] for n in names]
-        hosts += names
+        hosts += [n + item[pos:] for n in names]
     return hosts
