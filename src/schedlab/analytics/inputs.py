@@ -23,7 +23,14 @@ def resolve_input(spec: str | None, data_dir: Path | None = None) -> Path | None
     name, _, rest = spec[5:].partition("/")
     if not name or not rest:
         raise OptionError(f"{spec!r}: write data:DATASET/PATH, e.g. data:surf_lisa/surf_week/tasks.parquet")
-    return find_dataset(name, [rest], data_dir) / rest
+    parts = Path(rest).parts
+    if "/" in name or name in (".", "..") or Path(rest).is_absolute() or ".." in parts:
+        raise OptionError(f"{spec!r}: a data: path stays inside its dataset (no '..', no absolute path)")
+    root = find_dataset(name, [rest], data_dir)
+    path = root / rest
+    if not path.resolve().is_relative_to(root.resolve()):  # a symlink inside the dataset pointing out
+        raise OptionError(f"{spec!r} leads outside the {name} dataset")
+    return path
 
 
 def _check_exists(kind: str, path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from schedlab.analytics.jobs.schema import ALIASES, JOB_COLUMNS, REQUIRED, _find_col
 from schedlab.analytics.jobs.store import _describe, _sql_str
-from schedlab.analytics.jobs.timezones import _note_naive
+from schedlab.analytics.jobs.timezones import _note_naive, check_timezone
 from schedlab.errors import JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
 
@@ -19,7 +19,9 @@ def _time_sql(con, src: str, col: str, typ: str, tz: str, report: CleaningReport
         return f"epoch({q})"
     if typ.startswith("TIMESTAMP") or typ == "DATE":
         _note_naive(report, tz)
-        return f"epoch({q})" if tz.upper() == "UTC" else f"epoch(timezone('{tz}', CAST({q} AS TIMESTAMP)))"
+        if tz.upper() == "UTC":
+            return f"epoch({q})"
+        return f"epoch(timezone('{_sql_str(check_timezone(tz))}', CAST({q} AS TIMESTAMP)))"
     if typ in ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT", "UBIGINT", "DECIMAL") or typ.startswith("DECIMAL"):
         big = con.sql(f"SELECT max(abs({q})) FROM {src}").fetchone()[0] or 0
         if big > 1e11:

@@ -14,6 +14,7 @@ from schedlab.analytics.jobs.store import _connect, _stage_frame, _stage_sql
 from schedlab.analytics.jobs.swf import read_swf_jobs
 from schedlab.analytics.jobs.table import JobTable
 from schedlab.analytics.jobs.text import read_csv_jobs, read_sacct
+from schedlab.analytics.jobs.timezones import check_timezone
 from schedlab.errors import DataNotFound, JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
 
@@ -43,6 +44,7 @@ def read_jobs(
     threads (default 2; 1 under a memory limit below 128 MB).  Text formats (sacct, CSV, SWF,
     schedlab) are parsed with pandas.
     """
+    timezone = check_timezone(timezone)
     path, fmt = _resolve(Path(path), format)
     report = CleaningReport(source=str(path))
     con = _connect(memory_limit, temp_directory, threads)

@@ -101,3 +101,13 @@ def _note_naive(report: CleaningReport, tz: str) -> None:
     note = f"naive time stamps read as {tz} (no UTC offset in the data; set --timezone if they are local time)"
     if note not in report.notes:
         report.notes.append(note)
+
+
+def check_timezone(tz: str) -> str:
+    """``tz`` if it is a time zone name of the IANA database (or UTC), else a JobFormatError: the
+    name reaches DuckDB SQL and pandas only after this allow-list check."""
+    from zoneinfo import available_timezones
+
+    if not isinstance(tz, str) or (tz.upper() != "UTC" and tz not in available_timezones()):
+        raise JobFormatError(f"unknown time zone {tz!r} (give an IANA name such as Europe/Amsterdam, or UTC)")
+    return tz
