@@ -194,5 +194,5 @@ def test_bad_model_and_tree_specs_are_policy_errors(tmp_path):
     with pytest.raises(PolicyError, match="no tree file"):
         resolve(f"tree:{tmp_path / 'none.json'}")
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint at all")
-    with pytest.raises(PolicyError, match=r"is not a readable schedlab model \(UnpicklingError: invalid load key"):
+    with pytest.raises(PolicyError, match=r"is not a readable schedlab model \(not a PyTorch checkpoint archive\)"):
         resolve(f"model:{tmp_path / 'bad.pt'}")

@@ -7,15 +7,16 @@ and ``model`` (the network's state dict).  ``last.pt`` adds what exact resume ne
 optimiser, the progress counters, every environment's state and every RNG's state.
 
 Files are written atomically (a temporary file, then a rename), so a run killed while saving
-never leaves a half-written checkpoint.  They are read with ``torch.load(weights_only=False)``:
-``last.pt`` holds numpy arrays (environment and RNG states), which the weights-only loader needs
-allow-listed, and its errors on a file that is not a checkpoint are long multi-line texts instead
-of the one-line message below.
+never leaves a half-written checkpoint.  They are read with ``torch.load(weights_only=True)``, so a
+file cannot run code when it is loaded: besides tensors and plain containers, only numeric numpy
+arrays (the environment and RNG states of ``last.pt``) may be built (:data:`SAFE_GLOBALS`).  Every
+checkpoint schedlab has written loads so; anything else is refused in one line.
 """
 
 from __future__ import annotations
 
 import random
+import zipfile
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
@@ -52,6 +53,31 @@ def save_checkpoint(path: str | Path, net: torch.nn.Module, meta: dict, extra: d
     tmp.replace(path)  # atomic: a run killed while saving never leaves a half-written checkpoint
 
 
+#: what ``torch.load(weights_only=True)`` may build besides tensors and plain containers: numpy
+#: arrays of numeric dtypes (the RNG and environment states of ``last.pt``); never an object array,
+#: a function or a class of schedlab or anyone else
+SAFE_GLOBALS = [
+    np._core.multiarray._reconstruct,
+    np.ndarray,
+    np.dtype,
+    *sorted(
+        {type(np.dtype(t)) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                                      "uint64", "float16", "float32", "float64")},
+        key=lambda c: c.__name__,
+    ),
+]  # fmt: skip
+
+
+def _reason(exc: Exception) -> str:
+    """The informative line of a loader error (torch's weights-only errors are paragraphs)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    for i, ln in enumerate(lines):
+        if "WeightsUnpickler error:" in ln:
+            rest = ln.split("WeightsUnpickler error:", 1)[1].strip()
+            return rest or (lines[i + 1] if i + 1 < len(lines) else ln)
+    return lines[0] if lines else ""
+
+
 def read_checkpoint(path: str | Path) -> dict:
     """The raw checkpoint dict, or a SchedlabError that says what is wrong with the file."""
     path = Path(path)
@@ -59,10 +85,14 @@ def read_checkpoint(path: str | Path) -> dict:
         path = path / "model.pt"
     if not path.exists():
         raise SchedlabError(f"model file {path} does not exist")
+    if not zipfile.is_zipfile(path):  # every checkpoint torch.save writes is a zip archive
+        raise SchedlabError(f"{path} is not a readable schedlab model (not a PyTorch checkpoint archive)")
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # any unpickling / zip error: the file is not a checkpoint
-        raise SchedlabError(f"{path} is not a readable schedlab model ({type(exc).__name__}: {exc})") from None
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unpickling / zip error, or a global outside the allow-list
+        reason = _reason(exc)
+        raise SchedlabError(f"{path} is not a readable schedlab model ({type(exc).__name__}: {reason})") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise SchedlabError(f"{path} is not a schedlab model (expected format {CHECKPOINT_FORMAT})")
     return ck

@@ -85,10 +85,16 @@ class EnvOptions:
         set_("estimates", choose(Estimates, self.estimates, "estimate source"))
         if self.baseline is not None and self.baseline not in POLICY_NAMES:
             raise SchedlabError(f"unknown baseline policy {self.baseline!r}; choose one of {', '.join(POLICY_NAMES)}")
-        if isinstance(self.visible, bool) or not isinstance(self.visible, int | np.integer):
+        visible = self.visible
+        if isinstance(visible, str) and visible.strip().isdigit():
+            visible = int(visible)
+        if isinstance(visible, bool) or not isinstance(visible, int | np.integer):
             raise SchedlabError(f"visible must be a whole number, got {self.visible!r}")
-        if not 1 <= int(self.visible) <= MAX_VISIBLE:
-            raise SchedlabError(f"visible must be in 1..{MAX_VISIBLE:,}, got {self.visible}")
+        if int(visible) < 1:
+            raise SchedlabError(f"visible must be >= 1, got {visible}")
+        if int(visible) > MAX_VISIBLE:
+            raise SchedlabError(f"visible must be at most {MAX_VISIBLE:,}, got {visible}")
+        set_("visible", visible)
         if not 0.0 < self.train_split < 1.0:
             raise SchedlabError(f"train split must be between 0 and 1, got {self.train_split}")
         set_("visible", int(self.visible))
