@@ -131,7 +131,7 @@ def test_fetch_bftrainer_verified(upstream, tmp_path, monkeypatch):
     assert msgs == [f"downloading {upstream.url}{name}" for name in bft.SOURCES]
     direct = tmp_path / "direct_raw"
     shutil.copytree(upstream.root, direct)
-    _same_outputs(out, bft.convert_bftrainer(direct, tmp_path / "direct"))
+    _same_outputs(out, bft.convert_bftrainer(direct, tmp_path / "direct", allow_unverified=True))
     assert pd.read_csv(out / "node_state_changes.csv.gz").shape == (8, 3)
 
     bad = dict(bft.SHA256, **{"fragments.npy": "0" * 64})

@@ -320,7 +320,7 @@ def test_conversion_round_trip_on_the_shared_copy(tmp_path):
         bnd.to_pickle(raw / stem.format("Jbnd"))
         nps.to_pickle(raw / stem.format("JNPs"))
     out = tmp_path / "out"
-    convert_bftrainer(raw, out)
+    convert_bftrainer(raw, out, allow_unverified=True)  # self-built pickles: trusted explicitly
     got = pd.read_csv(out / "node_state_changes.csv.gz")
     pd.testing.assert_frame_equal(got, ch.reset_index(drop=True))
     assert pd.read_csv(out / "node_state_events.csv.gz")["time_s"].tolist() == ev["time_s"].tolist()

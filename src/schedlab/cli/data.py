@@ -57,7 +57,8 @@ def fetch(
     fetch_fn, convert, label = FETCHERS[name]()
     if convert_only is not None:
         target = (dest or cache_dir()) / name
-        files = convert(convert_only, target)
+        trust = {"allow_unverified": allow_unverified} if name == "bftrainer" else {}  # its originals are pickles
+        files = convert(convert_only, target, **trust)
     else:
         progress = lambda m: err_console.print(f"[dim]{m}[/]")
         target = fetch_fn(dest, progress=progress, allow_unverified=allow_unverified)

@@ -69,20 +69,43 @@ def fetch_bftrainer(dest: Path | None = None, progress=None, allow_unverified: b
     raw.mkdir(parents=True, exist_ok=True)
     files = [PinnedFile(name, url, SHA256.get(name)) for name, url in SOURCES.items()]
     fetch_files(files, raw, progress=progress, allow_unverified=allow_unverified, workers=1)
-    convert_bftrainer(raw, dest / "bftrainer")
+    convert_bftrainer(raw, dest / "bftrainer", allow_unverified=allow_unverified)
     return dest / "bftrainer"
 
 
 # ------------------------------------------------------------------------------------------- convert
 
 
-def _read_node_map(raw: Path) -> pd.DataFrame:
+def _trusted(path: Path, allow_unverified: bool) -> Path:
+    """``path`` if it may be unpickled: its SHA-256 equals the pinned one (:data:`SHA256`), or no hash
+    is pinned and the caller trusts the file (``allow_unverified``).  Unpickling runs whatever code a
+    file holds, so a pickle that is not the pinned upstream file is never read."""
+    from schedlab.datasets.download import sha256_of
+    from schedlab.errors import ChecksumMismatch, UnverifiedDownload
+
+    pinned = SHA256.get(path.name)
+    if pinned is None:
+        if not allow_unverified:
+            raise UnverifiedDownload(
+                f"{path} is a pickle (reading it runs any code it holds) and its SHA-256 is not pinned; "
+                "convert only BFTrainer's own files, and pass --allow-unverified to trust this copy"
+            )
+        return path
+    got = sha256_of(path)
+    if got != pinned:
+        raise ChecksumMismatch(f"{path}: SHA-256 {got} is not the pinned {pinned}; refusing to unpickle it")
+    return path
+
+
+def _read_node_map(raw: Path, allow_unverified: bool = False) -> pd.DataFrame:
     pkl = raw / "ndstat-10sdn6-evt.pkl"
-    if not pkl.exists():
-        with tarfile.open(raw / "ndstat-10sdn6-evt.tar.gz") as tar:
-            member = next(m for m in tar.getmembers() if m.name.endswith(".pkl"))
+    if not pkl.exists():  # the pinned archive: checked, then its pickle is the trusted file
+        tar_path = _trusted(raw / "ndstat-10sdn6-evt.tar.gz", allow_unverified)
+        with tarfile.open(tar_path) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith(".pkl") and m.isfile())
             pkl.write_bytes(tar.extractfile(member).read())
-    return pd.read_pickle(pkl)
+        return pd.read_pickle(pkl)
+    return pd.read_pickle(_trusted(pkl, allow_unverified))
 
 
 def node_map_to_changes(dense: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
@@ -165,11 +188,13 @@ def _scalability_rows(jobs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def convert_bftrainer(raw: Path, dest: Path) -> list[Path]:
-    """Convert downloaded originals in ``raw`` into the CSV layout in ``dest``; return the files written."""
+def convert_bftrainer(raw: Path, dest: Path, allow_unverified: bool = False) -> list[Path]:
+    """Convert downloaded originals in ``raw`` into the CSV layout in ``dest``; return the files written.
+    The originals are pandas pickles: each is read only if it is the pinned upstream file (or the
+    caller trusts it: ``allow_unverified``), see :func:`_trusted`."""
     dest.mkdir(parents=True, exist_ok=True)
     written = []
-    dense = _read_node_map(raw)
+    dense = _read_node_map(raw, allow_unverified)
     changes, events, names, meta = node_map_to_changes(dense)
     for frame, fname in ((changes, "node_state_changes.csv.gz"), (events, "node_state_events.csv.gz")):
         with gzip.open(dest / fname, "wt", newline="") as fh:
@@ -180,8 +205,8 @@ def convert_bftrainer(raw: Path, dest: Path) -> list[Path]:
     written += [dest / "node_names.csv", dest / "node_state_meta.json"]
     scal_rows = []
     for stem, out_name in JOB_PICKLES:
-        bounds = pd.read_pickle(raw / stem.format("Jbnd"))
-        scal = pd.read_pickle(raw / stem.format("JNPs"))
+        bounds = pd.read_pickle(_trusted(raw / stem.format("Jbnd"), allow_unverified))
+        scal = pd.read_pickle(_trusted(raw / stem.format("JNPs"), allow_unverified))
         jobs = job_pickles_to_table(bounds, scal, dense.index[0])
         scal_rows.append(_scalability_rows(jobs))
         jobs.drop(columns=["_ns", "_ps"]).to_csv(dest / out_name, index=False)
