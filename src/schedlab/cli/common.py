@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 
 from schedlab.errors import SchedlabError
 from schedlab.options import CapacityUnit, Estimates, Overrun, Preset
-from schedlab.workload.bundled import BUNDLED, DEFAULT_TRACE
+from schedlab.workload.bundled import BUNDLED
 
 _WIDTH = None if sys.stdout.isatty() else 140  # wide tables when piped to a file or a log
 out_console = Console(width=_WIDTH)
@@ -167,9 +167,6 @@ LoadScaleOpt = Annotated[
         callback=positive("--load-scale", 1000.0),
     ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed (same seed, same result).")]
-
-__all__ = ["DEFAULT_TRACE"]  # re-exported for command modules
 
 
 # --- rendering -------------------------------------------------------------------------------------

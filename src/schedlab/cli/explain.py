@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from schedlab.cli.common import (
-    DEFAULT_TRACE,
     JSON_HELP,
     TraceOpt,
     command_line,
@@ -22,6 +21,7 @@ from schedlab.cli.common import (
     spinner,
 )
 from schedlab.options import TreeForm
+from schedlab.workload.bundled import DEFAULT_TRACE
 
 
 def _render_tree_run(wl, tree, res, windows, window_len) -> None:

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from schedlab.cli.common import (
-    DEFAULT_TRACE,
     JSON_HELP,
     TauOpt,
     TraceOpt,
@@ -22,6 +21,7 @@ from schedlab.cli.common import (
     progress_bar,
 )
 from schedlab.options import Agent, Backfill, Curriculum, Reward, Split, TrainPreset, ValMetric
+from schedlab.workload.bundled import DEFAULT_TRACE
 
 
 def _none(value: str) -> str | None:

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from schedlab.cli.common import (
-    DEFAULT_TRACE,
     EstimatesOpt,
     JsonOpt,
     LenientOpt,
@@ -30,6 +29,7 @@ from schedlab.cli.common import (
     progress_bar,
 )
 from schedlab.options import Backfill, CapacityUnit, Estimates, Overrun, Preset
+from schedlab.workload.bundled import DEFAULT_TRACE
 
 POLICY_HELP = (
     "Queue order: fcfs, sjf, ljf, saf, laf, largest, smallest, f1, f2, f3, f4, wfp3, unicep, or expr:<numpy "

@@ -283,23 +283,15 @@ class SchedulingEnv(gym.Env):
         """The observation of the decision now due (as ``reset``/``step`` returned it)."""
         return self._obs.copy()
 
+    def _state(self) -> tuple:
+        """The stepper's state arrays, in the order its compiled functions take them."""
+        return (self.W, self.capacity, self.submit, self.est, self.size, self.re, self.rj, self.q, self.ist, self.fst)
+
     def decision_view(self) -> DecisionView:
         """The decision now due in seconds and units: its candidate jobs (requested time, size,
         wait, submit, start delay), free units, queue length, the reservation's shadow time, now."""
         if self._view is None:
-            self._view = step_view(
-                self.W,
-                self.capacity,
-                self.submit,
-                self.est,
-                self.size,
-                self.re,
-                self.rj,
-                self.q,
-                self.ist,
-                self.fst,
-                self._mask,
-            )
+            self._view = step_view(*self._state(), self._mask)
         return self._view
 
     def machine_state(self) -> MachineState:
@@ -315,10 +307,7 @@ class SchedulingEnv(gym.Env):
         now due to a numba function that builds its view with
         :func:`schedlab.simulator.stepper.view_values` and consumes it in compiled code (a tree's
         walker), without the Python :class:`DecisionView` in between (2 us a decision saved)."""
-        return fn(
-            self.W, self.capacity, self.submit, self.est, self.size, self.re, self.rj, self.q, self.ist, self.fst,
-            self._mask, *args,
-        )  # fmt: skip
+        return fn(*self._state(), self._mask, *args)
 
     @property
     def decisions(self) -> int:
@@ -394,20 +383,7 @@ class SchedulingEnv(gym.Env):
 
     def _observe(self) -> None:
         self._view = None
-        step_observe(
-            self.W,
-            self.capacity,
-            self.submit,
-            self.est,
-            self.size,
-            self.re,
-            self.rj,
-            self.q,
-            self.ist,
-            self.fst,
-            self._obs,
-            self._mask,
-        )
+        step_observe(*self._state(), self._obs, self._mask)
 
     def _info(self) -> dict:
         return {
