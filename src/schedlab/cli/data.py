@@ -19,7 +19,8 @@ def fetch(
         typer.Argument(
             help="Dataset to fetch: bftrainer (BFTrainer's node-state trace and trainer tables), ecosched "
             "(EcoSched's multi-GPU app profiles and evaluation logs), open_a100 (OPEN's CPU-cap x GPU-cap "
-            "performance matrix on A100)."
+            "performance matrix on A100), surf_lisa (SURF Lisa jobs, CPU-usage fragments and measured power, "
+            "OpenDC Parquet), marconi100 (Marconi100 jobs, OpenDC Parquet)."
         ),
     ],
     dest: Annotated[
@@ -62,6 +63,6 @@ def fetch(
     else:
         progress = lambda m: err_console.print(f"[dim]{m}[/]")
         target = fetch_fn(dest, progress=progress, allow_unverified=allow_unverified)
-        files = sorted(target.glob("*.csv*"))
+        files = sorted(p for p in target.rglob("*") if p.is_file() and "_download" not in p.parts)
     print_written(files)
     out_console.print(f"{label} data ready in {target}")

@@ -45,6 +45,10 @@ FETCHERS: dict[str, FetchTarget] = {
         "schedlab.energy.data", "fetch_ecosched", "convert_ecosched", "EcoSched", not_produced="ECOSCHED_NOT_PRODUCED"
     ),
     "open_a100": FetchTarget("schedlab.energy.data", "fetch_open_a100", "convert_open_a100", "OPEN A100"),
+    "surf_lisa": FetchTarget("schedlab.datasets.opendc", "fetch_surf_lisa", "convert_surf_lisa", "SURF Lisa (OpenDC)"),
+    "marconi100": FetchTarget(
+        "schedlab.datasets.opendc", "fetch_marconi100", "convert_marconi100", "Marconi100 (OpenDC)"
+    ),
 }
 
 __all__ = ["FETCHERS", "FetchTarget"]

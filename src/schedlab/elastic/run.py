@@ -84,10 +84,15 @@ def load_idle(
         full = from_simulation(res)
         if nodes:
             full = full.first_nodes(nodes)
-    if start >= full.end:
+    if not full.start <= start < full.end:
         raise IdleTraceError(
-            f"--start-hour {start / 3600:g} is past the end of the idle trace "
-            f"({full.end / 3600:.1f} h); give an earlier --start-hour, e.g. 0"
+            f"--start-hour {start / 3600:g} is outside the idle trace "
+            f"([{full.start / 3600:.1f}, {full.end / 3600:.1f}) h); give a --start-hour in that range"
+        )
+    if start + hours * 3600.0 > full.end + 1e-6:
+        raise IdleTraceError(
+            f"--hours {hours:g} from --start-hour {start / 3600:g} runs past the end of the idle trace "
+            f"({full.end / 3600:.1f} h): give --hours {(full.end - start) / 3600:.3f} or less"
         )
     return full.window(start, start + hours * 3600.0), full
 
