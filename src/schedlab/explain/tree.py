@@ -165,12 +165,19 @@ class Tree:
         if not isinstance(d, dict) or d.get("format") != TREE_FORMAT:
             raise SchedlabError(f"not a schedlab tree (expected format {TREE_FORMAT})")
         nd = d["nodes"]
+        if not isinstance(nd, dict):
+            raise SchedlabError(f"tree field 'nodes' must be an object of node arrays, got {type(nd).__name__}")
+        for key, kind in (("features", list), ("env_kwargs", dict), ("meta", dict)):
+            if key in d and not isinstance(d[key], kind):
+                raise SchedlabError(f"tree field {key!r} must be a JSON {kind.__name__}, got {type(d[key]).__name__}")
+        if not all(isinstance(f, str) for f in d["features"]):
+            raise SchedlabError("tree field 'features' must list feature names (strings)")
         tree = cls(
-            feature=np.asarray(nd["feature"], dtype=np.int64),
-            threshold=np.asarray(nd["threshold"], dtype=np.float64),
-            left=np.asarray(nd["left"], dtype=np.int64),
-            right=np.asarray(nd["right"], dtype=np.int64),
-            value=np.asarray(nd["value"], dtype=np.float64),
+            feature=_node_array(nd, "feature", np.int64),
+            threshold=_node_array(nd, "threshold", np.float64),
+            left=_node_array(nd, "left", np.int64),
+            right=_node_array(nd, "right", np.int64),
+            value=_node_array(nd, "value", np.float64),
             features=tuple(d["features"]),
             env=EnvOptions.from_dict(d.get("env_kwargs", {}), backfill_order="sjf"),
             meta=d.get("meta", {}),
@@ -204,10 +211,33 @@ class Tree:
             raise SchedlabError("tree thresholds and leaf values must be finite numbers")
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
-        return path
+        """The tree as JSON at ``path``, written atomically (never through a symbolic link)."""
+        from schedlab.report.outputs import write_json
+
+        return write_json(Path(path), self.to_dict(), indent=1)
+
+
+def _brief(x) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _node_array(nodes: dict, key: str, dtype) -> np.ndarray:
+    """``nodes[key]`` as a flat array of ``dtype``: a JSON list of numbers (not booleans, not
+    strings; whole numbers where ``dtype`` is an integer type, in its range); else an error naming
+    the field."""
+    a = nodes[key]
+    if not isinstance(a, list):
+        raise SchedlabError(f"tree field 'nodes.{key}' must be a list of numbers, got {type(a).__name__}")
+    bad = [i for i, x in enumerate(a) if isinstance(x, bool) or not isinstance(x, int | float)]
+    if bad:
+        raise SchedlabError(f"tree field 'nodes.{key}' must hold numbers only, found {_brief(a[bad[0]])} at {bad[0]}")
+    if np.issubdtype(dtype, np.integer):
+        if any(isinstance(x, float) and not x.is_integer() for x in a):
+            raise SchedlabError(f"tree field 'nodes.{key}' must hold whole numbers (node or feature indices)")
+        if any(not -(2**62) < x < 2**62 for x in a):
+            raise SchedlabError(f"tree field 'nodes.{key}' holds an index beyond any tree")
+    return np.asarray(a, dtype=dtype)
 
 
 TREES_DIR = Path(__file__).resolve().parents[1] / "data" / "trees"
@@ -230,6 +260,8 @@ def load_tree(path: str | Path) -> Tree:
         d = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SchedlabError(f"{path} is not a readable tree ({exc})") from None
+    except RecursionError:  # JSON nested thousands deep
+        raise SchedlabError(f"{path} is not a readable tree (JSON nested too deeply)") from None
     try:
         return Tree.from_dict(d)
     except KeyError as exc:

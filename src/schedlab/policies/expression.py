@@ -13,6 +13,11 @@ Grammar (Python syntax, a subset)::
 
 Limits: at most 1,000 characters and 200 tree nodes; numbers are finite.  Anything else is a
 :class:`~schedlab.errors.PolicyError` that names what was refused.
+
+Arithmetic is float64 only: constants become ``numpy.float64`` and columns float64 arrays, so
+no Python integer or complex arithmetic ever runs (``10**10**10`` is ``inf`` at once, never a
+minutes-long big-integer power; ``(-8)**0.5`` is NaN, never a complex number cast to its real
+part), and a result that is not finite everywhere is refused.
 """
 
 from __future__ import annotations
@@ -66,6 +71,11 @@ def _refuse(text: str, what: str) -> PolicyError:
     return PolicyError(f"cannot evaluate policy expression {text!r}: {what} is not allowed")
 
 
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
+
+
 def _function_name(node: ast.expr) -> str | None:
     """``log`` or ``np.log`` (the alias, not an attribute lookup: the name is read off the syntax)."""
     if isinstance(node, ast.Name):
@@ -78,9 +88,14 @@ def _function_name(node: ast.expr) -> str | None:
 def _compile(node: ast.expr, text: str) -> Evaluator:
     """The expression tree under ``node`` as nested closures over the columns dict."""
     if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, int | float) or not math.isfinite(node.value):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
             raise _refuse(text, f"the constant {node.value!r}")
-        value = float(node.value)
+        try:
+            value = np.float64(node.value)  # float64 arithmetic only: no big-int or complex powers
+        except OverflowError:
+            value = np.float64(np.inf)
+        if not math.isfinite(value):
+            raise _refuse(text, f"the constant {_short(node.value)} (beyond float64)")
         return lambda cols: value
     if isinstance(node, ast.Name):
         if node.id not in COLUMNS:
@@ -128,14 +143,17 @@ def parse_expression(text: str) -> Evaluator:
 def expression_scores(text: str, r: np.ndarray, n: np.ndarray, s: np.ndarray) -> np.ndarray:
     """The scores ``text`` gives each job (float64, one per job, all finite)."""
     evaluate = parse_expression(text)
+    cols = {k: np.asarray(v, dtype=np.float64) for k, v in (("r", r), ("n", n), ("s", s))}
     with np.errstate(all="ignore"):
         try:
-            out = evaluate({"r": r, "n": n, "s": s})
-        except (ArithmeticError, ValueError, TypeError) as exc:  # e.g. 1 // 0 on Python numbers
+            out = evaluate(cols)
+        except (ArithmeticError, ValueError, TypeError) as exc:  # kept as a guard: float64 math raises none
             raise PolicyError(f"cannot evaluate policy expression {text!r}: {exc}") from None
-    out = np.broadcast_to(np.asarray(out, dtype=np.float64), r.shape).copy()
+    if np.iscomplexobj(out):
+        raise PolicyError(f"cannot evaluate policy expression {text!r}: it gives complex scores")
+    out = np.broadcast_to(np.asarray(out, dtype=np.float64), cols["r"].shape).copy()
     if not np.all(np.isfinite(out)):
-        raise PolicyError(f"policy expression {text!r} gives non-finite scores")
+        raise PolicyError(f"cannot evaluate policy expression {text!r}: it gives non-finite scores")
     return out
 
 

@@ -131,10 +131,20 @@ def _telemetry(s: dict, out: list[str]) -> None:
                 else "."
             )
         )
+    rate = tr.get("anomaly_false_alarm_rate")
+    bar = (
+        f" (threshold |z| > {tr['anomaly_threshold']:.2f}: Bonferroni over "
+        f"{tr.get('anomaly_cells_scored', 0):,} scored cells, a {rate:.0%} chance per run of any flag "
+        "on healthy data)"
+        if rate is not None and tr.get("anomaly_threshold") is not None
+        else ""
+    )
     if tr.get("anomalous_nodes"):
         names = ", ".join(a["node"] for a in tr["anomalous_nodes"][:5])
         k = len(tr["anomalous_nodes"])
-        out.append(f"mrDMD flags {k} node{'s' if k != 1 else ''} as anomalous (most anomalous first: {names}).")
+        out.append(f"mrDMD flags {k} node{'s' if k != 1 else ''} as anomalous (most anomalous first: {names}){bar}.")
+    elif "anomaly_threshold" in tr:
+        out.append(f"mrDMD flags no node as anomalous{bar}.")
 
 
 def _cleaning(s: dict, out: list[str]) -> None:

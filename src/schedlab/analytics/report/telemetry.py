@@ -91,6 +91,9 @@ def _anomalies(tel) -> dict:
     top = flagged.groupby("node")["z"].apply(lambda z: float(np.abs(z).max())).sort_values(ascending=False)
     return {
         "anomaly_threshold": float(scores.attrs.get("threshold", float("nan"))),
+        "anomaly_threshold_rule": scores.attrs.get("threshold_rule"),
+        "anomaly_false_alarm_rate": scores.attrs.get("alpha"),
+        "anomaly_cells_scored": scores.attrs.get("scored_cells"),
         "anomalous_nodes": [{"node": str(k), "max_abs_z": v} for k, v in top.head(20).items()],
         "anomaly_windows_flagged": len(flagged),
         "anomaly_samples_filled": filled,
