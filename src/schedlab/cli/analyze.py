@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from schedlab.cli.common import err_console, fail, out_console, print_json, spinner
+from schedlab.cli.common import ForceOpt, check_out, err_console, fail, out_console, print_json, spinner, write_out
 from schedlab.options import AttributionMethod, JobFormat
 
 
@@ -175,6 +175,7 @@ def analyze(
             "--out", "-o", help="Write report.html, summary.json, tables (Parquet + CSV) and plots (PNG) here."
         ),
     ] = None,
+    force: ForceOpt = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (the summary) to stdout instead of tables.")
     ] = False,
@@ -188,6 +189,7 @@ def analyze(
         fail("--fragments needs --telemetry (usage only weights how measured power is split)")
     if method == AttributionMethod.USAGE and fragments is None:
         fail("--method usage needs --fragments")
+    folder = check_out(out, force)
     specs = {"jobs": jobs, "telemetry": telemetry, "fragments": fragments, "hardware": hardware}
     paths = resolve_inputs(specs, data_dir)
     with spinner("analyzing", disable=as_json) as step:
@@ -196,7 +198,7 @@ def analyze(
             hardware=paths["hardware"], class_rule=class_rule, timezone=timezone, method=method.value,
             lenient=lenient, step=step, memory_limit=memory_limit, temp_directory=temp_dir,
         )  # fmt: skip
-        written = write_report(an, out) if out is not None else []
+        written = write_out(folder, lambda d: write_report(an, d))
     s = an.summary if out is not None else _json_safe(an.summary)  # write_report makes it JSON-safe
     if as_json:
         print_json(s)

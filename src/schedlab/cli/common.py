@@ -8,11 +8,13 @@ Any other exception is a bug in schedlab and surfaces with its traceback.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager, nullcontext
-from typing import Annotated, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -25,6 +27,9 @@ from schedlab.errors import SchedlabError
 from schedlab.options import CapacityUnit, Estimates, Overrun, Preset
 from schedlab.workload.bundled import BUNDLED
 
+if TYPE_CHECKING:
+    from schedlab.report.outputs import OutputFolder
+
 _WIDTH = None if sys.stdout.isatty() else 140  # wide tables when piped to a file or a log
 out_console = Console(width=_WIDTH)
 err_console = Console(stderr=True, width=_WIDTH)
@@ -36,8 +41,41 @@ def fail(msg: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+MAX_SEED = 2**32 - 1  # numpy's and torch's seed range
+
+
+def _number_guard(name: str, previous: Callable | None) -> Callable:
+    """Option callback every numeric option gets: a float must be finite (``nan``/``inf`` parse as
+    floats but mean nothing as an option), a seed must be in [0, 2^32); then the option's own check."""
+
+    def check(ctx, param, value):
+        if isinstance(value, float) and not math.isfinite(value):
+            fail(f"{name} must be a finite number (got {value})")
+        if name == "--seed" and value is not None and not 0 <= value <= MAX_SEED:
+            fail(f"--seed must be in [0, {MAX_SEED}] (got {value})")
+        return value if previous is None else previous(ctx, param, value)
+
+    return check
+
+
+def guard_numbers(command) -> None:
+    """Give every int/float option of ``command`` (and its subcommands) :func:`_number_guard`."""
+    for sub in getattr(command, "commands", {}).values():
+        guard_numbers(sub)
+    for param in getattr(command, "params", []):
+        kind = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+        if kind in (int, float) and not getattr(param.callback, "_guarded", False):
+            param.callback = _number_guard(param.opts[0], param.callback)
+            param.callback._guarded = True
+
+
 class SchedlabGroup(TyperGroup):
-    """A command group whose commands' :class:`SchedlabError` become a one-line error, exit 2."""
+    """A command group whose commands' :class:`SchedlabError` become a one-line error, exit 2;
+    every numeric option of its commands is checked by :func:`guard_numbers`."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        guard_numbers(self)
 
     def invoke(self, ctx):
         try:
@@ -167,6 +205,32 @@ LoadScaleOpt = Annotated[
         callback=positive("--load-scale", 1000.0),
     ),
 ]
+
+FORCE_HELP = (
+    "Let --out replace a folder that holds files schedlab did not write (or a training run): its contents are "
+    "deleted once the new results are complete. Without it such a folder is refused; an earlier schedlab output "
+    "there is always replaced as a whole."
+)
+ForceOpt = Annotated[bool, typer.Option("--force", help=FORCE_HELP)]
+
+
+def check_out(out: Path | None, force: bool, resume: bool = False) -> OutputFolder | None:
+    """``--out`` checked before the work starts (a link, a file, an unwritable place or someone
+    else's folder is refused: exit 2); None without --out.  Write into it with ``.write(fill)``."""
+    from schedlab.report.outputs import prepare_out
+
+    if out is None:
+        return None
+    try:
+        return prepare_out(out, force, command=command_line(), resume=resume)
+    except SchedlabError as exc:
+        fail(str(exc))
+
+
+def write_out(folder: OutputFolder | None, fill: Callable[[Path], Iterable]) -> list[str]:
+    """``fill(folder)``'s files, written into a temporary folder and moved to --out when complete;
+    the paths under --out ([] without --out)."""
+    return folder.write(fill) if folder is not None else []
 
 
 # --- rendering -------------------------------------------------------------------------------------

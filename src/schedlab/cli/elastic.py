@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from schedlab.cli.common import JsonOpt, above, err_console, fail, out_console, print_json, print_written
+from schedlab.cli.common import (
+    ForceOpt,
+    JsonOpt,
+    above,
+    check_out,
+    err_console,
+    fail,
+    out_console,
+    print_json,
+    print_written,
+    write_out,
+)
 from schedlab.options import CostRate, ElasticObjective, Solver
 
 
@@ -156,7 +167,10 @@ def bftrainer(
         ),
     ] = False,
     max_running: Annotated[
-        int, typer.Option("--max-running", help="At most this many trainers admitted at once (FCFS); BFTrainer's maxJ.")
+        int,
+        typer.Option(
+            "--max-running", min=1, help="At most this many trainers admitted at once (FCFS); BFTrainer's maxJ."
+        ),
     ] = 10,
     predict_holes: Annotated[
         bool,
@@ -195,7 +209,9 @@ def bftrainer(
     history_hours: Annotated[
         float,
         typer.Option(
-            "--history-hours", help="With --predict-holes: hours of idle trace before the window to learn from."
+            "--history-hours",
+            min=0.0,
+            help="With --predict-holes: hours of idle trace before the window to learn from.",
         ),
     ] = 168.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic idle trace.")] = 0,
@@ -215,6 +231,7 @@ def bftrainer(
             help="Write summary.json, events/allocations/trainers (Parquet and CSV) and plots (PNG) here.",
         ),
     ] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ):
     """Fill idle nodes with elastic DNN trainers (BFTrainer): replay an idle trace, re-solve the allocation at every event."""  # noqa: E501 (one line: it is the help text)
@@ -222,6 +239,7 @@ def bftrainer(
     from schedlab.elastic.run import BFTrainerConfig, run_experiment, write_outputs
 
     check_prediction_options(predict_holes, risk, tfwd_from_holes, tfwd_learned)
+    folder = check_out(out, force)
     cfg = BFTrainerConfig(  # validated here, before any data is read
         idle_trace=idle_trace, trainers=trainers, hours=hours, start_hour=start_hour, nodes=nodes, seed=seed,
         data_dir=data_dir, predict_holes=predict_holes, history_hours=history_hours,
@@ -232,7 +250,7 @@ def bftrainer(
     )  # fmt: skip
     with replay_progress(disable=as_json) as on_progress:
         res = run_experiment(cfg, on_progress=on_progress)
-    written = write_outputs(res, out) if out is not None else []
+    written = write_out(folder, lambda d: write_outputs(res, d))
     if as_json:
         print_json(res.summary)
         return

@@ -13,7 +13,19 @@ from typing import Annotated
 
 import typer
 
-from schedlab.cli.common import JsonOpt, above, at_least, err_console, fail, print_json, print_written, spinner
+from schedlab.cli.common import (
+    ForceOpt,
+    JsonOpt,
+    above,
+    at_least,
+    check_out,
+    err_console,
+    fail,
+    print_json,
+    print_written,
+    spinner,
+    write_out,
+)
 from schedlab.options import EnergyEstimate, EnergyMetric, GPUModel, PowerPredictor, PowerSource, ProfilingMode
 
 HELP = (
@@ -139,6 +151,7 @@ def ecosched(
         float | None,
         typer.Option(
             "--idle-weight",
+            min=0.0,
             help="EcoSched's weight on idle GPUs in the score (default: idle power / mean busy power per GPU, as "
             "EcoSched derives it).",
         ),
@@ -147,6 +160,7 @@ def ecosched(
         float,
         typer.Option(
             "--blocking-weight",
+            min=0.0,
             help="EcoSched's weight on leaving GPUs that no waiting job can use (0 in the published runs).",
         ),
     ] = 0.0,
@@ -202,7 +216,9 @@ def ecosched(
             callback=above("--time-limit", 0),
         ),
     ] = 60.0,
-    workers: Annotated[int, typer.Option("--workers", help="optimal: CP-SAT worker threads.")] = 2,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=256, help="optimal: CP-SAT worker threads (1-256).")
+    ] = 2,
     seed: Annotated[
         int,
         typer.Option(
@@ -227,6 +243,7 @@ def ecosched(
             "plots (Gantt, energy/makespan/EDP bars) here.",
         ),
     ] = None,
+    force: ForceOpt = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object on stdout (nothing else).")
     ] = False,
@@ -236,6 +253,7 @@ def ecosched(
     from schedlab.energy.run import run_ecosched, write_ecosched_outputs
 
     names = parse_ecosched_policies(policy)
+    folder = check_out(out, force)
     with spinner("running", disable=as_json) as status:
         run = run_ecosched(
             gpu.value, queue, names, slowdown_tol=slowdown_tol, idle_weight=idle_weight,
@@ -245,7 +263,7 @@ def ecosched(
             on_policy=lambda name: status(f"running {name}"),
         )  # fmt: skip
     summary = run.summary()
-    written = write_ecosched_outputs(run, out) if out is not None else []
+    written = write_out(folder, lambda d: write_ecosched_outputs(run, d))
     if as_json:
         print_json(summary, default=float)
         return
@@ -296,6 +314,7 @@ def open_caps(
         Path | None,
         typer.Option("--out", help="Write summary.json, the per-app table (Parquet + CSV) and plots here."),
     ] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ):
     """OPEN: predict performance under every (CPU cap, GPU cap) pair from a few profiled pairs."""
@@ -304,21 +323,24 @@ def open_caps(
     modes = list(op.MODES) if mode == "both" else [parse_mode(mode)]
     if app_name is not None and leave_one_out:
         fail("give either --app (one new app) or --leave-one-out (every app), not both")
+    folder = check_out(out, force)
     data = op.load_dual_cap(data_dir)
     if app_name is not None:
         one_app = ["counters"] if mode == "both" else modes
-        open_one_app(data, app_name, one_app, profile_fraction, seed, epochs, out, as_json)
+        open_one_app(data, app_name, one_app, profile_fraction, seed, epochs, folder, as_json)
     else:
-        open_every_app(data, parse_apps(apps), modes, profile_fraction, repeats, seed, epochs, data_dir, out, as_json)
+        open_every_app(
+            data, parse_apps(apps), modes, profile_fraction, repeats, seed, epochs, data_dir, folder, as_json
+        )
 
 
-def open_one_app(data, app: str, modes: list[str], fraction: float, seed: int, epochs: int, out, as_json: bool):
+def open_one_app(data, app: str, modes: list[str], fraction: float, seed: int, epochs: int, folder, as_json: bool):
     """``open --app``: one app predicted as new; its surface as tables (or JSON)."""
     from schedlab.cli.energy_render import render_open_app, write_open_app
     from schedlab.energy.studies import predict_new_app
 
     pred = predict_new_app(data, app, modes, fraction, seed, epochs)
-    written = write_open_app(pred, data, out) if out is not None else []
+    written = write_out(folder, lambda d: write_open_app(pred, data, d))
     if as_json:
         print_json({**pred.summary, "surface": pred.surface.to_dict(orient="records")})
         return
@@ -326,7 +348,7 @@ def open_one_app(data, app: str, modes: list[str], fraction: float, seed: int, e
     print_written(written)
 
 
-def open_every_app(data, apps, modes, fraction, repeats, seed, epochs, data_dir, out, as_json: bool):
+def open_every_app(data, apps, modes, fraction, repeats, seed, epochs, data_dir, folder, as_json: bool):
     """``open [--leave-one-out]``: every app (or ``apps``) in turn as new; accuracy per mode."""
     from schedlab.cli.energy_render import render_open_accuracy, write_open_accuracy
     from schedlab.energy import open as op
@@ -343,7 +365,7 @@ def open_every_app(data, apps, modes, fraction, repeats, seed, epochs, data_dir,
     per_app, summary, surfaces = op.leave_one_out(
         data, modes, fraction, repeats, seed, apps=apps, epochs=epochs, authors=authors
     )
-    written = write_open_accuracy(per_app, summary, surfaces, data, apps, modes, out) if out is not None else []
+    written = write_out(folder, lambda d: write_open_accuracy(per_app, summary, surfaces, data, apps, modes, d))
     if as_json:
         print_json({**summary, "per_app": per_app.to_dict(orient="records")})
         return
@@ -414,6 +436,7 @@ def ecoshift(
             "--out", help="Write summary.json, the policy table and allocations (Parquet + CSV) and plots here."
         ),
     ] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ):
     """EcoShift: share a cluster power cap among nodes for the best mean performance."""
@@ -422,6 +445,7 @@ def ecoshift(
     from schedlab.energy.studies import cluster_apps, share_power_cap
 
     policies = parse_power_policies(policy)
+    folder = check_out(out, force)
     if predictor not in {p.value for p in PowerPredictor}:
         fail(f"unknown predictor {predictor!r}; choose open or oracle")
     parse_mode(mode)
@@ -435,7 +459,7 @@ def ecoshift(
     summary, frames = share_power_cap(
         data, names, policies, cap, cap_fraction, predictor, mode, profile_fraction, seed, epochs
     )
-    written = write_ecoshift(summary, frames, policies, out) if out is not None else []
+    written = write_out(folder, lambda d: write_ecoshift(summary, frames, policies, d))
     if as_json:
         allocations = {p: frames[f"allocation_{p.replace('-', '_')}"].to_dict(orient="records") for p in policies}
         print_json({**summary, "allocations": allocations})

@@ -10,7 +10,9 @@ from rich.table import Table
 
 from schedlab.cli.common import (
     JSON_HELP,
+    ForceOpt,
     TraceOpt,
+    check_out,
     command_line,
     fail,
     fmt,
@@ -19,6 +21,7 @@ from schedlab.cli.common import (
     print_json,
     print_written,
     spinner,
+    write_out,
 )
 from schedlab.options import TreeForm
 from schedlab.workload.bundled import DEFAULT_TRACE
@@ -200,6 +203,7 @@ def explain(
             ),
         ),
     ] = None,
+    force: ForceOpt = False,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -218,6 +222,7 @@ def explain(
         return
     if model is None:
         fail("give --model (the teacher to explain), or --compare A B")
+    folder = check_out(out, force)
     from schedlab.errors import SchedlabError
     from schedlab.explain.dagger import parse_critical
     from schedlab.explain.run import explain as run_explain
@@ -243,7 +248,7 @@ def explain(
             seed=seed, prune=prune, prune_tolerance=prune_tolerance, progress=progress, any_trace=any_trace,
             command=command_line(),
         )  # fmt: skip
-    written = write_outputs(tree, res, out) if out is not None else []
+    written = write_out(folder, lambda d: write_outputs(tree, res, d))
     if as_json:
         print_json(res, indent=2)
         return

@@ -10,15 +10,17 @@ from rich.table import Table
 
 from schedlab.cli.common import (
     JSON_HELP,
+    ForceOpt,
     TauOpt,
     TraceOpt,
-    command_line,
+    check_out,
     fail,
     fmt,
     out_console,
     parse_ints,
     print_json,
     progress_bar,
+    write_out,
 )
 from schedlab.options import Agent, Backfill, Curriculum, Reward, Split, TrainPreset, ValMetric
 from schedlab.workload.bundled import DEFAULT_TRACE
@@ -85,6 +87,7 @@ def train(
         typer.Option(
             "--steps",
             min=1,
+            max=10**10,
             help=(
                 "Scheduling decisions to train for (all environments together), in whole PPO "
                 "rollouts of --num-envs x 256 decisions: rounded down, at least one rollout."
@@ -101,8 +104,9 @@ def train(
             "-o",
             help=(
                 "Run folder: model.pt (best on validation windows of the training split), last.pt"
-                " (resumable checkpoint), train_log.csv, run.json, tensorboard/ (if installed). A"
-                " folder that already holds a run is refused unless --resume."
+                " (resumable checkpoint), train_log.csv, run.json, tensorboard/ (if installed), written"
+                " as training goes; .schedlab-run.json is written last, when the run has finished. A"
+                " folder that already holds a run is refused unless --resume or --force."
             ),
         ),
     ] = Path("out/train"),
@@ -116,6 +120,7 @@ def train(
             ),
         ),
     ] = False,
+    force: ForceOpt = False,
     window_len: Annotated[
         int,
         typer.Option(
@@ -217,6 +222,7 @@ def train(
         typer.Option(
             "--num-envs",
             min=1,
+            max=1024,
             help=("Environments stepped together (one process); each PPO update learns from num-envs x 256 decisions."),
         ),
     ] = 8,
@@ -230,18 +236,27 @@ def train(
             ),
         ),
     ] = 25,
-    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate (linearly annealed to 0).")] = 1e-4,
+    lr: Annotated[
+        float,
+        typer.Option("--lr", min=1e-8, max=1.0, help="Adam learning rate (linearly annealed to 0), in [1e-8, 1]."),
+    ] = 1e-4,
     ent_coef: Annotated[
         float,
-        typer.Option("--ent-coef", help=("Entropy bonus weight (exploration); small after an imitation warm start.")),
+        typer.Option(
+            "--ent-coef",
+            min=0.0,
+            max=10.0,
+            help="Entropy bonus weight (exploration), in [0, 10]; small after an imitation warm start.",
+        ),
     ] = 0.001,
     threads: Annotated[
-        int, typer.Option("--threads", min=1, help=("torch threads (1 is fastest on small shared machines)."))
+        int, typer.Option("--threads", min=1, max=1024, help=("torch threads (1 is fastest on small shared machines)."))
     ] = 1,
 ):
     """Train an RL scheduling agent with PPO; progress bar with live metrics, CSV log, checkpoints."""
     from schedlab.rl.training import TrainConfig, train_run
 
+    folder = check_out(out, force, resume=resume)
     ppo = {"num_envs": num_envs, "validate_every": validate_every, "learning_rate": lr, "ent_coef": ent_coef,
            "torch_threads": threads}  # fmt: skip
     cfg = TrainConfig(
@@ -250,7 +265,7 @@ def train(
         backfill_order=backfill_order, imitate=_none(imitate), baseline=_none(baseline), curriculum=curriculum,
         preset=preset, load_scales=_scales(load_scales), val_metric=val_metric, ppo=ppo,
     )  # fmt: skip
-    with progress_bar("training", live=True) as prog:
+    with progress_bar("training", live=True) as prog, folder.progressive() as run_dir:
         task = prog.add_task("train", total=steps, live="")
 
         def on_update(st: dict) -> None:
@@ -261,7 +276,7 @@ def train(
                 live += f" (x{st['val_ratio']:.3f} {baseline})"
             prog.update(task, completed=min(st["global_step"], steps), live=live)
 
-        stats = train_run(cfg, out, resume=resume, on_update=on_update, command=command_line())
+        stats = train_run(cfg, run_dir, resume=resume, on_update=on_update, command=folder.command)
     out_console.print(
         f"trained {stats.get('global_step', 0):,} steps; model {out / 'model.pt'}, log {out / 'train_log.csv'}"
     )
@@ -364,6 +379,7 @@ def evaluate(
             "--out", "-o", help=("Write evaluation.csv/.parquet (per window), summary.json and a bar plot here.")
         ),
     ] = None,
+    force: ForceOpt = False,
     as_json: Annotated[
         bool, typer.Option("--json", help=JSON_HELP + (" Per policy: mean_bsld, mean_wait, utilization, windows."))
     ] = False,
@@ -377,13 +393,13 @@ def evaluate(
 
     if backfill not in (Backfill.NONE, Backfill.EASY):
         fail(f"--backfill must be none or easy for evaluation (got {backfill!r})")
+    folder = check_out(out, force)
     policy = resolve("model:" + model.removeprefix("model:"))  # loaded once, here; NAME or model:NAME
     wl = load_trace(trace, rules=preset)
     starts = _evaluation_starts(wl, preset, window_starts, windows, window_len, split, seed, train_split)
     warm_up()
     res = run_eval(policy, wl, starts, window_len, backfill=backfill, preset=preset, tau=tau)
-    if out is not None:
-        write_evaluation(out, res, starts, backfill)
+    write_out(folder, lambda d: write_evaluation(d, res, starts, backfill))
     if as_json:
         keys = ("mean_bsld", "mean_wait", "utilization", "windows")
         print_json({**res, "results": {r["policy"]: {k: r[k] for k in keys} for r in res["results"]}})

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from schedlab.cli.common import (
     EstimatesOpt,
+    ForceOpt,
     JsonOpt,
     LenientOpt,
     LoadScaleOpt,
@@ -18,6 +19,7 @@ from schedlab.cli.common import (
     TauOpt,
     TraceOpt,
     UnitOpt,
+    check_out,
     err_console,
     fail,
     fmt,
@@ -27,6 +29,7 @@ from schedlab.cli.common import (
     print_json,
     print_written,
     progress_bar,
+    write_out,
 )
 from schedlab.options import Backfill, CapacityUnit, Estimates, Overrun, Preset
 from schedlab.workload.bundled import DEFAULT_TRACE
@@ -81,6 +84,7 @@ def simulate(
         Path | None,
         typer.Option("--out", "-o", help="Write jobs.parquet/jobs.csv (per job), summary.json and plots (PNG) here."),
     ] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ):
     """Simulate one policy on one trace and print its metrics."""
@@ -89,11 +93,12 @@ def simulate(
     from schedlab.simulator import SimConfig
     from schedlab.simulator.compare import simulate_summary
 
+    folder = check_out(out, force)  # before the work: a bad --out never loses a run
     pol = resolve(policy)  # before the trace: a bad policy fails fast, a model is loaded once
     wl = load_workload(trace, preset, lenient, load_scale)
     cfg = SimConfig(policy=pol, backfill=backfill, **sim_options(preset, capacity_unit, estimates, overrun))
     summary, res = simulate_summary(wl, cfg, tau)
-    written = write_simulation(out, summary, res) if out is not None else []
+    written = write_out(folder, lambda d: write_simulation(d, summary, res))
     if as_json:
         print_json(summary)
         return
@@ -181,6 +186,7 @@ def compare(
             "over_time.png) here.",
         ),
     ] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ):
     """Compare policies x backfill modes on a trace (whole trace or windows) in one table."""
@@ -190,6 +196,7 @@ def compare(
     from schedlab.simulator.compare import compare as run_compare
     from schedlab.simulator.compare import comparison_windows, warm_up
 
+    folder = check_out(out, force)
     pols = [resolve(p) for p in parse_list(policies, "policy")]  # fail fast; each model loaded once
     bfs = [choose(Backfill, b, "backfill mode") for b in parse_list(backfill, "backfill mode")]
     if (window_starts is not None or windows is not None) and window_len is None:
@@ -212,7 +219,7 @@ def compare(
         "overrun": overrun, "tau": tau, "window_len": window_len, "window_starts": starts,
         "results": [r.to_dict() for r in rows], "cleaning": wl.cleaning.to_dict(),
     }  # fmt: skip
-    written = write_comparison(out, summary, rows, starts) if out is not None else []
+    written = write_out(folder, lambda d: write_comparison(d, summary, rows, starts))
     if as_json:
         print_json(summary)
         return

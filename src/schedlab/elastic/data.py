@@ -12,9 +12,6 @@ files from the two named repositories are unpickled.
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 import tarfile
 from pathlib import Path
 
@@ -191,34 +188,28 @@ def _scalability_rows(jobs: pd.DataFrame) -> pd.DataFrame:
 def convert_bftrainer(raw: Path, dest: Path, allow_unverified: bool = False) -> list[Path]:
     """Convert downloaded originals in ``raw`` into the CSV layout in ``dest``; return the files written.
     The originals are pandas pickles: each is read only if it is the pinned upstream file (or the
-    caller trusts it: ``allow_unverified``), see :func:`_trusted`."""
+    caller trusts it: ``allow_unverified``), see :func:`_trusted`.  Each file is written atomically
+    (a temporary name, then a rename): an interrupted conversion never leaves a truncated table."""
+    from schedlab.report.outputs import write_csv, write_json
+
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     dense = _read_node_map(raw, allow_unverified)
     changes, events, names, meta = node_map_to_changes(dense)
     for frame, fname in ((changes, "node_state_changes.csv.gz"), (events, "node_state_events.csv.gz")):
-        with gzip.open(dest / fname, "wt", newline="") as fh:
-            frame.to_csv(fh, index=False)
-        written.append(dest / fname)
-    names.to_csv(dest / "node_names.csv", index=False)
-    (dest / "node_state_meta.json").write_text(json.dumps(meta, indent=2))
-    written += [dest / "node_names.csv", dest / "node_state_meta.json"]
+        written.append(write_csv(dest / fname, frame))
+    written += [write_csv(dest / "node_names.csv", names), write_json(dest / "node_state_meta.json", meta)]
     scal_rows = []
     for stem, out_name in JOB_PICKLES:
         bounds = pd.read_pickle(_trusted(raw / stem.format("Jbnd"), allow_unverified))
         scal = pd.read_pickle(_trusted(raw / stem.format("JNPs"), allow_unverified))
         jobs = job_pickles_to_table(bounds, scal, dense.index[0])
         scal_rows.append(_scalability_rows(jobs))
-        jobs.drop(columns=["_ns", "_ps"]).to_csv(dest / out_name, index=False)
-        written.append(dest / out_name)
+        written.append(write_csv(dest / out_name, jobs.drop(columns=["_ns", "_ps"])))
     scal = pd.concat(scal_rows).drop_duplicates(["model", "nodes"]).reset_index(drop=True)
-    scal.to_csv(dest / "trainer_scalability.csv", index=False)
-    written.append(dest / "trainer_scalability.csv")
+    written.append(write_csv(dest / "trainer_scalability.csv", scal))
     frag = raw / "fragments.npy"
     if frag.exists():
-        buf = io.StringIO()
-        pd.DataFrame({"duration_s": np.load(frag, allow_pickle=False)}).to_csv(buf, index=False)
-        with gzip.open(dest / "idle_fragments.csv.gz", "wt", newline="") as fh:
-            fh.write(buf.getvalue())
-        written.append(dest / "idle_fragments.csv.gz")
+        fragments = pd.DataFrame({"duration_s": np.load(frag, allow_pickle=False)})
+        written.append(write_csv(dest / "idle_fragments.csv.gz", fragments))
     return written

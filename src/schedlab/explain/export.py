@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from schedlab.explain.tree import Tree
+from schedlab.report.outputs import atomic_path, write_text
 
 
 def _walk(tree: Tree, i: int = 0, depth: int = 0):
@@ -77,21 +78,18 @@ def write_all(tree: Tree, out: Path, stem: str = "tree") -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [tree.save(out / f"{stem}.json")]
-    for suffix, text in ((".txt", to_text(tree)), (".dot", to_dot(tree))):
-        p = out / f"{stem}{suffix}"
-        p.write_text(text)
-        paths.append(p)
-    p = out / f"{stem}_priority.py"
-    p.write_text(to_python(tree))
-    paths.append(p)
+    texts = {".txt": to_text(tree), ".dot": to_dot(tree), "_priority.py": to_python(tree)}
+    paths += [write_text(out / f"{stem}{suffix}", text) for suffix, text in texts.items()]
     dot = shutil.which("dot")
     if dot:
         svg = out / f"{stem}.svg"
-        if (
-            subprocess.run([dot, "-Tsvg", str(out / f"{stem}.dot"), "-o", str(svg)], capture_output=True).returncode
-            == 0
-        ):
+        try:
+            with atomic_path(svg) as tmp:
+                cmd = [dot, "-Tsvg", str(out / f"{stem}.dot"), "-o", str(tmp)]
+                subprocess.run(cmd, capture_output=True, check=True)
             paths.append(svg)
+        except subprocess.CalledProcessError:
+            pass  # Graphviz could not draw it: the .dot file is there
     return paths
 
 

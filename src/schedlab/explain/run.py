@@ -208,11 +208,10 @@ def held_out(teacher, tree: Tree, env: SchedulingEnv, test_starts, rng, heuristi
 
 
 def write_outputs(tree: Tree, result: dict, out: Path) -> list[Path]:
-    import json
-
+    """The tree's files (:func:`~schedlab.explain.export.write_all`) and, last, explain.json; each
+    file atomically (the CLI writes them into a temporary folder that replaces --out when done)."""
     from schedlab.explain.export import write_all
+    from schedlab.report.outputs import write_json
 
     paths = write_all(tree, out)
-    p = Path(out) / "explain.json"
-    p.write_text(json.dumps(result, indent=2))
-    return [*paths, p]
+    return [*paths, write_json(Path(out) / "explain.json", result)]

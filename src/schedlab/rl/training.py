@@ -22,6 +22,7 @@ import numpy as np
 
 from schedlab.errors import OptionError, SchedlabError
 from schedlab.options import Agent, Curriculum, EnvBackfill, Reward, Split, TrainPreset, ValMetric, choose
+from schedlab.report.outputs import dumps, write_json
 from schedlab.rl.env import SchedulingEnv
 from schedlab.rl.episodes import split_bounds
 from schedlab.rl.options import EnvOptions
@@ -219,7 +220,7 @@ def run_training(
             "window_len": validation[0][0].L,
             "heuristics_mean_bsld": validation_heuristics(validation),
         }
-        (out / "run.json").write_text(json.dumps(run_info, indent=2, default=str))
+        write_json(out / "run.json", run_info, default=str)
     return train(
         cfg,
         stages,
@@ -240,7 +241,10 @@ RESUME_KEYS_ADDED = {"load_scales": [1.0], "val_metric": "bsld"}
 
 def record_run(info_path: Path, run_info: dict, resume: bool) -> None:
     """Write ``run.json`` for a new run (never over another run's); for ``resume``, check that the
-    options are those of the run saved there."""
+    options are those of the run saved there.  Every file of a run folder is written atomically
+    (run.json here, checkpoints by :mod:`schedlab.rl.checkpoint`; train_log.csv is append-only), and
+    ``schedlab train`` writes the folder's completion marker (``.schedlab-run.json``) last, when the
+    run has finished (:meth:`schedlab.report.outputs.OutputFolder.progressive`)."""
     out = info_path.parent
     if not resume and info_path.exists():  # never overwrite a run (its model, log and checkpoints) silently
         raise SchedlabError(
@@ -248,13 +252,13 @@ def record_run(info_path: Path, run_info: dict, resume: bool) -> None:
             f"(or delete that folder)"
         )
     if not resume:
-        info_path.write_text(json.dumps(run_info, indent=2, default=str))
+        write_json(info_path, run_info, default=str)
         return
     if not info_path.exists():
         raise SchedlabError(f"{out} holds no training run to resume (no run.json)")
     saved = json.loads(info_path.read_text())
     for key in (*RESUME_KEYS, *RESUME_KEYS_ADDED):
-        if saved.get(key, RESUME_KEYS_ADDED.get(key)) != json.loads(json.dumps(run_info[key])):
+        if saved.get(key, RESUME_KEYS_ADDED.get(key)) != json.loads(dumps(run_info[key], default=str)):
             raise SchedlabError(f"--resume: {key} differs from the run in {out} ({saved.get(key)!r})")
 
 

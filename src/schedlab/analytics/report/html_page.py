@@ -11,6 +11,7 @@ import numpy as np
 
 from schedlab.analytics.report.analysis import Analysis
 from schedlab.analytics.report.formatting import _mwh
+from schedlab.report.outputs import write_text
 
 _CSS = (
     "body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;color:#222}\n"
@@ -74,9 +75,7 @@ def write_html(an: Analysis, out: Path, plots: list[Path]) -> Path:
         "<p class='note'>Tables as CSV and Parquet and all numbers in summary.json beside this file. "
         "Written by schedlab analyze.</p></body></html>"
     )
-    p = out / "report.html"
-    p.write_text("\n".join(h), encoding="utf-8")
-    return p
+    return write_text(out / "report.html", "\n".join(h))
 
 
 def _head(s: dict) -> list[str]:

@@ -11,14 +11,14 @@ from schedlab.analytics.report.plots import _plots
 
 
 def write_report(an: Analysis, out: Path) -> list[str]:
-    """The output folder: summary.json, every frame as Parquet and CSV, PNGs and report.html."""
+    """The output folder: every frame as Parquet and CSV, PNGs, report.html and, last, summary.json
+    (each file atomically; the CLI writes them into a temporary folder that replaces --out)."""
     from schedlab.report.outputs import write_outputs
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     an.summary = _json_safe(an.summary)
-    written = write_outputs(out, an.summary, an.frames, [])
     plots = _plots(an, out)
-    written += [str(p) for p in plots]
-    written.append(str(write_html(an, out, plots)))
-    return written
+    html = write_html(an, out, plots)
+    written = write_outputs(out, an.summary, an.frames, [])
+    return [*written, *(str(p) for p in plots), str(html)]

@@ -29,9 +29,9 @@ class _Notes:
             self.progress(f"note: {msg}")
 
     def write(self, dest: Path) -> Path:
-        path = dest / "conversion_notes.txt"
-        path.write_text("".join(f"- {m}\n" for m in self.lines) if self.lines else "- none\n")
-        return path
+        from schedlab.report.outputs import write_text
+
+        return write_text(dest / "conversion_notes.txt", "".join(f"- {m}\n" for m in self.lines) or "- none\n")
 
 
 def _app_of(label: str) -> str:

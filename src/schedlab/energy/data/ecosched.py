@@ -20,6 +20,7 @@ from schedlab.energy.data.sources import (
     _ecosched_runs,
 )
 from schedlab.errors import SchedlabError
+from schedlab.report.outputs import write_csv
 
 
 def _queue_from(runs: dict, gpu: str, sub: str, path_of, notes: _Notes) -> list[str]:
@@ -163,8 +164,7 @@ def convert_ecosched(raw_dir: Path, dest: Path, progress=None) -> list[Path]:
     notes = _Notes(progress)
     dest.mkdir(parents=True, exist_ok=True)
     prof = _profiles(raw_dir)
-    prof.to_csv(dest / "app_profiles.csv", index=False)
-    written = [dest / "app_profiles.csv"]
+    written = [write_csv(dest / "app_profiles.csv", prof)]
     profiled = set(zip(prof.gpu_model, prof.app, strict=False))
 
     runs = {(g, s, log): parse_run_log(raw_dir / _path_of(g, s, log)) for g, s, log in _ecosched_runs()}
@@ -176,12 +176,10 @@ def convert_ecosched(raw_dir: Path, dest: Path, progress=None) -> list[Path]:
         (pd.DataFrame(srows), ["gpu_model", "workload", "policy"], "eval_runs_summary.csv"),
         (pd.DataFrame(jrows), ["gpu_model", "workload", "policy", "launch_order"], "eval_runs_jobs.csv"),
     ):
-        _order(frame, keys).to_csv(dest / name, index=False)
-        written.append(dest / name)
+        written.append(write_csv(dest / name, _order(frame, keys)))
 
     plans = _order(_plans(raw_dir, folders), ["gpu_model", "workload", "plan_order"])
-    plans.to_csv(dest / "eval_solver_plans.csv", index=False)
-    written.append(dest / "eval_solver_plans.csv")
+    written.append(write_csv(dest / "eval_solver_plans.csv", plans))
     notes.add("not produced by fetch: " + ", ".join(ECOSCHED_NOT_PRODUCED))
     written.append(notes.write(dest))
     return written

@@ -24,6 +24,7 @@ from schedlab.energy.data.sources import (
     pair_paths,
 )
 from schedlab.errors import SchedlabError
+from schedlab.report.outputs import write_csv
 
 
 def _read_performance(path: Path, app: str) -> pd.DataFrame:
@@ -161,13 +162,11 @@ def convert_open_a100(raw_dir: Path, dest: Path, raw_series: bool = True, progre
             "raw per-pair series not used: runtime_s, cpu/gpu power, n_negative_rapl_samples_dropped and "
             "runtime_matches_perf_norm are empty"
         )
-    measured.to_csv(dest / "dual_cap_measured.csv", index=False)
-    written.append(dest / "dual_cap_measured.csv")
+    written.append(write_csv(dest / "dual_cap_measured.csv", measured))
 
     val = pd.concat([_read_performance(raw_dir / p, a) for a, p in ALTIS_VALIDATION.items()])
     val = val.sort_values(["app", "cpu_cap_w", "gpu_cap_w"]).reset_index(drop=True)
-    val.to_csv(dest / "dual_cap_altis_validation_counters.csv", index=False)
-    written.append(dest / "dual_cap_altis_validation_counters.csv")
+    written.append(write_csv(dest / "dual_cap_altis_validation_counters.csv", val))
     key = ["app", "cpu_cap_w", "gpu_cap_w"]
     train = measured[measured.source_set == "altis_train"][[*key, "perf_norm"]]
     cmp_ = val[[*key, "perf_norm"]].merge(train, on=key, how="left", suffixes=("", "_train"))
@@ -227,6 +226,4 @@ def _convert_matrix(path: Path, measured: pd.DataFrame, dest: Path, notes: _Note
     n_unmeasured = int(pred["measured_perf_norm"].isna().sum())
     if n_unmeasured:
         notes.add(f"dual_cap_predicted_not_measured.csv: {n_unmeasured} predicted pair(s) have no measurement")
-    out = dest / "dual_cap_predicted_not_measured.csv"
-    pred.to_csv(out, index=False)
-    return out
+    return write_csv(dest / "dual_cap_predicted_not_measured.csv", pred)
