@@ -20,11 +20,21 @@ Time and ordering, made explicit:
   conservative  every waiting job holds a reservation in an availability profile.  A job gets
                 its reservation when it arrives (earliest slot that delays no earlier
                 reservation; simultaneous arrivals in priority order).  When a job ends earlier
-                than its estimate the profile is rebuilt and the schedule compressed: in queue
-                priority order, each job is lifted out and re-placed at its earliest slot, which
-                is never later than its old one (Mu'alem & Feitelson 2001).  So priority decides
-                who gets freed capacity first, and no reservation is ever delayed.  Jobs start
-                when their reservation is due.
+                than its estimate the schedule is compressed: in queue priority order, each job
+                is lifted out and re-placed at its earliest slot, which is never later than its
+                old one (Mu'alem & Feitelson 2001).  So priority decides who gets freed capacity
+                first, and no reservation is ever delayed.  Jobs start when their reservation is
+                due, in arrival order.  The profile is kept incrementally (:mod:`.profile`: an
+                early end frees [now, estimated end); a compression skips the jobs that provably
+                cannot move), so a pass costs about what changed, not queue x profile.
+                Jobs that outlive their estimate (``kill_at_request=False``, "run-on"): the plan
+                counts an overdue job's units as free from its estimated end on (it is assumed
+                to end now).  A due job whose units are still held by an overdue job waits, is
+                planned to start now (its reservation slides to [now, now + est)), and makes the
+                next pass compress too; a job whose slot the slide overlapped is re-placed from
+                now (possibly later).  Due jobs start as soon as they fit.  Reservations are not
+                guaranteed under run-on.  Replanning at every event while a due job is blocked
+                is cheap: jobs that cannot move are skipped without a search.
 
 Queue priority is either *static* (a score per job fixed at submit: FCFS, SJF, F1, ...), kept in
 a segment tree over the jobs' priority ranks so that the head and the next backfill candidate
@@ -39,6 +49,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from schedlab.simulator import profile as pr
 
 BF_NONE, BF_EASY, BF_CONSERVATIVE = 0, 1, 2
 DYN_STATIC, DYN_WFP3, DYN_UNICEP = 0, 1, 2
@@ -174,72 +186,6 @@ def _shadow(re, rj, nrun, size, free, need, t):
     return INF, 0  # unreachable when need <= capacity
 
 
-# --------------------------------------------------------------- availability profile
-@njit(cache=True)
-def _prof_earliest(pt, pf, np_, t, d, s):
-    """Earliest start >= t with at least s free units during [start, start + d)."""
-    k = 0
-    while k + 1 < np_ and pt[k + 1] <= t:
-        k += 1
-    start = max(t, pt[k])
-    while True:
-        j = k
-        ok = True
-        while j < np_ and (j == k or pt[j] < start + d):
-            if pf[j] < s:
-                ok = False
-                break
-            j += 1
-        if ok:
-            return start
-        k = j + 1
-        start = pt[k]
-
-
-@njit(cache=True)
-def _prof_split(pt, pf, np_, x):
-    """Make x a breakpoint; returns (index of the segment starting at x, new count)."""
-    k = _bisect(pt, np_, x, True) - 1  # segment containing x
-    if pt[k] == x:
-        return k, np_
-    for q in range(np_, k + 1, -1):
-        pt[q] = pt[q - 1]
-        pf[q] = pf[q - 1]
-    pt[k + 1] = x
-    pf[k + 1] = pf[k]
-    return k + 1, np_ + 1
-
-
-@njit(cache=True)
-def _prof_reserve(pt, pf, np_, a, b, s):
-    """Take s units during [a, b)."""
-    if b <= a:
-        return np_
-    ka, np_ = _prof_split(pt, pf, np_, a)
-    if b < INF:
-        kb, np_ = _prof_split(pt, pf, np_, b)
-    else:
-        kb = np_
-    for q in range(ka, kb):
-        pf[q] -= s
-    return np_
-
-
-@njit(cache=True)
-def _prof_trim(pt, pf, np_, t):
-    """Drop breakpoints before t (the segment containing t now starts at t)."""
-    k = 0
-    while k + 1 < np_ and pt[k + 1] <= t:
-        k += 1
-    if k > 0:
-        for q in range(k, np_):
-            pt[q - k] = pt[q]
-            pf[q - k] = pf[q]
-        np_ -= k
-    pt[0] = t
-    return np_
-
-
 @njit(cache=True, inline="always")
 def _start(j, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun):
     """Start job j at t: record it, queue its completion, add it to the running list."""
@@ -347,15 +293,20 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
     q = np.empty(n, dtype=np.int64)
     nq = 0
     scores = np.empty(n)  # dynamic priority of each queue slot
-    qres = np.empty(n)  # conservative: reservation time of each queue slot
-    # conservative profile
-    cap_prof = 4 * n + 8 if backfill == BF_CONSERVATIVE else 1
-    pt = np.empty(cap_prof)
-    pf = np.empty(cap_prof, dtype=np.int64)
-    npf = 1
-    pt[0] = 0.0
-    pf[0] = capacity
-    dirty = False
+    # conservative: the profile (see .profile), each job's reservation, the queue in rank order
+    cons = backfill == BF_CONSERVATIVE
+    pt, pf = np.empty(64), np.empty(64, dtype=np.int64)
+    rt, rv = np.empty(64), np.empty(64, dtype=np.int64)
+    pt[0], pf[0], rt[0], rv[0] = 0.0, capacity, 0.0, capacity
+    ic = np.array([1, 1, 0, 0])  # profile size, records, log size, log epoch (.profile)
+    nlog = 2 * n + 64 if cons else 1
+    lx, ly, lf = np.empty(nlog), np.empty(nlog), np.empty(nlog, dtype=np.int64)
+    cres = np.full(n if cons else 1, INF)
+    ver, vep = np.zeros(n if cons else 1, dtype=np.int64), np.zeros(n if cons else 1, dtype=np.int64)
+    qr = np.empty(n if cons and dyn_code == DYN_STATIC else 1, dtype=np.int64)
+    nqr = 0
+    dirty = False  # a job ended before its estimate, or a due job was blocked
+    nblk = 0  # due jobs that did not fit at the last pass
     next_res = INF
 
     free = np.int64(capacity)
@@ -377,10 +328,14 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
             j = hj[0]
             nh = _heap_pop(ht, hj, nh)
             free += size[j]
-            nrun = _run_remove(re, rj, nrun, est_end[j], j)
+            if not cons:
+                nrun = _run_remove(re, rj, nrun, est_end[j], j)
             done += 1
-            if t < est_end[j]:
+            if cons and t < est_end[j]:
                 dirty = True
+                if ic[0] + 4 > pt.shape[0]:
+                    pt, pf, rt, rv = pr.grow(pt, pf, rt, rv, ic[0] + 4)
+                pr.free_early(pt, pf, rt, rv, lx, ly, lf, ic, t, est_end[j], size[j])
         # ---- 2. all arrivals at t
         first_new = nq
         while nxt < n and submit[nxt] <= t:
@@ -392,68 +347,43 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
             nxt += 1
         passes += 1
         # ---- 3. one scheduling pass
-        if backfill == BF_CONSERVATIVE:
-            # (re)build the profile when reality left it (early completion, overdue job)
-            if dirty:
-                npf = 1
-                pt[0] = t
-                pf[0] = capacity
-                for k in range(nrun):
-                    npf = _prof_reserve(pt, pf, npf, t, max(re[k], t), size[rj[k]])
-                # compress: lay the old reservations back (still feasible: running jobs end no
-                # later than planned), then, in priority order, lift each job out and put it at
-                # its earliest slot.  Its old slot is free, so no job ever moves later, and
-                # higher-priority jobs get the first pick of the freed capacity.
-                if first_new > 0:
+        if cons:
+            if ic[0] + 8 * nq + 64 > pt.shape[0]:
+                pt, pf, rt, rv = pr.grow(pt, pf, rt, rv, ic[0] + 8 * nq + 64)
+            if dirty or nq > first_new or nblk > 0:
+                pr.compact(pt, pf, rt, rv, ic, t)
+            if nblk > 0:  # due jobs still blocked are planned to start now
+                pr.slide_due(q, first_new, cres, t, est, size, pt, pf, ic)
+            if dirty and first_new > 0:  # compress, in priority order
+                jobs = qr
+                if dyn_code != DYN_STATIC:
                     for k in range(first_new):
                         j = q[k]
-                        a = max(qres[k], t)
-                        npf = _prof_reserve(pt, pf, npf, a, a + est[j], size[j])
-                        qres[k] = a
-                    prio = np.empty(first_new)
-                    for k in range(first_new):
-                        j = q[k]
-                        if dyn_code == DYN_STATIC:
-                            prio[k] = rank[j]
-                        else:
-                            prio[k] = _dyn_score(dyn_code, t, submit[j], est[j] if est[j] > 0 else 1.0, size[j])
-                    for k in np.argsort(prio, kind="mergesort"):
-                        j = q[k]
-                        a = qres[k]
-                        npf = _prof_reserve(pt, pf, npf, a, a + est[j], -size[j])
-                        s0 = _prof_earliest(pt, pf, npf, t, est[j], size[j])
-                        qres[k] = s0
-                        npf = _prof_reserve(pt, pf, npf, s0, s0 + est[j], size[j])
-                dirty = False
-            else:
-                npf = _prof_trim(pt, pf, npf, t)
-            # reservations for new arrivals: simultaneous arrivals in priority order
-            if dyn_code == DYN_STATIC and nq - first_new > 1:
-                seg = q[first_new:nq].copy()
-                q[first_new:nq] = seg[np.argsort(rank[seg], kind="mergesort")]
-            for k in range(first_new, nq):
-                j = q[k]
-                s0 = _prof_earliest(pt, pf, npf, t, est[j], size[j])
-                qres[k] = s0
-                resv[j] = s0
-                npf = _prof_reserve(pt, pf, npf, s0, s0 + est[j], size[j])
-            # start jobs whose reservation is due; keep the rest
-            w = 0
-            next_res = INF
+                        scores[k] = _dyn_score(dyn_code, t, submit[j], est[j] if est[j] > 0 else 1.0, size[j])
+                    jobs = q[:first_new][np.argsort(scores[:first_new], kind="mergesort")]
+                pr.compress(jobs, first_new, cres, t, est, size, pt, pf, rt, rv, lx, ly, lf, ver, vep, ic)
+            if nq > first_new:  # reservations for new arrivals: simultaneous ones in priority order
+                nqr = pr.enqueue(q, first_new, nq, qr, nqr, rank, dyn_code == DYN_STATIC)
+                pr.reserve_new(q, first_new, nq, cres, t, est, size, resv, pt, pf, rt, rv, ver, vep, ic)
+            # start jobs whose reservation is due, in arrival order; keep the rest
+            w, nblk, next_res = 0, 0, INF
             for k in range(nq):
                 j = q[k]
-                if qres[k] <= t and size[j] <= free:
+                if cres[j] <= t and size[j] <= free:
                     free -= size[j]
-                    nh, nrun = _start(j, t, start, est_end, est, run, ht, hj, nh, re, rj, nrun)
+                    start[j], est_end[j] = t, t + est[j]
+                    nh = _heap_push(ht, hj, nh, t + run[j], j)
                 else:
-                    if qres[k] <= t:
-                        dirty = True  # due but blocked by an overdue job: replan next time
-                    elif qres[k] < next_res:
-                        next_res = qres[k]
+                    if cres[j] <= t:
+                        nblk += 1
+                    elif cres[j] < next_res:
+                        next_res = cres[j]
                     q[w] = j
-                    qres[w] = qres[k]
                     w += 1
+            if w < nq and dyn_code == DYN_STATIC:
+                nqr = pr.drop_started(qr, nqr, start)
             nq = w
+            dirty = nblk > 0  # a due job was blocked (an overdue job holds its units): replan next time
             continue
 
         if use_tree:
