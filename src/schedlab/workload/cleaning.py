@@ -14,9 +14,16 @@ Three rule sets, chosen by the simulation preset:
   9. submit times re-based so the first job submits at 0
   Runtime longer than requested is kept (counted); the simulator kills at the request by default.
 
+All three rule sets: a kept job whose id an earlier kept job already has stays (each peer keeps
+it) and is counted as ``duplicate job id (job kept; ids not unique)``.  What the reader refuses
+before any rule runs (non-numbers, inf/nan, values beyond 2^53, fractional processor counts or ids,
+more than 10^8 processors, MaxNodes > MaxProcs, absurd headers) is listed in
+:mod:`schedlab.workload.swf`; with ``lenient`` such lines are counted as malformed instead.
+
 ``rlscheduler``  RLScheduler SchedGym's loader (SC20): runtime < 0 -> 10, runtime == 0
   dropped, processors = max(allocated, requested), requested time -1 -> runtime, jobs kept in
-  job-number order.  Nothing else is filtered.
+  job-number order.  Nothing else is filtered, except jobs with no processor count at all (both
+  fields <= 0; none in RLScheduler's traces), dropped and counted.
 
 ``cqsim``  CQSim's loader (``Filter_job_SWF.input_check``): runtime clipped to the requested time,
   then jobs with requested processors <= 0, requested time <= 0, runtime <= 0, job id <= 0 or
@@ -37,11 +44,12 @@ from schedlab.workload.swf import RawTrace
 from schedlab.workload.table import Workload
 
 RULE_SETS = ("textbook", "rlscheduler", "cqsim")
+#: the cleaning-report entry for jobs kept although an earlier kept job has the same id
+DUPLICATE_ID_RULE = "duplicate job id (job kept; ids not unique)"
 
 
 def _machine_size(raw: RawTrace, procs: np.ndarray, report: CleaningReport) -> tuple[int, int]:
-    max_procs = raw.header_int("MaxProcs")
-    max_nodes = raw.header_int("MaxNodes")
+    max_procs, max_nodes = raw.machine()  # each <= MAX_PROCS, MaxNodes <= MaxProcs (else refused)
     if max_procs is None and max_nodes is not None:
         max_procs = max_nodes
         report.notes.append(f"MaxProcs header missing: using MaxNodes = {max_nodes}")
@@ -76,7 +84,8 @@ def _build(
     submit_raw = f[idx_sorted, 1]
     first = submit_raw[0] if len(submit_raw) else 0.0
     report.kept = len(idx_sorted)
-    unix = raw.header_int("UnixStartTime")
+    _count_duplicate_ids(f[idx_sorted, 0], report)
+    unix = raw.unix_start()
     return Workload(
         name=Path(raw.source).name.replace(".gz", "").replace(".swf", ""),
         job_id=f[idx_sorted, 0].astype(np.int64),
@@ -93,6 +102,11 @@ def _build(
         cleaning=report,
         rules=rules,
     )
+
+
+def _count_duplicate_ids(ids: np.ndarray, report: CleaningReport) -> None:
+    """Jobs that share their id with another kept job are kept (all three peers' loaders do) and counted."""
+    report.change(DUPLICATE_ID_RULE, len(ids) - len(np.unique(ids)))
 
 
 def _new_report(raw: RawTrace) -> CleaningReport:
@@ -143,6 +157,8 @@ def clean_rlscheduler(raw: RawTrace) -> Workload:
     run[run < 0] = 10
     keep = run > 0
     report.drop("with runtime == 0", int(np.sum(~keep)))
+    # not in RLScheduler's loader (its traces have none): a job with no processor count cannot run
+    report.drop_where(keep, procs <= 0, "with no processor count (allocated and requested <= 0)")
     max_procs, max_nodes = _machine_size(raw, procs[keep], report)
     idx = np.flatnonzero(keep)
     order = np.argsort(f[idx, 0], kind="stable")  # RLScheduler sorts jobs by job number

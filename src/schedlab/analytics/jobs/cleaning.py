@@ -15,7 +15,10 @@ def _clean(con, staged: str, name: str, report: CleaningReport, materialize: boo
     Drop rules run in order (a job is counted under the first that removes it): no id or submit
     time; end before start (negative runtime); started but no end (still running); duplicate id
     (the earliest submit is kept).  Rewrites: start before submit -> wait 0; nodes missing -> 1;
-    unknown state -> UNKNOWN.  Jobs that never started stay (state counts) without runtime/wait.
+    cores < 0 -> NULL (unknown); gpus < 0 -> 0; unknown state -> UNKNOWN.  The readers count their
+    own rewrites (negative times -> missing, negative time limits -> NULL) and refuse values that
+    are not numbers, not finite, fractional counts or out of range.  Jobs that never started stay
+    (state counts) without runtime/wait.
 
     ``staged`` has a unique row number ``_row``.  Only the rows dropped as duplicates are stored
     (a temp table of their ``_row``, usually empty); with ``materialize=False`` the cleaned table
@@ -53,9 +56,11 @@ def _clean(con, staged: str, name: str, report: CleaningReport, materialize: boo
         count(*) FILTER (WHERE _why IS NULL AND (start IS NULL OR isnan(start))),
         count(*) FILTER (WHERE _why IS NULL AND (nodes IS NULL OR nodes < 1)),
         count(*) FILTER (WHERE _why IS NULL AND state NOT IN ({states})),
-        count(*) FILTER (WHERE _why IS NULL)
+        count(*) FILTER (WHERE _why IS NULL),
+        count(*) FILTER (WHERE _why IS NULL AND cores < 0),
+        count(*) FILTER (WHERE _why IS NULL AND gpus < 0)
       FROM {name}_flag""").fetchone()
-    total, neg_wait, never, no_nodes, odd_state, kept = (int(v or 0) for v in c)
+    total, neg_wait, never, no_nodes, odd_state, kept, neg_cores, neg_gpus = (int(v or 0) for v in c)
     if not report.read:
         report.read = total
     for why, n in con.sql(
@@ -66,6 +71,8 @@ def _clean(con, staged: str, name: str, report: CleaningReport, materialize: boo
     report.change("never started (no start time): kept for state counts, left out of runtime/wait/energy", never)
     report.change("nodes missing or < 1 -> 1", no_nodes)
     report.change("unrecognised state -> UNKNOWN", odd_state)
+    report.change("cores < 0 -> unknown (NULL)", neg_cores)
+    report.change("gpus < 0 -> 0", neg_gpus)
     kind = "TABLE" if materialize else "VIEW"
     con.execute(f"""CREATE OR REPLACE TEMP {kind} {name} AS
       WITH k AS (SELECT *, start IS NULL OR isnan(start) AS _ns FROM {name}_flag WHERE _why IS NULL)
@@ -74,7 +81,8 @@ def _clean(con, staged: str, name: str, report: CleaningReport, materialize: boo
              CASE WHEN _ns THEN NULL ELSE start END AS start,
              CASE WHEN _ns THEN NULL ELSE "end" END AS "end",
              CASE WHEN nodes IS NULL OR nodes < 1 THEN 1 ELSE nodes END AS nodes,
-             cores, coalesce(gpus, 0) AS gpus, time_limit,
+             CASE WHEN cores < 0 THEN NULL ELSE cores END AS cores,
+             CASE WHEN gpus < 0 THEN 0 ELSE coalesce(gpus, 0) END AS gpus, time_limit,
              CASE WHEN state IN ({states}) THEN state ELSE 'UNKNOWN' END AS state,
              exit_code, nodelist,
              CASE WHEN _ns THEN NULL ELSE start - least(start, submit) END AS wait,

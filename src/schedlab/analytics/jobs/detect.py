@@ -22,14 +22,20 @@ def detect_format(path: Path) -> str:
     if name.endswith(".parquet"):
         import pyarrow.parquet as pq
 
-        cols = set(pq.read_schema(path).names)
+        try:
+            cols = set(pq.read_schema(path).names)
+        except (OSError, ValueError) as exc:  # pyarrow: "Parquet magic bytes not found", truncated file
+            raise JobFormatError(f"{path}: not a readable Parquet file ({str(exc).strip()[:200]})") from None
         if {"submission_time", "duration", "id"} <= cols:
             return "opendc"
         if {"bsld", "procs", "start", "end", "job_id"} <= cols:
             return "schedlab"
         return "parquet"
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise JobFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if head[:2] == b"\x1f\x8b":
         return "swf"
     first = head.decode("utf-8", errors="replace").splitlines()[0] if head else ""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from schedlab.analytics.jobs.fields import _dur_or_raise, _gpus_from_tres, normalize_state
+from schedlab.analytics.jobs.fields import _gpus_from_tres, check_numbers, counts, durations, normalize_state
 from schedlab.analytics.jobs.schema import ALIASES, JOB_COLUMNS, REQUIRED, _find_col
-from schedlab.analytics.jobs.timezones import parse_times
+from schedlab.analytics.jobs.timezones import MAX_EPOCH, parse_times
 from schedlab.errors import JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
 
@@ -21,8 +21,8 @@ def _frame_from_columns(df, path: str, tz: str, report: CleaningReport, rows=Non
     out["job_id"] = df[cols["job_id"]].astype("string")
     _text_columns(out, df, cols)
     _time_columns(out, df, cols, dur, path, tz, report, rows)
-    _count_columns(out, df, cols)
-    out["time_limit"] = _time_limit(df, cols, path)
+    _count_columns(out, df, cols, path, rows)
+    out["time_limit"] = _time_limit(df, cols, path, report, rows)
     out["state"] = _state(df, cols)
     return out[list(JOB_COLUMNS)].reset_index(drop=True)
 
@@ -61,12 +61,13 @@ def _text_columns(out, df, cols: dict) -> None:
 
 
 def _time_columns(out, df, cols: dict, dur, path: str, tz: str, report: CleaningReport, rows) -> None:
-    """submit, start and end as epoch seconds; a missing start is the submit, a missing end start + duration."""
+    """submit, start and end as epoch seconds; a missing start is the submit, a missing end start + duration.
+    A time before 1970 (negative epoch seconds; -1 is "unknown" in SWF-style tables) is missing, counted."""
     import pandas as pd
 
     for c in ("submit", "start", "end"):
         if cols[c] is not None:
-            out[c] = parse_times(
+            x = parse_times(
                 df[cols[c]].to_numpy() if not pd.api.types.is_datetime64_any_dtype(df[cols[c]]) else df[cols[c]],
                 tz=tz,
                 path=path,
@@ -74,49 +75,58 @@ def _time_columns(out, df, cols: dict, dur, path: str, tz: str, report: Cleaning
                 report=report,
                 rows=rows,
             )
+            with np.errstate(invalid="ignore"):
+                neg = x < 0
+            report.change(f"{c}: negative time (before 1970) -> missing", int(neg.sum()))
+            out[c] = np.where(neg, np.nan, x)
     if cols["start"] is None:
         out["start"] = out["submit"]
         report.notes.append("no start column: start taken = submit (wait unknown)")
     if cols["end"] is None:
         d = df[dur]
-        secs = (
-            pd.to_numeric(d, errors="coerce")
-            if pd.api.types.is_numeric_dtype(d)
-            else d.map(lambda v: _dur_or_raise(v, path, dur))
-        )
-        if dur.lower() == "duration" and pd.api.types.is_numeric_dtype(d) and secs.max() > 1e7:
+        if pd.api.types.is_numeric_dtype(d):
+            secs = d.to_numpy(dtype=np.float64, na_value=np.nan)
+            check_numbers(secs, path, dur, rows, lo=-MAX_EPOCH, hi=MAX_EPOCH * 1000)
+        else:
+            secs = durations(d.to_numpy(), path, dur, rows)
+        if dur.lower() == "duration" and pd.api.types.is_numeric_dtype(d) and np.nanmax(secs, initial=0) > 1e7:
             secs = secs / 1000.0
             report.notes.append(f"{dur}: taken as milliseconds")
-        out["end"] = out["start"] + secs.astype(float)
+        out["end"] = out["start"].to_numpy(dtype=np.float64) + secs
 
 
-def _count_columns(out, df, cols: dict) -> None:
-    """nodes, cores and gpus as integers (gpus from an AllocTRES column when there is no GPU column)."""
+def _count_columns(out, df, cols: dict, path: str, rows) -> None:
+    """nodes, cores and gpus as integers (gpus from an AllocTRES column when there is no GPU column);
+    a value that is not a whole number up to 10^8 is refused (see :func:`.fields.counts`)."""
     import pandas as pd
 
     for c in ("nodes", "cores", "gpus"):
         if cols[c] is not None:
-            v = pd.to_numeric(df[cols[c]], errors="coerce")
-            out[c] = v.round().astype("Int64")
+            out[c] = counts(df[cols[c]], path, cols[c], rows).array
         else:
             out[c] = pd.Series(pd.NA, index=df.index, dtype="Int64")
     if cols["gpus"] is None:
         tres = next((c for c in df.columns if c.lower() in ("alloctres", "reqtres", "tres")), None)
-        out["gpus"] = _gpus_from_tres(df[tres]).to_numpy() if tres is not None else 0
+        out["gpus"] = _gpus_from_tres(df[tres], path, tres, rows).to_numpy() if tres is not None else 0
 
 
-def _time_limit(df, cols: dict, path: str):
-    """Requested wall time in seconds (numbers as they are, Slurm durations parsed); NaN without a column."""
+def _time_limit(df, cols: dict, path: str, report: CleaningReport, rows):
+    """Requested wall time in seconds (numbers as they are, Slurm durations parsed); NaN without a
+    column.  Infinite or absurd numbers are refused; a negative one (-1: unknown) is NaN, counted."""
     import pandas as pd
 
-    if cols["time_limit"] is None:
+    col = cols["time_limit"]
+    if col is None:
         return np.nan
-    tl = df[cols["time_limit"]]
-    return (
-        pd.to_numeric(tl, errors="coerce")
-        if pd.api.types.is_numeric_dtype(tl)
-        else tl.map(lambda v: _dur_or_raise(v, path, cols["time_limit"]))
-    )
+    tl = df[col]
+    if not pd.api.types.is_numeric_dtype(tl):
+        return durations(tl.to_numpy(), path, col, rows)
+    x = tl.to_numpy(dtype=np.float64, na_value=np.nan)
+    check_numbers(x, path, col, rows, lo=-MAX_EPOCH, hi=MAX_EPOCH)
+    with np.errstate(invalid="ignore"):
+        neg = x < 0
+    report.change("time_limit < 0 -> unknown (NULL)", int(neg.sum()))
+    return np.where(neg, np.nan, x)
 
 
 def _state(df, cols: dict):

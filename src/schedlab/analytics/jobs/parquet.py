@@ -1,13 +1,22 @@
 """Parquet job tables and OpenDC ``tasks.parquet`` as DuckDB SELECTs over the file (never loaded
-into pandas)."""
+into pandas).
+
+Before the SELECT is used, one streaming pass over the file checks the values (:func:`_check_values`):
+a time that is infinite or beyond year 5138, a node/core/GPU count that is fractional, infinite or
+above 10^8, an infinite or absurd time limit is refused with a :class:`JobFormatError` naming the
+file, the column and the row (DuckDB would otherwise cast or fail with a conversion error).  NaN is
+a missing value.  Negative times (before 1970) become missing and negative time limits NULL, counted
+as in the text readers.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from schedlab.analytics.jobs.fields import MAX_COUNT
 from schedlab.analytics.jobs.schema import ALIASES, JOB_COLUMNS, REQUIRED, _find_col
 from schedlab.analytics.jobs.store import _describe, _sql_str
-from schedlab.analytics.jobs.timezones import _note_naive, check_timezone
+from schedlab.analytics.jobs.timezones import MAX_EPOCH, _note_naive, check_timezone
 from schedlab.errors import JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
 
@@ -75,34 +84,90 @@ def _parquet_sql(con, path: Path, tz: str, report: CleaningReport):
         ms = "ms" if "/ 1000.0" in sel["submit"] else "s"
         sel["end"] = f'({sel["start"]}) + CAST("{dur}" AS DOUBLE)' + (" / 1000.0" if ms == "ms" else "")
         report.notes.append(f"end = start + {dur} ({'milliseconds' if ms == 'ms' else 'seconds'})")
+    checks = [(cols[c] or c, sel[c], "time", c) for c in ("submit", "start", "end")]
     for c in ("nodes", "cores", "gpus"):
+        if cols[c] and not _numeric(types[cols[c]]):
+            return None  # text counts: parsed (and checked) with pandas
         sel[c] = (
-            f'CAST(round("{cols[c]}") AS BIGINT)'
-            if cols[c]
-            else ("CAST(0 AS BIGINT)" if c == "gpus" else "CAST(NULL AS BIGINT)")
+            _count_sql(f'"{cols[c]}"') if cols[c] else ("CAST(0 AS BIGINT)" if c == "gpus" else "CAST(NULL AS BIGINT)")
         )
+        if cols[c]:
+            checks.append((cols[c], f'CAST("{cols[c]}" AS DOUBLE)', "count", c))
     if cols["time_limit"]:
-        if not types[cols["time_limit"]].startswith(("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "DECIMAL")):
+        if not _numeric(types[cols["time_limit"]]):
             return None
         sel["time_limit"] = f'CAST("{cols["time_limit"]}" AS DOUBLE)'
+        checks.append((cols["time_limit"], sel["time_limit"], "limit", "time_limit"))
     else:
         sel["time_limit"] = "CAST(NULL AS DOUBLE)"
-    if cols["state"]:
-        if types[cols["state"]] == "VARCHAR":
-            s = f"""rtrim(split_part(upper(trim("{cols["state"]}")), ' ', 1), '+')"""
-            sel["state"] = _STATE_SQL.replace("{s}", s)
-        else:
-            sel["state"] = (
-                f"""CASE "{cols["state"]}" WHEN 1 THEN 'COMPLETED' WHEN 0 THEN 'FAILED' WHEN 5 THEN 'CANCELLED' """
-                "ELSE 'UNKNOWN' END"
-            )
-    else:
-        sel["state"] = "'UNKNOWN'"
+    sel["state"] = _state_sql(cols["state"], types)
+    _check_values(con, path, checks, sel, report)
     return (
         "SELECT "
         + ", ".join(f'{sel[c]} AS "{c}"' for c in JOB_COLUMNS)
         + f", file_row_number AS _row FROM read_parquet('{_sql_str(path)}', file_row_number = true)"
     )
+
+
+def _numeric(typ: str) -> bool:
+    return typ.startswith(("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "DECIMAL", "HUGEINT", "UBIGINT", "SMALLINT"))
+
+
+def _count_sql(q: str) -> str:
+    """A count column as BIGINT once :func:`_check_values` has passed (NaN is NULL, nothing rounds)."""
+    return f"CAST(CASE WHEN isnan(CAST({q} AS DOUBLE)) THEN NULL ELSE CAST({q} AS DOUBLE) END AS BIGINT)"
+
+
+def _state_sql(col: str | None, types: dict[str, str]) -> str:
+    if not col:
+        return "'UNKNOWN'"
+    if types[col] == "VARCHAR":
+        return _STATE_SQL.replace("{s}", f"""rtrim(split_part(upper(trim("{col}")), ' ', 1), '+')""")
+    return f"""CASE "{col}" WHEN 1 THEN 'COMPLETED' WHEN 0 THEN 'FAILED' WHEN 5 THEN 'CANCELLED' ELSE 'UNKNOWN' END"""
+
+
+_BAD = {
+    "time": f"NOT ({{v}} IS NULL OR isnan({{v}}) OR abs({{v}}) <= {MAX_EPOCH:.0f})",
+    "count": f"NOT ({{v}} IS NULL OR isnan({{v}}) OR (abs({{v}}) <= {MAX_COUNT} AND {{v}} = floor({{v}})))",
+    "limit": f"NOT ({{v}} IS NULL OR isnan({{v}}) OR abs({{v}}) <= {MAX_EPOCH:.0f})",
+}
+_WHAT = {
+    "time": f"a time in epoch seconds up to {MAX_EPOCH:g} (year 5138)",
+    "count": f"a whole number up to {MAX_COUNT:,}",
+    "limit": f"a time limit in seconds up to {MAX_EPOCH:g}",
+}
+
+
+def _check_values(con, path: Path, checks: list, sel: dict, report: CleaningReport) -> None:
+    """One pass over the file: refuse the first out-of-range value of each checked column (naming
+    column and row), count negative times / limits and rewrite them to NULL in ``sel``.
+
+    ``checks``: ``(source column, DOUBLE expression, kind, canonical column)``, kind time/count/limit."""
+    if not checks:
+        return
+    src = f"read_parquet('{_sql_str(path)}', file_row_number = true)"
+    aggs = []
+    for _, expr, kind, _ in checks:
+        v = f"({expr})"
+        aggs.append(f"count(*) FILTER (WHERE {_BAD[kind].replace('{v}', v)})")
+        aggs.append(f"count(*) FILTER (WHERE {v} < 0)")
+    got = con.sql(f"SELECT {', '.join(aggs)} FROM {src}").fetchone()
+    for k, (col, expr, kind, canon) in enumerate(checks):
+        n_bad, n_neg = int(got[2 * k] or 0), int(got[2 * k + 1] or 0)
+        if n_bad:
+            row, val = con.sql(
+                f"SELECT file_row_number, ({expr}) FROM {src} WHERE {_BAD[kind].replace('{v}', f'({expr})')} "
+                "ORDER BY file_row_number LIMIT 1"
+            ).fetchone()
+            raise JobFormatError(f"{path}: column {col!r}, row {int(row) + 1}: {val!r} is not {_WHAT[kind]}")
+        if n_neg and kind != "count":
+            rule = (
+                f"{canon}: negative time (before 1970) -> missing"
+                if kind == "time"
+                else "time_limit < 0 -> unknown (NULL)"
+            )
+            report.change(rule, n_neg)
+            sel[canon] = f"CASE WHEN ({sel[canon]}) < 0 THEN NULL ELSE ({sel[canon]}) END"
 
 
 def _opendc_sql(con, path: Path, tz: str, report: CleaningReport) -> str:
@@ -123,15 +188,23 @@ def _opendc_sql(con, path: Path, tz: str, report: CleaningReport) -> str:
         )
     if types["submission_time"] in ("BIGINT", "INTEGER") and "/ 1000.0" not in t:
         t = 'CAST("submission_time" AS DOUBLE) / 1000.0'  # OpenDC: always milliseconds
-    gpus = "CAST(coalesce(gpu_count, 0) AS BIGINT)" if "gpu_count" in types else "CAST(0 AS BIGINT)"
-    cores = "CAST(cpu_count AS BIGINT)" if "cpu_count" in types else "CAST(NULL AS BIGINT)"
+    for c in ("duration", "cpu_count", "gpu_count"):
+        if c in types and not _numeric(types[c]):
+            raise JobFormatError(f"{path}: OpenDC column {c} has type {types[c]}; expected a number")
+    gpus = "coalesce(" + _count_sql("gpu_count") + ", 0)" if "gpu_count" in types else "CAST(0 AS BIGINT)"
+    cores = _count_sql("cpu_count") if "cpu_count" in types else "CAST(NULL AS BIGINT)"
+    sel = {"submit": t, "end": f"{t} + CAST(duration AS DOUBLE) / 1000.0"}
+    checks = [("submission_time", t, "time", "submit"), ("duration", sel["end"], "time", "end")]
+    checks += [(c, f"CAST({c} AS DOUBLE)", "count", c) for c in ("cpu_count", "gpu_count") if c in types]
+    _check_values(con, path, checks, sel, report)
+    t = sel["submit"]
     report.notes.append(
         "OpenDC trace: no start time (start = submit, wait unknown), no final state (UNKNOWN), one host per task"
     )
     return (
         f'SELECT CAST(id AS VARCHAR) AS job_id, CAST(NULL AS VARCHAR) AS "user", CAST(NULL AS VARCHAR) AS partition, '
         f"CAST(NULL AS VARCHAR) AS node_type, {t} AS submit, {t} AS start, "
-        f'{t} + CAST(duration AS DOUBLE) / 1000.0 AS "end", '
+        f'{sel["end"]} AS "end", '
         f"CAST(1 AS BIGINT) AS nodes, {cores} AS cores, {gpus} AS gpus, CAST(NULL AS DOUBLE) AS time_limit, "
         f"'UNKNOWN' AS state, CAST(NULL AS VARCHAR) AS exit_code, CAST(NULL AS VARCHAR) AS nodelist, "
         f"file_row_number AS _row FROM read_parquet('{_sql_str(path)}', file_row_number = true)"

@@ -15,7 +15,7 @@ from schedlab.analytics.jobs.swf import read_swf_jobs
 from schedlab.analytics.jobs.table import JobTable
 from schedlab.analytics.jobs.text import read_csv_jobs, read_sacct
 from schedlab.analytics.jobs.timezones import check_timezone
-from schedlab.errors import DataNotFound, JobFormatError
+from schedlab.errors import DataNotFound, JobFormatError, SchedlabError
 from schedlab.workload.cleaning_report import CleaningReport
 
 
@@ -48,18 +48,22 @@ def read_jobs(
     path, fmt = _resolve(Path(path), format)
     report = CleaningReport(source=str(path))
     con = _connect(memory_limit, temp_directory, threads)
-    frame, sql = _read_source(con, path, fmt, timezone, report)
-    if frame is not None:
-        _stage_frame(con, frame)
-    else:
-        _stage_sql(con, sql, path, fmt)
-    lazy = frame is None and not materialize
-    _clean(con, "jobs_raw", "jobs", report, materialize=not lazy)
-    view = "jobs"
-    if _check_hostlists(con, "jobs", str(path), report, lenient):
-        view = "jobs_h"
+    try:
+        frame, sql = _read_source(con, path, fmt, timezone, report)
+        if frame is not None:
+            _stage_frame(con, frame)
+        else:
+            _stage_sql(con, sql, path, fmt)
+        lazy = frame is None and not materialize
+        _clean(con, "jobs_raw", "jobs", report, materialize=not lazy)
+        view = "jobs"
+        if _check_hostlists(con, "jobs", str(path), report, lenient):
+            view = "jobs_h"
+        states_known = bool(con.sql(f"SELECT count(*) FILTER (WHERE state <> 'UNKNOWN') FROM {view}").fetchone()[0])
+    except Exception as exc:
+        _raise_foreign(exc, path, fmt)
+        raise
     waits_known = fmt not in ("opendc",) and not any("start taken = submit" in n for n in report.notes)
-    states_known = bool(con.sql(f"SELECT count(*) FILTER (WHERE state <> 'UNKNOWN') FROM {view}").fetchone()[0])
     return JobTable(
         con,
         view,
@@ -115,10 +119,19 @@ def _read_source(con, path: Path, fmt: str, timezone: str, report: CleaningRepor
                 df = pd.read_parquet(path)
                 report.read = len(df)
                 frame = _frame_from_columns(df, str(path), timezone, report)
-    except JobFormatError:
-        raise
     except Exception as exc:
-        if type(exc).__module__.startswith(("duckdb", "_duckdb", "pyarrow")):
-            raise JobFormatError(f"{path}: cannot read as {fmt}: {exc}") from None
+        _raise_foreign(exc, path, fmt)
         raise
     return frame, sql
+
+
+def _raise_foreign(exc: Exception, path: Path, fmt: str) -> None:
+    """A DuckDB or pyarrow error (conversion, corrupt Parquet, ...) or an I/O error (pyarrow raises
+    ``OSError`` for a corrupt page) as a one-line :class:`JobFormatError` naming the file; anything
+    else is left to the caller to re-raise."""
+    if isinstance(exc, SchedlabError):
+        return
+    if not (isinstance(exc, OSError) or type(exc).__module__.startswith(("duckdb", "_duckdb", "pyarrow"))):
+        return
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    raise JobFormatError(f"{path}: cannot read as {fmt}: {first[:300]}") from None

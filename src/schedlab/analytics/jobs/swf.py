@@ -11,7 +11,12 @@ from schedlab.workload.cleaning_report import CleaningReport
 
 def read_swf_jobs(path: Path, report: CleaningReport):
     """An SWF trace via :func:`schedlab.workload.read_swf`: submit + wait = start, status 1/0/5 =
-    COMPLETED/FAILED/CANCELLED, processors = cores, nodes from the MaxProcs/MaxNodes header."""
+    COMPLETED/FAILED/CANCELLED, processors = cores, nodes from the MaxProcs/MaxNodes header.
+
+    Read leniently: lines the SWF reader refuses (non-numbers, inf/nan, values beyond 2^53,
+    fractional ids or processor counts) are skipped and counted as malformed; a negative submit
+    time (SWF's -1, unknown) is missing, so the job is dropped by the "no job id or submit time"
+    rule; a negative wait or runtime leaves the job without start/end (never started)."""
     import pandas as pd
 
     from schedlab.workload import read_swf
@@ -21,19 +26,22 @@ def read_swf_jobs(path: Path, report: CleaningReport):
     report.read = len(raw) + raw.malformed_skipped
     report.malformed_skipped = raw.malformed_skipped
     f = raw.fields
-    origin = raw.header_int("UnixStartTime")
+    origin = raw.unix_start()
     if origin is None:
         origin = 0
         report.notes.append("SWF has no UnixStartTime header: times count from 1970-01-01 00:00 UTC")
-    submit = origin + f[:, COL["submit"]]
+    sub = f[:, COL["submit"]]
+    # SWF writes -1 for an unknown submit time: missing (the job is dropped and counted in cleaning)
+    submit = np.where(sub >= 0, origin + sub, np.nan)
     wait = f[:, COL["wait"]]
     run = f[:, COL["run"]]
     # wait or runtime -1 (unknown; e.g. cancelled before start): no start, kept for state counts
     start = np.where((wait >= 0) & (run >= 0), submit + np.maximum(wait, 0), np.nan)
     end = np.where(run >= 0, start + run, np.nan)
     procs = np.where(f[:, COL["alloc_procs"]] > 0, f[:, COL["alloc_procs"]], f[:, COL["req_procs"]])
-    mp, mn = raw.header_int("MaxProcs"), raw.header_int("MaxNodes")
-    nodes = np.ceil(procs * mn / mp - 1e-9) if mp and mn else np.ones(len(f))
+    mp, mn = raw.machine()
+    # no processor count: nodes unknown, set to 1 by the counted "nodes missing or < 1 -> 1" rule
+    nodes = np.where(procs > 0, np.ceil(procs * mn / mp - 1e-9), np.nan) if mp and mn else np.ones(len(f))
     if not (mp and mn):
         report.notes.append("SWF has no MaxProcs/MaxNodes header: each job counted as one node")
     status = f[:, COL["status"]].astype(int)

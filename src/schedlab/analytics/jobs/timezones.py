@@ -11,6 +11,8 @@ from schedlab.errors import JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
 
 _OFFSET_RE = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
+#: the latest epoch second accepted (year 5138); a number beyond it even as milliseconds is refused
+MAX_EPOCH = 1e11
 _NULL_TIMES = {"", "unknown", "none", "nan", "nat", "n/a", "(null)"}
 
 
@@ -24,34 +26,51 @@ def parse_times(values, *, tz: str, path: str, column: str, report: CleaningRepo
     import pandas as pd
 
     s = pd.Series(values)
+    if pd.api.types.is_bool_dtype(s):
+        raise JobFormatError(f"{path}: column {column!r} holds true/false values, not times")
     if pd.api.types.is_numeric_dtype(s):
-        x = s.to_numpy(dtype=np.float64)
+        x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        _check_epoch(x, 1000 * MAX_EPOCH, path, column, rows)
         big = np.nanmax(np.abs(x)) if np.isfinite(x).any() else 0.0
-        if big > 1e11:
+        if big > MAX_EPOCH:
             report.notes.append(f"{column}: numbers taken as epoch milliseconds")
             x = x / 1000.0
         return x
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return _dt_to_epoch(s.dt.tz_convert("UTC"))
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return _localize(s, tz, column, report)
+        x = _dt_to_epoch(s.dt.tz_convert("UTC"))
+    elif pd.api.types.is_datetime64_any_dtype(s):
+        x = _localize(s, tz, column, report)
+    else:
+        x = _parse_text(s, tz, path, column, report, rows)
+    _check_epoch(x, MAX_EPOCH, path, column, rows)
+    return x
+
+
+def _parse_text(s, tz: str, path: str, column: str, report: CleaningReport, rows) -> np.ndarray:
+    """Text time stamps (ASCII only: ``dateutil`` would read ``١٢`` as a date) -> epoch seconds."""
+    import pandas as pd
+
     text = s.astype("string").str.strip()
     null = text.isna() | text.str.lower().isin(_NULL_TIMES)
     out = np.full(len(s), np.nan)
-    has_off = ~null & text.str.contains(_OFFSET_RE, na=False)
-    naive = ~null & ~has_off
-    for mask, aware in ((has_off, True), (naive, False)):
+    odd = ~null & ~(text.str.isascii().fillna(True).astype(bool) & (text.str.len() <= 64))
+    has_off = ~null & ~odd & text.str.contains(_OFFSET_RE, na=False)
+    naive = ~null & ~odd & ~has_off
+    for mask, aware in ((odd, None), (has_off, True), (naive, False)):
         if not mask.any():
             continue
         sub = text[mask]
-        parsed = pd.to_datetime(sub, utc=aware, errors="coerce", format="ISO8601" if aware else "mixed")
+        if aware is None:
+            parsed = pd.Series(pd.NaT, index=sub.index)
+        else:
+            parsed = pd.to_datetime(sub, utc=aware, errors="coerce", format="ISO8601" if aware else "mixed")
         bad = parsed.isna()
         if bad.any():
             i = int(np.flatnonzero(mask.to_numpy())[np.flatnonzero(bad.to_numpy())[0]])
             where = f"line {rows[i]}" if rows is not None else f"row {i + 1}"
             raise JobFormatError(
                 f"{path}: column {column!r}, {where}: cannot parse time "
-                f"{sub[bad].iloc[0]!r} (expected ISO 8601, e.g. 2024-03-01T10:00:00[+01:00])"
+                f"{sub[bad].iloc[0][:64]!r} (expected ISO 8601, e.g. 2024-03-01T10:00:00[+01:00])"
             )
         if aware:
             out[mask.to_numpy()] = _dt_to_epoch(parsed)
@@ -62,6 +81,19 @@ def parse_times(values, *, tz: str, path: str, column: str, report: CleaningRepo
     return out
 
 
+def _check_epoch(x: np.ndarray, limit: float, path: str, column: str, rows) -> None:
+    """Refuse infinite numbers and numbers of magnitude above ``limit`` (NaN is missing and passes)."""
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(x) | (np.abs(x) > limit)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        where = f"line {rows[i]}" if rows is not None else f"row {i + 1}"
+        raise JobFormatError(
+            f"{path}: column {column!r}, {where}: time {x[i]:g} is out of range "
+            f"(epoch seconds up to {MAX_EPOCH:g}, year 5138; numbers above that are milliseconds)"
+        )
+
+
 def _dt_to_epoch(s) -> np.ndarray:
     import pandas as pd
 
@@ -69,14 +101,18 @@ def _dt_to_epoch(s) -> np.ndarray:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         d = s.dt.tz_convert("UTC") - pd.Timestamp("1970-01-01", tz="UTC")
     else:
-        d = s.astype("datetime64[ns]") - pd.Timestamp("1970-01-01")
+        if not pd.api.types.is_datetime64_any_dtype(s):
+            s = pd.to_datetime(s)
+        d = s - pd.Timestamp("1970-01-01")  # in the series' own unit: years outside 1677-2262 fit
     return (d / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _localize(s, tz: str, column: str, report: CleaningReport) -> np.ndarray:
     import pandas as pd
 
-    s = pd.Series(s).astype("datetime64[ns]")
+    s = pd.Series(s)
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        s = pd.to_datetime(s)
     if s.notna().any():
         _note_naive(report, tz)
     if tz.upper() == "UTC":
