@@ -96,6 +96,12 @@ class InfeasibleCap(EcoShiftError):
     """The cap is below what the nodes draw at their cheapest pairs."""
 
 
+# rl ---------------------------------------------------------------------------------------------
+class ModelFormatError(SchedlabError):
+    """A trained-model (or training-state) file that cannot be used: not a checkpoint, options out of
+    range, weights that do not fit the network its options build; the message names the file."""
+
+
 __all__ = [
     "ChecksumMismatch",
     "ClassRuleError",
@@ -106,6 +112,7 @@ __all__ = [
     "IdleTraceError",
     "InfeasibleCap",
     "JobFormatError",
+    "ModelFormatError",
     "OpenError",
     "OptionError",
     "PolicyError",

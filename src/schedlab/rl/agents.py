@@ -19,13 +19,14 @@ prefix of the window), which is what makes W = 128 cheap when queues are short.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from schedlab.errors import SchedlabError
+from schedlab.errors import ModelFormatError, SchedlabError
 from schedlab.options import Agent, choose
 from schedlab.rl.checkpoint import CHECKPOINT_FORMAT, read_checkpoint, save_checkpoint
 from schedlab.rl.options import CHECKPOINT_FIELDS, EnvOptions
@@ -154,11 +155,26 @@ class TrainedPolicy:
     same as the plain dict a checkpoint stores (what :mod:`schedlab.rl.rlscheduler_protocol`
     reads from any agent)."""
 
-    def __init__(self, net: nn.Module, meta: dict):
+    def __init__(self, net: nn.Module, meta: dict, path: str | Path | None = None):
         self.net = net.eval()
         self.meta = meta
         self.agent = meta["agent"]
         self.env = checkpoint_options(meta)
+        self.path = path
+
+    def _logits(self, obs: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, int]:
+        """Masked logits of one decision; a ModelFormatError when the network scores a valid
+        action NaN or infinite, or every valid action at or below the mask value NEG: the argmax
+        would be an arbitrary, possibly invalid, action (finite weights of absurd size do that)."""
+        o = torch.as_tensor(obs, dtype=torch.float32)[None]
+        m = torch.as_tensor(mask)[None]
+        logits, _, k = masked_logits(self.net, o, m)
+        if not torch.isfinite(logits).all() or logits.max() <= NEG:  # invalid actions hold NEG
+            raise ModelFormatError(
+                f"{self.path or 'the model'}: the network scores jobs as NaN, infinite or below {NEG:g} "
+                "(weights out of range)"
+            )
+        return logits, k
 
     @property
     def env_kwargs(self) -> dict:
@@ -166,9 +182,7 @@ class TrainedPolicy:
 
     @torch.no_grad()
     def act(self, obs: np.ndarray, mask: np.ndarray) -> int:
-        o = torch.as_tensor(obs, dtype=torch.float32)[None]
-        m = torch.as_tensor(mask)[None]
-        logits, _, k = masked_logits(self.net, o, m)
+        logits, k = self._logits(obs, mask)
         return int(to_action(logits.argmax(-1), k, self.net.W)[0])
 
     def act_env(self, env) -> int:
@@ -179,9 +193,7 @@ class TrainedPolicy:
     def scores(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The network's logit for every action of the environment (-inf where invalid); the
         greedy action is their argmax.  What ``schedlab explain`` distils into a tree."""
-        o = torch.as_tensor(obs, dtype=torch.float32)[None]
-        m = torch.as_tensor(mask)[None]
-        logits, _, k = masked_logits(self.net, o, m)
+        logits, k = self._logits(obs, mask)
         out = np.full(len(mask), -np.inf)
         lg = logits[0].numpy().astype(np.float64)
         out[:k] = lg[:k]
@@ -191,17 +203,99 @@ class TrainedPolicy:
         return out
 
 
+def _names(names: list[str]) -> str:
+    shown = ", ".join(n if len(n) <= 40 else n[:37] + "..." for n in names[:4])
+    return shown + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+
+def _shape(t: torch.Size) -> str:
+    text = "x".join(str(d) for d in t) or "scalar"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@cache
+def _weight_names(agent: Agent, stop_action: bool) -> frozenset[str]:
+    """The names in the state dict of an agent of kind ``agent`` (they do not depend on W)."""
+    with torch.random.fork_rng():  # building initialises weights: leave the caller's RNG as it was
+        return frozenset(build_agent(agent, 1, stop_action).state_dict())
+
+
+def _check_keys(where: str, agent: Agent, options: EnvOptions, want: dict, state: dict) -> None:
+    """The state dict names exactly the weights of the network; else say what it looks like."""
+    missing = [k for k in want if k not in state]
+    extra = [k for k in state if k not in want]
+    if not missing and not extra:
+        return
+    for other in AGENTS:
+        for stop in (False, True):
+            if _weight_names(other, stop) != frozenset(state):
+                continue
+            if other is not agent:
+                raise ModelFormatError(f"{where}: weights do not match a {agent} agent: they are a {other} agent's")
+            have = "have a" if stop else "have no"
+            raise ModelFormatError(
+                f"{where}: weights do not match its options: they {have} stop head, but with backfill "
+                f"{options.backfill} the agent {'does not pick' if stop else 'picks'} its own backfill jobs"
+            )
+    parts = [
+        f"missing weight(s) {_names(missing)}" if missing else "",
+        f"unknown weight(s) {_names(extra)}" if extra else "",
+    ]
+    raise ModelFormatError(f"{where}: weights do not match a {agent} agent: {'; '.join(p for p in parts if p)}")
+
+
+def model_network(where: str | Path, agent, options: EnvOptions, state: dict) -> nn.Module:
+    """The network a checkpoint's agent and options build, with ``state``'s weights, after checking
+    that ``state`` names exactly its weights, each with the same shape and dtype (checked before
+    anything reads a tensor's values: a file may declare a huge view over a tiny storage), dense
+    and finite (a NaN weight scores every job NaN: an arbitrary order).  ``where`` names the file."""
+    agent = choose(Agent, agent, "agent")
+    net = build_agent(agent, options.visible, options.stop_action)
+    want = net.state_dict()
+    _check_keys(str(where), agent, options, want, state)
+    for name, p in want.items():
+        t = state[name]
+        if not isinstance(t, torch.Tensor) or t.layout != torch.strided or t.is_quantized:
+            raise ModelFormatError(f"{where}: weight {name} is not a dense tensor")
+        if t.shape != p.shape:
+            raise ModelFormatError(
+                f"{where}: weight {name} has shape {_shape(t.shape)}, but a {agent} agent needs {_shape(p.shape)}"
+            )
+        if t.dtype != p.dtype:
+            raise ModelFormatError(f"{where}: weight {name} is {t.dtype}, but a {agent} agent's weights are {p.dtype}")
+    for name in want:
+        if not torch.isfinite(state[name]).all():
+            raise ModelFormatError(f"{where}: weight {name} holds NaN or infinite values")
+    try:
+        net.load_state_dict({k: state[k] for k in want}, strict=True)
+    except (RuntimeError, TypeError, ValueError) as exc:  # not expected after the checks above
+        raise ModelFormatError(
+            f"{where}: weights do not load into a {agent} agent ({str(exc).splitlines()[0]})"
+        ) from None
+    return net
+
+
+def saved_options(where: str | Path, meta: dict) -> EnvOptions:
+    """:func:`checkpoint_options` for a file: plain types only, every value in range; errors name ``where``."""
+    try:
+        choose(Agent, meta["agent"], "agent")
+        return EnvOptions.from_saved(meta["env_kwargs"])
+    except SchedlabError as exc:
+        raise ModelFormatError(f"{where}: {exc}") from None
+
+
 def load_policy(path: str | Path) -> TrainedPolicy:
-    """The model in ``path`` (a checkpoint file or a run folder), read once."""
+    """The model in ``path`` (a checkpoint file or a run folder), read once and checked: its options
+    (:meth:`EnvOptions.from_saved`) and its weights against the network they build
+    (:func:`model_network`).  Anything wrong is a one-line :class:`ModelFormatError`."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.pt"
     ck = read_checkpoint(path)
     meta = ck["meta"]
-    options = checkpoint_options(meta)
-    net = build_agent(meta["agent"], options.visible, options.stop_action)
-    try:
-        net.load_state_dict(ck["model"])
-    except RuntimeError as exc:
-        raise SchedlabError(f"{path}: weights do not match a {meta['agent']} agent ({exc})") from None
-    return TrainedPolicy(net, meta)
+    options = saved_options(path, meta)
+    net = model_network(path, meta["agent"], options, ck["model"])
+    return TrainedPolicy(net, meta, path)
 
 
 __all__ = [
@@ -214,8 +308,10 @@ __all__ = [
     "checkpoint_options",
     "load_policy",
     "masked_logits",
+    "model_network",
     "read_checkpoint",
     "save_checkpoint",
+    "saved_options",
     "to_action",
     "to_index",
 ]

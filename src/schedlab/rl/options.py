@@ -37,6 +37,16 @@ CHECKPOINT_FIELDS = (
 #: the most waiting jobs an agent may see (observation rows are allocated per visible slot)
 MAX_VISIBLE = 4096
 TREE_FIELDS = ("visible", "backfill", "queue_order", "backfill_order")
+#: the plain types a saved option may have (:meth:`EnvOptions.from_saved`); the others are strings
+SAVED_TYPES = {
+    "visible": (int,),
+    "window_len": (int, type(None)),
+    "train_split": (float, int),
+    "kill_at_request": (bool,),
+    "eval_windows": (int,),
+    "eval_seed": (int,),
+    "baseline": (str, type(None)),
+}
 
 
 @dataclass(frozen=True)
@@ -79,11 +89,11 @@ class EnvOptions:
         set_("reward", choose(Reward, self.reward, "reward"))
         set_("split", choose(Split, self.split, "split"))
         for name, what in (("queue_order", "queue order"), ("backfill_order", "backfill order")):
-            if getattr(self, name) not in STATIC:
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in STATIC:
                 raise SchedlabError(f"unknown {what} {getattr(self, name)!r}; choose one of {', '.join(STATIC)}")
         set_("capacity_unit", choose(CapacityUnit, self.capacity_unit, "capacity unit"))
         set_("estimates", choose(Estimates, self.estimates, "estimate source"))
-        if self.baseline is not None and self.baseline not in POLICY_NAMES:
+        if self.baseline is not None and (not isinstance(self.baseline, str) or self.baseline not in POLICY_NAMES):
             raise SchedlabError(f"unknown baseline policy {self.baseline!r}; choose one of {', '.join(POLICY_NAMES)}")
         visible = self.visible
         if isinstance(visible, str) and visible.strip().isdigit():
@@ -95,8 +105,16 @@ class EnvOptions:
         if int(visible) > MAX_VISIBLE:
             raise SchedlabError(f"visible must be at most {MAX_VISIBLE:,}, got {visible}")
         set_("visible", visible)
+        for name in ("train_split", "window_len", "eval_windows", "eval_seed"):
+            value = getattr(self, name)
+            if value is None and name == "window_len":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+                raise SchedlabError(f"{name.replace('_', ' ')} must be a number, got {value!r}")
         if not 0.0 < self.train_split < 1.0:
             raise SchedlabError(f"train split must be between 0 and 1, got {self.train_split}")
+        if self.window_len and not 1 <= self.window_len < 2**62:
+            raise SchedlabError(f"window length must be a positive number of jobs, got {self.window_len}")
         set_("visible", int(self.visible))
         set_("window_len", int(self.window_len) if self.window_len else None)
         set_("train_split", float(self.train_split))
@@ -134,6 +152,31 @@ class EnvOptions:
         if unknown:
             raise SchedlabError(f"unknown environment option(s) {', '.join(unknown)}")
         return cls(**{**{k: v for k, v in missing.items() if k not in saved}, **saved})
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> EnvOptions:
+        """Options a model file recorded (:data:`CHECKPOINT_FIELDS`, or any field for older files),
+        each of exactly the plain type :meth:`to_dict` writes: a file is not coerced the way a
+        command line is (``"no"`` is not a boolean, ``"12"`` not a window).  Missing ones take the
+        defaults; an unknown one, a wrong type or a value out of range is a SchedlabError."""
+        if not isinstance(saved, dict):
+            raise SchedlabError(f"the options are a {type(saved).__name__}, not a dict")
+        known = {f.name for f in fields(cls)}
+        for name, value in saved.items():
+            if name not in known:
+                shown = repr(name) if isinstance(name, str) and len(name) <= 40 else "a non-option key"
+                raise SchedlabError(f"unknown environment option {shown}")
+            want = SAVED_TYPES.get(name, (str,))
+            ok = isinstance(value, want) and not (isinstance(value, bool) and bool not in want)
+            if ok and isinstance(value, str) and len(value) > 64:
+                raise SchedlabError(f"option {name} is a string of {len(value):,} characters, not a known value")
+            if not ok:
+                shown = repr(value) if isinstance(value, str | bool | float) and len(repr(value)) <= 40 else None
+                shown = shown or (repr(value) if isinstance(value, int) and abs(value) < 2**62 else None)
+                got = shown or f"a value of type {type(value).__name__}"
+                names = " or ".join("null" if t is type(None) else t.__name__ for t in want)
+                raise SchedlabError(f"option {name} must be {names}, got {got}")
+        return cls.from_dict(saved)
 
     def run_under(self, config) -> EnvOptions:
         """How an agent trained (or a tree distilled) with these options schedules a whole workload
