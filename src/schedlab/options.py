@@ -53,10 +53,32 @@ class CapacityUnit(StrEnum):
 
 
 class Estimates(StrEnum):
-    """Runtime estimate used by reservations and backfilling."""
+    """Runtime estimate used by reservations and backfilling: the user's request, the true runtime
+    (perfect), or an online prediction (:mod:`schedlab.predict.online`)."""
 
     REQUESTED = "requested"
     ACTUAL = "actual"
+    PREDICTED_LAST2 = "predicted:last2"
+    PREDICTED_ML = "predicted:ml"
+
+    @property
+    def predicted(self) -> bool:
+        return self.value.startswith("predicted:")
+
+
+class Correction(StrEnum):
+    """New estimate of a running job that outlived its predicted runtime."""
+
+    REQTIME = "reqtime"
+    DOUBLE = "double"
+    TSAFRIR = "tsafrir"
+
+
+class BackfillOrder(StrEnum):
+    """Order in which EASY tries the waiting jobs behind the blocked head."""
+
+    QUEUE = "queue"
+    SHORTEST = "shortest"
 
 
 class Overrun(StrEnum):
@@ -214,7 +236,9 @@ __all__ = [
     "Agent",
     "AttributionMethod",
     "Backfill",
+    "BackfillOrder",
     "CapacityUnit",
+    "Correction",
     "CostRate",
     "Curriculum",
     "ElasticObjective",

@@ -24,7 +24,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from schedlab.errors import SchedlabError
-from schedlab.options import CapacityUnit, Estimates, Overrun, Preset
+from schedlab.options import BackfillOrder, CapacityUnit, Correction, Estimates, Overrun, Preset
 from schedlab.workload.bundled import BUNDLED
 
 if TYPE_CHECKING:
@@ -184,14 +184,33 @@ EstimatesOpt = Annotated[
     Estimates,
     typer.Option(
         "--estimates",
-        help="Runtime estimate used for reservations and backfilling: requested (the user's walltime) or actual "
-        "(perfect).",
+        help="Runtime estimate used for reservations and backfilling: requested (the user's walltime), actual "
+        "(perfect), predicted:last2 (mean of the user's last two completed runtimes, Tsafrir) or predicted:ml (an "
+        "online regression on the user's recent runtimes, request and size). Predictions are made when a job "
+        "arrives from jobs completed before; a trace without user ids groups jobs by similar requests.",
     ),
 ]
 OverrunOpt = Annotated[
     Overrun,
     typer.Option(
         "--overrun", help="A job running past its requested time: kill (ends at the request) or run-on (keeps running)."
+    ),
+]
+CorrectionOpt = Annotated[
+    Correction,
+    typer.Option(
+        "--correction",
+        help="With --estimates predicted:*: the new estimate of a job still running at its predicted end: reqtime "
+        "(its requested time), double (twice its prediction, repeatedly) or tsafrir (the next usual walltime: 1, 5, "
+        "15, 30 min, 1, 2, 4, 8, 12, 24, 48, 72 h); never past the request.",
+    ),
+]
+BackfillOrderOpt = Annotated[
+    BackfillOrder,
+    typer.Option(
+        "--backfill-order",
+        help="Order in which EASY tries the waiting jobs behind the blocked head: queue (the policy's order) or "
+        "shortest (shortest estimate first, EASY-SJBF).",
     ),
 ]
 LenientOpt = Annotated[

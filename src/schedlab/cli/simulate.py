@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from schedlab.cli.common import (
+    BackfillOrderOpt,
+    CorrectionOpt,
     EstimatesOpt,
     ForceOpt,
     JsonOpt,
@@ -31,11 +33,14 @@ from schedlab.cli.common import (
     progress_bar,
     write_out,
 )
-from schedlab.options import Backfill, CapacityUnit, Estimates, Overrun, Preset
+from schedlab.options import Backfill, BackfillOrder, CapacityUnit, Correction, Estimates, Overrun, Preset
 from schedlab.workload.bundled import DEFAULT_TRACE
 
 POLICY_HELP = (
-    "Queue order: fcfs, sjf, ljf, saf, laf, largest, smallest, f1, f2, f3, f4, wfp3, unicep, or expr:<numpy "
+    "Queue order: fcfs, sjf, ljf, saf, laf, largest, smallest, f1, f2, f3, f4, wfp3, unicep (with --estimates "
+    "predicted:* the heuristics that read the runtime use the prediction), random (a seeded random order), easy++ "
+    "(FCFS, EASY trying the shortest predicted job first, predicted:last2 runtimes: sets --estimates and "
+    "--backfill-order itself), or expr:<numpy "
     "expression in r (requested time), n (processors), s (submit time)>; lower score runs first; or model:PATH, a "
     "trained RL agent (a model.pt file or a `schedlab train` output folder; `model:theta_2022-dras` etc. name a "
     "shipped one); or tree:PATH, a decision tree distilled by `schedlab explain` (tree.json or its folder; "
@@ -58,9 +63,19 @@ def load_workload(trace: str, preset: Preset, lenient: bool = False, load_scale:
     return wl.scale_load(load_scale) if load_scale != 1.0 else wl
 
 
-def sim_options(preset: Preset, unit: CapacityUnit, estimates: Estimates, overrun: Overrun) -> dict:
+def sim_options(
+    preset: Preset,
+    unit: CapacityUnit,
+    estimates: Estimates,
+    overrun: Overrun,
+    correction: Correction = Correction.REQTIME,
+    backfill_order: BackfillOrder = BackfillOrder.QUEUE,
+) -> dict:
     """The SimConfig fields the simulate/compare options share."""
-    return dict(preset=preset, capacity_unit=unit, estimates=estimates, kill_at_request=overrun == Overrun.KILL)
+    return dict(
+        preset=preset, capacity_unit=unit, estimates=estimates, kill_at_request=overrun == Overrun.KILL,
+        correction=correction, backfill_order=backfill_order,
+    )  # fmt: skip
 
 
 def print_cleaning(wl, notes: bool = True) -> None:
@@ -76,13 +91,20 @@ def simulate(
     preset: PresetOpt = Preset.TEXTBOOK,
     capacity_unit: UnitOpt = CapacityUnit.PROCS,
     estimates: EstimatesOpt = Estimates.REQUESTED,
+    correction: CorrectionOpt = Correction.REQTIME,
+    backfill_order: BackfillOrderOpt = BackfillOrder.QUEUE,
     overrun: OverrunOpt = Overrun.KILL,
     load_scale: LoadScaleOpt = 1.0,
     tau: TauOpt = 10.0,
     lenient: LenientOpt = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Write jobs.parquet/jobs.csv (per job), summary.json and plots (PNG) here."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write jobs.parquet/jobs.csv (per job), summary.json and plots (PNG) here; with predicted "
+            "estimates also prediction_by_user.parquet/.csv and predicted_vs_actual.png.",
+        ),
     ] = None,
     force: ForceOpt = False,
     as_json: JsonOpt = False,
@@ -96,7 +118,8 @@ def simulate(
     folder = check_out(out, force)  # before the work: a bad --out never loses a run
     pol = resolve(policy)  # before the trace: a bad policy fails fast, a model is loaded once
     wl = load_workload(trace, preset, lenient, load_scale)
-    cfg = SimConfig(policy=pol, backfill=backfill, **sim_options(preset, capacity_unit, estimates, overrun))
+    opts = sim_options(preset, capacity_unit, estimates, overrun, correction, backfill_order)
+    cfg = SimConfig(policy=pol, backfill=backfill, **opts)
     summary, res = simulate_summary(wl, cfg, tau)
     written = write_out(folder, lambda d: write_simulation(d, summary, res))
     if as_json:
@@ -155,6 +178,8 @@ def compare(
     preset: PresetOpt = Preset.TEXTBOOK,
     capacity_unit: UnitOpt = CapacityUnit.PROCS,
     estimates: EstimatesOpt = Estimates.REQUESTED,
+    correction: CorrectionOpt = Correction.REQTIME,
+    backfill_order: BackfillOrderOpt = BackfillOrder.QUEUE,
     overrun: OverrunOpt = Overrun.KILL,
     windows: Annotated[
         int | None,
@@ -212,10 +237,11 @@ def compare(
         rows = run_compare(
             wl, pols, bfs, window_starts=starts, window_len=window_len, tau=tau,
             keep_results=out is not None and starts is None, on_step=lambda: prog.advance(task),
-            **sim_options(preset, capacity_unit, estimates, overrun),
+            **sim_options(preset, capacity_unit, estimates, overrun, correction, backfill_order),
         )  # fmt: skip
     summary = {
         "trace": wl.name, "preset": preset, "capacity_unit": capacity_unit, "estimates": estimates,
+        "correction": correction, "backfill_order": backfill_order,
         "overrun": overrun, "tau": tau, "window_len": window_len, "window_starts": starts,
         "results": [r.to_dict() for r in rows], "cleaning": wl.cleaning.to_dict(),
     }  # fmt: skip

@@ -97,6 +97,30 @@ class Function(Policy):
         return _static.static_scores(self.fn, req_time, procs, submit, workload)
 
 
+@dataclass(frozen=True, eq=False)
+class Recipe(Heuristic):
+    """A named published combination: a queue heuristic (``base``) plus the simulation choices it
+    comes with (``overrides``: :class:`~schedlab.simulator.SimConfig` fields the simulator applies)."""
+
+    base: str = "fcfs"
+    overrides: tuple = ()
+
+    def scores(self, req_time, procs, submit, workload=None) -> np.ndarray:
+        return _static.static_scores(self.base, req_time, procs, submit, workload)
+
+
+#: easy++ (Tsafrir, Etsion & Feitelson 2007; Gaussier et al. SC'15): FCFS queue, EASY with the
+#: waiting jobs tried shortest-predicted first, runtimes predicted by the user's last two jobs,
+#: an under-prediction corrected to the request
+RECIPES = {
+    "easy++": Recipe(
+        spec="easy++",
+        base="fcfs",
+        overrides=(("estimates", "predicted:last2"), ("backfill_order", "shortest"), ("correction", "reqtime")),
+    )
+}
+
+
 def _expression(argument: str) -> Expression:
     if not argument.strip():
         raise PolicyError("expr: needs an expression over r, n, s, e.g. expr:n*r")
@@ -110,6 +134,7 @@ def _expression(argument: str) -> Expression:
 _HEURISTICS: dict[str, Heuristic] = {
     **{name: Heuristic(spec=name, kind=PolicyKind.STATIC) for name in _static.STATIC},
     **{name: Heuristic(spec=name, kind=PolicyKind.DYNAMIC) for name in _static.DYNAMIC},
+    **RECIPES,
 }
 # prefix -> factory(argument) -> Policy, or a lazy "module:attr" entry point
 _PREFIXES: dict[str, Callable[[str], Policy] | str] = {"expr": _expression}

@@ -8,6 +8,7 @@ Static policies (score fixed at submit; r = requested time, n = processors, s = 
   laf       -n * r                 (largest area first)
   largest   -n                     (largest job first)
   smallest  n
+  random    a seeded random order (numpy default_rng(0)): the floor any policy must beat
   f1..f4    Carastan-Santos & de Camargo (SC17) learned functions:
             F1 = log10(r)*n + 870*log10(s)      F2 = sqrt(r)*n + 25600*log10(s)
             F3 = r*n + 6.86e6*log10(s)          F4 = r*sqrt(n) + 5.3e5*log10(s)
@@ -27,7 +28,7 @@ import numpy as np
 
 from schedlab.errors import PolicyError
 
-STATIC = ("fcfs", "sjf", "ljf", "saf", "laf", "largest", "smallest", "f1", "f2", "f3", "f4")
+STATIC = ("fcfs", "sjf", "ljf", "saf", "laf", "largest", "smallest", "f1", "f2", "f3", "f4", "random")
 DYNAMIC = ("wfp3", "unicep")
 POLICY_NAMES = STATIC + DYNAMIC
 
@@ -58,6 +59,7 @@ def static_scores(policy, req_time: np.ndarray, procs: np.ndarray, submit: np.nd
         "laf": lambda: -n * r,
         "largest": lambda: -n,
         "smallest": lambda: n,
+        "random": lambda: np.random.default_rng(0).random(len(r)),
         "f1": lambda: np.log10(r1) * n + 870.0 * np.log10(s1),
         "f2": lambda: np.sqrt(r1) * n + 25600.0 * np.log10(s1),
         "f3": lambda: r1 * n + 6.86e6 * np.log10(s1),

@@ -75,3 +75,19 @@ def over_time(series: dict[str, dict], out: Path, bins: int = 300) -> Path:
         a.grid(alpha=0.3)
     a1.legend(fontsize=7, ncol=3)
     return save_figure(fig, out / "over_time.png", dpi=110)
+
+
+def predicted_vs_actual(predicted: np.ndarray, actual: np.ndarray, requested: np.ndarray, out: Path) -> Path:
+    """Predicted (and requested) against actual runtime, log-log, with the diagonal: points below
+    it are under-predictions (each corrected while the job ran)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    a = np.maximum(actual, 1.0)
+    ax.scatter(a, np.maximum(requested, 1.0), s=2, alpha=0.15, color="0.6", label="requested", rasterized=True)
+    ax.scatter(a, np.maximum(predicted, 1.0), s=2, alpha=0.3, color="C0", label="predicted", rasterized=True)
+    lim = (1.0, float(max(a.max(), np.max(requested), 10.0)) * 1.5) if len(a) else (1.0, 10.0)
+    ax.plot(lim, lim, color="k", lw=0.8)
+    ax.set(xscale="log", yscale="log", xlim=lim, ylim=lim, xlabel="actual runtime (s)", ylabel="estimate (s)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, markerscale=4)
+    return save_figure(fig, out / "predicted_vs_actual.png", dpi=110)

@@ -21,12 +21,15 @@ def write_simulation(out: Path, summary: dict, res) -> list[str]:
 
     label = f"{res.config.policy_label}+{res.config.backfill}"
     series = _series(res)
-    return write_outputs(
-        out,
-        summary,
-        {"jobs": res.to_frame()},
-        [lambda: plots.wait_cdfs({label: res.wait}, out), lambda: plots.over_time({label: series}, out)],
-    )
+    frames = {"jobs": res.to_frame()}
+    makers = [lambda: plots.wait_cdfs({label: res.wait}, out), lambda: plots.over_time({label: series}, out)]
+    if "predicted" in res.extra:  # prediction quality per user, and predicted vs actual
+        from schedlab.predict.quality import prediction_quality
+
+        pred = res.extra["predicted"]
+        _, frames["prediction_by_user"] = prediction_quality(pred, res.run, res.workload.req_time, res.workload.user)
+        makers.append(lambda: plots.predicted_vs_actual(pred, res.run, res.workload.req_time, out))
+    return write_outputs(out, summary, frames, makers)
 
 
 def write_comparison(out: Path, summary: dict, rows, starts: list[int] | None) -> list[str]:

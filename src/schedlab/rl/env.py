@@ -41,9 +41,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from schedlab.errors import SchedlabError
+from schedlab.errors import OptionError, SchedlabError
 from schedlab.metrics import TAU, bounded_slowdown
-from schedlab.options import EnvBackfill, Reward, Split
+from schedlab.options import EnvBackfill, Estimates, Reward, Split
 from schedlab.policies import POLICY_NAMES, is_dynamic, priority_ranks, static_scores
 from schedlab.rl.episodes import eval_window_starts, split_bounds
 from schedlab.rl.options import EnvOptions
@@ -147,6 +147,10 @@ class SchedulingEnv(gym.Env):
             )
         run = np.minimum(wl.run, wl.req_time) if opts.kill_at_request else wl.run.copy()
         self.run_all = np.ascontiguousarray(run, dtype=np.float64)
+        if Estimates(opts.estimates).predicted:
+            raise OptionError(
+                f"--estimates {opts.estimates}: the RL environment plans with requested or actual runtimes only"
+            )
         self.est_all = np.ascontiguousarray(wl.req_time if opts.estimates == "requested" else run, dtype=np.float64)
         self.queue_order = opts.queue_order  # ranked per window, on the window's re-based submits (_load_window)
         self.backfill_order = opts.backfill_order

@@ -31,6 +31,9 @@ REPORTED = (
     "max_queue_length",
     "worst_user_mean_wait",
     "user_wait_jain",
+    "pred_mae_s",
+    "pred_under_share",
+    "pred_e_loss",
     "sim_seconds",
 )
 
@@ -45,6 +48,16 @@ def metrics_of(result: SimResult, tau: float = 10.0) -> dict:
         from schedlab.simulator.parity.rlscheduler import rlscheduler_window_metrics
 
         m["utilization"] = rlscheduler_window_metrics(result)["utilization"]
+    if "predicted" in result.extra:  # how good the runtime predictions were
+        from schedlab.predict.quality import prediction_quality
+
+        q, _ = prediction_quality(result.extra["predicted"], result.run, result.workload.req_time)
+        m.update({f"pred_{k}": v for k, v in q.items() if k != "jobs"})
+        # the reservation guarantee holds for true estimates; an under-prediction can break it
+        has = np.isfinite(result.reservation)
+        late = result.start[has] - result.reservation[has]
+        m["resv_late_share"] = float(np.mean(late > 1e-6)) if has.any() else 0.0
+        m["resv_max_late_s"] = float(late.max()) if has.any() and late.max() > 0 else 0.0
     m["sim_seconds"] = result.sim_seconds
     return m
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from schedlab.options import Backfill, CapacityUnit, Estimates, Preset, choose
+from schedlab.options import Backfill, BackfillOrder, CapacityUnit, Correction, Estimates, Preset, choose
 
 PRESETS = tuple(Preset)
 BACKFILLS = tuple(Backfill)
@@ -33,7 +33,12 @@ class SimConfig:
     capacity_unit  procs: a job holds its processor count; nodes: whole nodes,
                    ceil(procs / (MaxProcs / MaxNodes)) out of MaxNodes
     estimates      requested: reservations/backfilling plan with the requested time;
-                   actual: with the true runtime ("perfect estimates")
+                   actual: with the true runtime ("perfect estimates");
+                   predicted:last2 | predicted:ml: with an online prediction made when the job
+                   arrives from jobs completed before (:mod:`schedlab.predict.online`)
+    correction     with predictions: the new estimate of a job that outlives its prediction
+                   (reqtime: its request; double; tsafrir: the next usual walltime)
+    backfill_order queue: EASY tries waiting jobs in queue order; shortest: shortest estimate first
     kill_at_request  a job running past its requested time is killed at the request (True)
                    or allowed to run on (False)
 
@@ -47,6 +52,8 @@ class SimConfig:
     capacity_unit: CapacityUnit = CapacityUnit.PROCS
     estimates: Estimates = Estimates.REQUESTED
     kill_at_request: bool = True
+    correction: Correction = Correction.REQTIME
+    backfill_order: BackfillOrder = BackfillOrder.QUEUE
 
     def __post_init__(self) -> None:
         from schedlab.policies.registry import check_spec
@@ -57,6 +64,8 @@ class SimConfig:
             ("preset", Preset, "preset"),
             ("capacity_unit", CapacityUnit, "capacity unit"),
             ("estimates", Estimates, "estimate source"),
+            ("correction", Correction, "correction rule"),
+            ("backfill_order", BackfillOrder, "backfill order"),
         ):
             object.__setattr__(self, name, choose(enum, getattr(self, name), what))
         object.__setattr__(self, "kill_at_request", bool(self.kill_at_request))
@@ -80,6 +89,8 @@ class SimConfig:
             "capacity_unit": str(self.capacity_unit),
             "estimates": str(self.estimates),
             "kill_at_request": self.kill_at_request,
+            "correction": str(self.correction),
+            "backfill_order": str(self.backfill_order),
         }
 
     def replace(self, **changes) -> SimConfig:

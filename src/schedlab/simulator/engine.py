@@ -50,10 +50,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from schedlab.predict.online import PRED_NONE as PRED_OFF
+from schedlab.predict.online import correct, observe, predict
 from schedlab.simulator import profile as pr
 
 BF_NONE, BF_EASY, BF_CONSERVATIVE = 0, 1, 2
+BFO_QUEUE, BFO_SHORTEST = 0, 1
 DYN_STATIC, DYN_WFP3, DYN_UNICEP = 0, 1, 2
+# static heuristics whose score needs the estimate, scored when the job arrives (predicted
+# estimates are only known then); formulas as in schedlab.policies.static
+ARR_SJF, ARR_LJF, ARR_SAF, ARR_LAF, ARR_F1, ARR_F2, ARR_F3, ARR_F4 = 10, 11, 12, 13, 14, 15, 16, 17
 INF = np.inf
 
 
@@ -233,6 +239,43 @@ def _easy_backfill(
     return free, extra, nh, nrun
 
 
+@njit(cache=True, inline="always")
+def _arrival_score(code, r, n, s):
+    r1, s1 = max(r, 1.0), max(s, 1.0)
+    if code == ARR_SJF:
+        return r
+    if code == ARR_LJF:
+        return -r
+    if code == ARR_SAF:
+        return n * r
+    if code == ARR_LAF:
+        return -n * r
+    if code == ARR_F1:
+        return np.log10(r1) * n + 870.0 * np.log10(s1)
+    if code == ARR_F2:
+        return np.sqrt(r1) * n + 25600.0 * np.log10(s1)
+    if code == ARR_F3:
+        return r1 * n + 6.86e6 * np.log10(s1)
+    return r1 * np.sqrt(n) + 5.3e5 * np.log10(s1)
+
+
+@njit(cache=True)
+def _correct_overdue(t, corr, start, est_end, req, re, rj, nrun):
+    """Running jobs still running at or past their estimated end get a later one by rule ``corr``
+    (never past the request: a job past its request keeps it, as under run-on)."""
+    k = 0
+    while k < nrun and re[k] <= t:
+        j = rj[k]
+        new_end = start[j] + correct(corr, est_end[j] - start[j], t - start[j], req[j])
+        if new_end > t:
+            nrun = _run_remove(re, rj, nrun, est_end[j], j)
+            est_end[j] = new_end
+            nrun = _run_insert(re, rj, nrun, new_end, j)
+        else:
+            k += 1
+    return nrun
+
+
 # ------------------------------------------------------------------------ the engine
 @njit(cache=True, inline="always")
 def _dyn_score(code, now, sub, r, n):
@@ -247,10 +290,32 @@ def _dyn_score(code, now, sub, r, n):
 
 @njit(cache=True)
 def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
+    """:func:`simulate_kernel_ex` with the given estimates and backfill candidates in queue order."""
+    return simulate_kernel_ex(
+        submit, run, est, size, capacity, backfill, rank, dyn_code, BFO_QUEUE, PRED_OFF, 0, no_prediction()
+    )
+
+
+@njit(cache=True)
+def no_prediction():
+    """An empty predictor state (the ``pstate`` argument when ``pred`` is off)."""
+    e, f = np.zeros(1, dtype=np.int64), np.zeros(1)
+    return (e, f, f, np.zeros((1, 2)), e, f, np.zeros((1, 1)), e)
+
+
+@njit(cache=True)
+def simulate_kernel_ex(submit, run, est, size, capacity, backfill, rank, dyn_code, bf_order, pred, corr, pstate):
     """Simulate one trace.
 
     submit, run, est : float64[n] (sorted by submit); size : int64[n] units; capacity : units
     backfill : BF_*; rank : int64[n] static priority rank (0 = first), ignored if dyn_code != 0
+    bf_order : BFO_QUEUE (backfill candidates in queue order) or BFO_SHORTEST (shortest estimate
+    first, ties in queue order: EASY-SJBF)
+    pred : PRED_* of :mod:`schedlab.predict.online` (0: ``est`` is given); with a predictor,
+    ``est[j]`` is overwritten with the prediction when job j arrives, and ``pstate`` is the tuple
+    (key, req, procs, hist, cnt, w, P, seen) of :func:`schedlab.predict.online.new_state`;
+    corr : CORR_* rule for a running job that outlives its estimate (EASY and none: its estimated
+    end is moved by the rule at the next event; conservative treats it as overdue, like run-on)
     Returns (start[n], reservation[n], passes).  ``reservation`` holds, for EASY, the shadow time
     given to the job when it last became the blocked head of the queue, and for conservative the
     reservation made when it arrived (inf if it never needed one).
@@ -277,7 +342,7 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
     M = 1
     while max(n, 1) > M:
         M *= 2
-    use_tree = dyn_code == DYN_STATIC and backfill != BF_CONSERVATIVE
+    use_tree = dyn_code == DYN_STATIC and backfill != BF_CONSERVATIVE and bf_order == BFO_QUEUE
     big = np.int64(capacity + 1)
     if use_tree:
         msize = np.full(2 * M, big, dtype=np.int64)
@@ -293,6 +358,7 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
     q = np.empty(n, dtype=np.int64)
     nq = 0
     scores = np.empty(n)  # dynamic priority of each queue slot
+    arr_score = np.empty(n if dyn_code >= ARR_SJF else 1)  # scored at arrival (ARR_*)
     # conservative: the profile (see .profile), each job's reservation, the queue in rank order
     cons = backfill == BF_CONSERVATIVE
     pt, pf = np.empty(64), np.empty(64, dtype=np.int64)
@@ -331,6 +397,9 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
             if not cons:
                 nrun = _run_remove(re, rj, nrun, est_end[j], j)
             done += 1
+            if pred != PRED_OFF:
+                ps = pstate
+                observe(pred, ps[0][j], run[j], ps[1][j], ps[2][j], ps[3], ps[4], ps[5], ps[6], ps[7])
             if cons and t < est_end[j]:
                 dirty = True
                 if ic[0] + 4 > pt.shape[0]:
@@ -339,6 +408,11 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
         # ---- 2. all arrivals at t
         first_new = nq
         while nxt < n and submit[nxt] <= t:
+            if pred != PRED_OFF:
+                ps = pstate
+                est[nxt] = predict(pred, ps[0][nxt], ps[1][nxt], ps[2][nxt], ps[3], ps[4], ps[5], ps[6], ps[7])
+                if dyn_code >= ARR_SJF:
+                    arr_score[nxt] = _arrival_score(dyn_code, est[nxt], ps[2][nxt], submit[nxt])
             if use_tree:
                 _seg_set(msize, mest, M, rank[nxt], size[nxt], est[nxt])
             else:
@@ -346,6 +420,8 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                 nq += 1
             nxt += 1
         passes += 1
+        if pred != PRED_OFF and not cons:  # running jobs past their estimate: corrected by the rule
+            nrun = _correct_overdue(t, corr, start, est_end, pstate[1], re, rj, nrun)
         # ---- 3. one scheduling pass
         if cons:
             if ic[0] + 8 * nq + 64 > pt.shape[0]:
@@ -428,10 +504,16 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                 prev_head = h
             continue
 
-        # ---- dynamic priority: sort the queue by score at t (stable: ties by submit order)
+        # ---- dynamic priority (or a backfill order of its own): sort the queue by score at t
+        # (stable: ties by submit order)
         for k in range(nq):
             j = q[k]
-            scores[k] = _dyn_score(dyn_code, t, submit[j], est[j] if est[j] > 0 else 1.0, size[j])
+            if dyn_code == DYN_STATIC:
+                scores[k] = rank[j]
+            elif dyn_code >= ARR_SJF:
+                scores[k] = arr_score[j]
+            else:
+                scores[k] = _dyn_score(dyn_code, t, submit[j], est[j] if est[j] > 0 else 1.0, size[j])
         order = np.argsort(scores[:nq], kind="mergesort")
         qs = q[:nq][order]
         taken = np.zeros(nq, dtype=np.bool_)
@@ -449,12 +531,16 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                 _end_streak(resv, start, prev_head, h)
                 if h != prev_head or k > 0:  # a new head streak: record its reservation
                     resv[h] = shadow
+                cands, lo, tk = qs, k + 1, taken
+                if bf_order == BFO_SHORTEST:
+                    by_est = np.argsort(est[qs[k + 1 : nq]], kind="mergesort")
+                    cands, lo, tk = qs[k + 1 : nq][by_est], 0, np.zeros(nq - k - 1, dtype=np.bool_)
                 free, extra, nh, nrun = _easy_backfill(
-                    qs,
-                    k + 1,
-                    nq,
+                    cands,
+                    lo,
+                    cands.shape[0] if bf_order == BFO_SHORTEST else nq,
                     -1,
-                    taken,
+                    tk,
                     free,
                     extra,
                     shadow - t,
@@ -471,6 +557,10 @@ def simulate_kernel(submit, run, est, size, capacity, backfill, rank, dyn_code):
                     rj,
                     nrun,
                 )
+                if bf_order == BFO_SHORTEST:
+                    for i in range(tk.shape[0]):
+                        if tk[i]:
+                            taken[k + 1 + by_est[i]] = True
             _end_streak(resv, start, prev_head, h)
             prev_head = h
         else:

@@ -45,7 +45,7 @@ class SimResult:
         from schedlab.metrics import bounded_slowdown
 
         wl = self.workload
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "job_id": wl.job_id,
                 "user": wl.user,
@@ -60,3 +60,6 @@ class SimResult:
                 "bsld": bounded_slowdown(self.wait, self.run),
             }
         )
+        if "predicted" in self.extra:  # the runtime predicted when the job arrived
+            frame["predicted"] = self.extra["predicted"]
+        return frame

@@ -51,6 +51,8 @@ class Workload:
     unix_start: int | None = None
     cleaning: CleaningReport = field(default_factory=CleaningReport)
     rules: str = "textbook"
+    #: (the trace this window was cut from, index of its first job): what came before it
+    origin: tuple | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.job_id)
@@ -78,7 +80,24 @@ class Workload:
         """Jobs ``start .. start+length-1`` (indices into this table) as a fresh workload."""
         if start < 0 or length <= 0 or start + length > len(self):
             raise SchedlabError(f"window [{start}, {start + length}) is outside the trace's {len(self)} jobs")
-        return self.subset(slice(start, start + length), name=f"{self.name}[{start}:{start + length}]")
+        win = self.subset(slice(start, start + length), name=f"{self.name}[{start}:{start + length}]")
+        return replace(win, origin=(self, start)) if start > 0 else win
+
+    def history(self) -> dict[str, np.ndarray]:
+        """The jobs of the parent trace that had ended before this window's first submit (an
+        end is taken as submit + runtime, the earliest it can have been), oldest end first:
+        columns user, req_time, procs, run, end (on the parent's clock).  Empty for a whole trace.
+
+        A runtime predictor starting on a window has seen these, as a site's predictor would have.
+        """
+        cols = ("user", "req_time", "procs", "run")
+        if self.origin is None:
+            return {k: np.empty(0) for k in (*cols, "end")}
+        parent, start = self.origin
+        end = parent.submit[:start] + parent.run[:start]
+        keep = np.flatnonzero(end <= parent.submit[start])
+        keep = keep[np.argsort(end[keep], kind="stable")]
+        return {**{k: getattr(parent, k)[keep] for k in cols}, "end": end[keep]}
 
     def window_starts(self, k: int, length: int, seed: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
         """K seeded window start indices, each window of ``length`` jobs inside ``[lo, hi)``."""

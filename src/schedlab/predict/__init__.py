@@ -1,0 +1,1 @@
+"""Runtime prediction: online predictors the engine uses as an estimate source (:mod:`.online`)."""
