@@ -50,3 +50,35 @@ def test_data_specs_stay_inside_their_dataset(spec):
 
     with pytest.raises(OptionError, match=r"inside its dataset|data:DATASET/PATH"):
         resolve_input(spec)
+
+
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        ("(SELECT count(*) FROM read_csv('/etc/passwd')) > 0", "subquery is not allowed"),
+        ("getenv('HOME') = 'x'", "function 'getenv' is not allowed"),
+        ("current_setting('threads') > 1", "function 'current_setting' is not allowed"),
+        ("gpus > 0; DROP TABLE x", "one expression only"),
+        ("gpus > 0 -- rest", "one expression only"),
+        ("nosuchcolumn > 1", "unknown column"),
+        ("gpus > " + "abs(" * 300 + "1" + ")" * 300, "nested too deeply"),
+        ("gpus > " + "abs(" * 790 + "1" + ")" * 790, "nested too deeply"),
+        ("gpus > " + "NOT " * 990 + "true", "nested too deeply"),
+        ("x" * 5000, "at most 4,000"),
+    ],
+)
+def test_class_rule_is_an_expression_over_job_columns_only(rule, message):
+    """--class-rule reaches SQL only after DuckDB's parser and an allow-list checked its tree: no
+    subqueries, table functions (file reads), settings or second statements."""
+    from schedlab.analytics.characterize import class_expression
+    from schedlab.errors import ClassRuleError
+
+    with pytest.raises(ClassRuleError, match=message):
+        class_expression(rule)
+
+
+def test_class_rule_allows_what_sites_write():
+    from schedlab.analytics.characterize import class_expression
+
+    for rule in ("gpus > 0", "partition LIKE 'gpu%' AND nodes BETWEEN 1 AND 4", "lower(partition) IN ('gpu', 'ml')"):
+        assert rule in class_expression(rule)

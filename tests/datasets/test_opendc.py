@@ -70,3 +70,25 @@ def test_unpinned_file_is_refused(upstream, monkeypatch, tmp_path):
     monkeypatch.setitem(opendc.SOURCES, "marconi100", {"x.parquet": (upstream.url + "x.parquet", None)})
     with pytest.raises(UnverifiedDownload):
         opendc.fetch_marconi100(tmp_path / "dest")
+
+
+def test_data_fetch_never_writes_through_a_link(tmp_path):
+    """A dataset folder (or anything in it) that is a symbolic link is refused before anything is written."""
+    from typer.testing import CliRunner
+
+    from schedlab.cli import app
+
+    raw, elsewhere, dest = tmp_path / "raw", tmp_path / "elsewhere", tmp_path / "dest"
+    (raw / "marconi-22").mkdir(parents=True)
+    (raw / "marconi-22/tasks.parquet").write_bytes(b"x")
+    elsewhere.mkdir()
+    dest.mkdir()
+    (dest / "marconi100").symlink_to(elsewhere)
+    res = CliRunner().invoke(app, ["data", "fetch", "marconi100", "--convert-only", str(raw), "--dest", str(dest)])
+    assert res.exit_code == 2 and "symbolic link" in res.output
+    (dest / "marconi100").unlink()
+    (dest / "marconi100").mkdir()
+    (dest / "marconi100/marconi-22").symlink_to(elsewhere)
+    res = CliRunner().invoke(app, ["data", "fetch", "marconi100", "--convert-only", str(raw), "--dest", str(dest)])
+    assert res.exit_code == 2 and "symbolic link" in res.output
+    assert list(elsewhere.iterdir()) == []

@@ -31,11 +31,88 @@ METRICS = {"run": "run", "wait": "wait", "nodes": "nodes", "cores": "cores"}
 FAIL_STATES = ("FAILED", "TIMEOUT", "CANCELLED", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE")
 
 
-def class_expression(rule: str | None) -> str:
-    """SQL giving 'ml' or 'generic' for ``rule`` (a boolean SQL expression) or the default rule."""
+#: what a class rule may contain: expression node classes, and functions by name (DuckDB's own
+#: parser turns the rule into a tree, see :func:`check_rule`; anything else is refused)
+RULE_NODES = frozenset(
+    {"CONJUNCTION", "COMPARISON", "COLUMN_REF", "CONSTANT", "FUNCTION", "OPERATOR", "BETWEEN", "CASE", "CAST"}
+)
+RULE_FUNCTIONS = frozenset(
+    {
+        "lower", "upper", "trim", "length", "contains", "starts_with", "ends_with", "prefix", "suffix",
+        "regexp_matches", "regexp_full_match", "strpos", "substring", "concat", "||", "coalesce", "ifnull",
+        "abs", "round", "floor", "ceil", "least", "greatest", "+", "-", "*", "/", "//", "%",
+        "~~", "!~~", "~~*", "!~~*",
+    }
+)  # fmt: skip
+MAX_RULE_CHARS = 4000
+
+
+def _walk_rule(node, columns: frozenset, rule: str, depth: int = 0) -> None:
+    if depth > 200:
+        raise ClassRuleError(f"--class-rule {rule!r}: nested too deeply")
+    if isinstance(node, list):
+        for item in node:
+            _walk_rule(item, columns, rule, depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("class")
+    if kind is not None:
+        if kind not in RULE_NODES:
+            raise ClassRuleError(
+                f"--class-rule {rule!r}: {kind.lower()} is not allowed (an expression over the job columns only)"
+            )
+        if kind == "COLUMN_REF" and (len(node["column_names"]) != 1 or node["column_names"][0].lower() not in columns):
+            raise ClassRuleError(
+                f"--class-rule {rule!r}: unknown column {'.'.join(node['column_names'])!r}; "
+                f"the columns are {', '.join(sorted(columns))}"
+            )
+        if kind == "FUNCTION" and (
+            node["function_name"].lower() not in RULE_FUNCTIONS or node.get("schema") or node.get("catalog")
+        ):
+            raise ClassRuleError(f"--class-rule {rule!r}: function {node['function_name']!r} is not allowed")
+    for key, value in node.items():
+        if key not in ("value", "type", "cast_type"):
+            _walk_rule(value, columns, rule, depth + 1)
+
+
+def check_rule(rule: str, columns) -> None:
+    """Refuse a class rule that is not one boolean expression over ``columns`` built from
+    :data:`RULE_NODES` and :data:`RULE_FUNCTIONS` (no subqueries, table functions, file access,
+    settings or statements): the rule is parsed by DuckDB into a tree and the tree is checked
+    before the rule reaches any SQL that touches data."""
+    import json
+
+    import duckdb
+
+    if len(rule) > MAX_RULE_CHARS:
+        raise ClassRuleError(f"--class-rule is {len(rule):,} characters; at most {MAX_RULE_CHARS:,}")
+    if ";" in rule or "--" in rule or "/*" in rule:
+        raise ClassRuleError(f"--class-rule {rule!r}: one expression only (no ';', '--' or '/*')")
+    try:
+        with duckdb.connect() as con:
+            tree = json.loads(con.execute("SELECT json_serialize_sql(?)", ["SELECT " + rule]).fetchone()[0])
+    except (RecursionError, duckdb.Error) as exc:
+        raise ClassRuleError(f"--class-rule: nested too deeply or not parseable ({type(exc).__name__})") from None
+    if tree.get("error"):
+        raise ClassRuleError(f"--class-rule {rule!r} does not parse: {tree.get('error_message', 'syntax error')}")
+    stmts = tree.get("statements", [])
+    node = stmts[0]["node"] if len(stmts) == 1 else {}
+    bare = node.get("type") == "SELECT_NODE" and node.get("from_table", {}).get("type") == "EMPTY"
+    bare = bare and not node.get("where_clause") and not node.get("group_expressions") and not node.get("having")
+    if not bare or len(node.get("select_list", [])) != 1 or node.get("modifiers") or node["cte_map"]["map"]:
+        raise ClassRuleError(f"--class-rule {rule!r}: one expression only (a condition over the job columns)")
+    _walk_rule(node["select_list"], frozenset(c.lower() for c in columns), rule)
+
+
+def class_expression(rule: str | None, columns=None) -> str:
+    """SQL giving 'ml' or 'generic' for ``rule`` (a boolean SQL expression over ``columns``, checked
+    by :func:`check_rule`) or the default rule."""
     expr = DEFAULT_CLASS_RULE if rule is None or not rule.strip() or rule.strip() == "default" else rule.strip()
-    if ";" in expr or "--" in expr:
-        raise ClassRuleError(f"--class-rule {rule!r}: one expression only (no ';' or '--')")
+    if expr is not DEFAULT_CLASS_RULE:
+        from schedlab.analytics.jobs.schema import JOB_COLUMNS
+
+        check_rule(expr, columns if columns is not None else (*JOB_COLUMNS, "wait", "run"))
     return f"CASE WHEN coalesce(({expr}), false) THEN 'ml' ELSE 'generic' END"
 
 

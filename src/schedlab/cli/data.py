@@ -52,10 +52,12 @@ def fetch(
     into the CSV layout schedlab reads."""
     from schedlab.datasets import cache_dir
     from schedlab.datasets.registry import FETCHERS
+    from schedlab.report.outputs import refuse_links
 
     if name not in FETCHERS:
         fail(f"unknown dataset {name!r}; available: {', '.join(FETCHERS)}")
     fetch_fn, convert, label = FETCHERS[name]()
+    refuse_links((dest or cache_dir()) / name)  # never write a dataset through a link
     if convert_only is not None:
         target = (dest or cache_dir()) / name
         trust = {"allow_unverified": allow_unverified} if name == "bftrainer" else {}  # its originals are pickles

@@ -135,6 +135,23 @@ def write_outputs(out: Path, summary: dict, frames: dict, plots) -> list[str]:
 
 
 # --- output folders --------------------------------------------------------------------------------
+def refuse_links(folder: Path) -> None:
+    """Raise if ``folder`` or anything below it is a symbolic link: a folder that schedlab fills
+    file by file (a dataset's folder) is never written through a link."""
+    folder = Path(folder)
+    if folder.is_symlink():
+        raise SchedlabError(f"refusing to write into {folder}: it is a symbolic link")
+    if not folder.exists():
+        return
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            if os.path.islink(os.path.join(root, name)):
+                raise SchedlabError(
+                    f"refusing to write into {folder}: {os.path.join(root, name)} is a symbolic link "
+                    "(schedlab never writes through links; remove it)"
+                )
+
+
 def is_run(folder: Path) -> bool:
     """Whether ``folder`` holds a finished schedlab run (its marker, a plain file)."""
     marker = Path(folder) / MARKER
@@ -320,6 +337,7 @@ __all__ = [
     "json_safe",
     "output_folder",
     "prepare_out",
+    "refuse_links",
     "write_csv",
     "write_frame",
     "write_json",
