@@ -65,11 +65,12 @@ def history_keys(user: np.ndarray, req_time: np.ndarray) -> tuple[np.ndarray, bo
 
 
 def new_state(n_keys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(hist[n_keys, 2], count[n_keys], w[N_FEATURES], P[N_FEATURES, N_FEATURES], seen[1]) all empty."""
+    """(hist[n_keys, 2], count[n_keys], w, P[N_FEATURES, N_FEATURES], seen[1]) all empty; ``w`` holds
+    the weights (its first N_FEATURES values) and scratch space for the model's updates."""
     return (
         np.zeros((max(n_keys, 1), 2)),
         np.zeros(max(n_keys, 1), dtype=np.int64),
-        np.zeros(N_FEATURES),
+        np.zeros(3 * N_FEATURES),
         np.eye(N_FEATURES) * RLS_INIT,
         np.zeros(1, dtype=np.int64),
     )
@@ -103,7 +104,7 @@ def predict(code, key, req, procs, hist, cnt, w, P, seen):
     """The runtime estimate of an arriving job (seconds, in [1, req])."""
     if code == PRED_LAST2 or seen[0] < ML_MIN_SEEN:
         return _last2(hist, cnt, key, req)
-    x = np.empty(N_FEATURES)
+    x = w[N_FEATURES : 2 * N_FEATURES]
     _features(x, hist, cnt, key, req, procs)
     y = 0.0
     for i in range(N_FEATURES):
@@ -117,31 +118,34 @@ def predict(code, key, req, procs, hist, cnt, w, P, seen):
 def observe(code, key, runtime, req, procs, hist, cnt, w, P, seen):
     """A job of ``key`` completed after ``runtime`` seconds: update the history (and the model)."""
     if code == PRED_ML:
-        x = np.empty(N_FEATURES)
+        F = N_FEATURES
+        x, Px = w[F : 2 * F], w[2 * F : 3 * F]
         _features(x, hist, cnt, key, req, procs)
         y = np.log(max(runtime, 1.0))
         yhat = 0.0
-        for i in range(N_FEATURES):
+        for i in range(F):
             yhat += w[i] * x[i]
         omega = UNDER_WEIGHT if y > yhat else 1.0
-        Px = P @ x
-        denom = FORGET / omega + x @ Px
-        k = Px / denom
+        denom = FORGET / omega
+        for i in range(F):
+            acc = 0.0
+            for j2 in range(F):
+                acc += P[i, j2] * x[j2]
+            Px[i] = acc
+            denom += x[i] * acc
         err = y - yhat
-        for i in range(N_FEATURES):
-            w[i] += k[i] * err
-        P -= np.outer(k, Px)
-        P /= FORGET
-        # keep P symmetric and bounded (numerical hygiene of RLS with forgetting)
-        for i in range(N_FEATURES):
-            for j2 in range(i + 1, N_FEATURES):
-                v = 0.5 * (P[i, j2] + P[j2, i])
-                P[i, j2] = v
-                P[j2, i] = v
+        for i in range(F):
+            w[i] += Px[i] / denom * err
+        # P <- (P - k Px^T) / FORGET with k = Px / denom (P symmetric, so the update is too)
+        for i in range(F):
+            for j2 in range(F):
+                P[i, j2] = (P[i, j2] - Px[i] * Px[j2] / denom) / FORGET
+        for i in range(F):  # keep P bounded (numerical hygiene of RLS with forgetting)
             if P[i, i] > 1e6:
-                for j2 in range(N_FEATURES):
-                    P[i, j2] *= 1e6 / P[i, i] if j2 != i else 1.0
-                P[i, i] = 1e6
+                scale = np.sqrt(1e6 / P[i, i])
+                for j2 in range(F):
+                    P[i, j2] *= scale
+                    P[j2, i] *= scale
     hist[key, 1] = hist[key, 0]
     hist[key, 0] = runtime
     cnt[key] += 1
