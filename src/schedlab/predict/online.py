@@ -34,6 +34,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from schedlab.errors import OptionError
+
 PRED_NONE, PRED_LAST2, PRED_ML = 0, 1, 2
 CORR_REQTIME, CORR_DOUBLE, CORR_TSAFRIR = 0, 1, 2
 N_FEATURES = 6
@@ -41,6 +43,14 @@ ML_MIN_SEEN = 20
 UNDER_WEIGHT = 2.0
 FORGET = 0.9995
 RLS_INIT = 100.0
+#: drift detection (ml): a two-sided Page-Hinkley test on the standardised log prediction error of
+#: completed jobs (mean and deviation tracked with rate DRIFT_RATE); a shift of more than
+#: DRIFT_DELTA deviations that accumulates past DRIFT_THRESHOLD restarts the regression's
+#: confidence (P back to RLS_INIT * I: a shortened history, so it refits to the new regime)
+DRIFT_RATE = 0.002
+DRIFT_DELTA = 0.5
+DRIFT_THRESHOLD = 200.0
+PH = 3 * N_FEATURES  # where the test's state starts in ``w``
 TSAFRIR_STEPS = np.array(
     [60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 43200.0, 86400.0, 172800.0, 259200.0]
 )
@@ -70,7 +80,7 @@ def new_state(n_keys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     return (
         np.zeros((max(n_keys, 1), 2)),
         np.zeros(max(n_keys, 1), dtype=np.int64),
-        np.zeros(3 * N_FEATURES),
+        np.concatenate([np.zeros(3 * N_FEATURES), [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, DRIFT_THRESHOLD, 0.0]]),
         np.eye(N_FEATURES) * RLS_INIT,
         np.zeros(1, dtype=np.int64),
     )
@@ -115,6 +125,29 @@ def predict(code, key, req, procs, hist, cnt, w, P, seen):
 
 
 @njit(cache=True)
+def _drifted(w, err):
+    """Feed ``err`` to the Page-Hinkley test kept in ``w[PH:PH + 8]`` (running mean and mean
+    absolute deviation of the error, upward sum and its minimum, downward sum and its maximum,
+    threshold, drifts so far); True on a change.  The sums add standardised errors, so the test
+    reads "the mean error moved by more than DRIFT_DELTA deviations, persistently"."""
+    scale = w[PH + 1] if w[PH + 1] > 0 else abs(err) + 1e-9
+    z = (err - w[PH]) / max(scale, 1e-3)
+    w[PH] += DRIFT_RATE * (err - w[PH])
+    w[PH + 1] = scale + DRIFT_RATE * (abs(err - w[PH]) - scale)
+    w[PH + 2] += z - DRIFT_DELTA
+    w[PH + 3] = min(w[PH + 3], w[PH + 2])
+    w[PH + 4] += z + DRIFT_DELTA
+    w[PH + 5] = max(w[PH + 5], w[PH + 4])
+    if w[PH + 2] - w[PH + 3] > w[PH + 6] or w[PH + 5] - w[PH + 4] > w[PH + 6]:
+        for i in range(2, 6):
+            w[PH + i] = 0.0
+        w[PH] = err  # the new regime's level
+        w[PH + 7] += 1.0
+        return True
+    return False
+
+
+@njit(cache=True)
 def observe(code, key, runtime, req, procs, hist, cnt, w, P, seen):
     """A job of ``key`` completed after ``runtime`` seconds: update the history (and the model)."""
     if code == PRED_ML:
@@ -134,6 +167,10 @@ def observe(code, key, runtime, req, procs, hist, cnt, w, P, seen):
             Px[i] = acc
             denom += x[i] * acc
         err = y - yhat
+        if seen[0] >= ML_MIN_SEEN and _drifted(w, err):
+            for i in range(F):
+                for j2 in range(F):
+                    P[i, j2] = RLS_INIT if i == j2 else 0.0
         for i in range(F):
             w[i] += Px[i] / denom * err
         # P <- (P - k Px^T) / FORGET with k = Px / denom (P symmetric, so the update is too)
@@ -177,10 +214,13 @@ def _warm(code, keys, runs, reqs, procs, hist, cnt, w, P, seen):
         observe(code, keys[i], runs[i], reqs[i], procs[i], hist, cnt, w, P, seen)
 
 
-def predictor_state(workload, code: int) -> tuple[tuple, bool]:
+def predictor_state(workload, code: int, drift_threshold: float = DRIFT_THRESHOLD) -> tuple[tuple, bool]:
     """The ``pstate`` tuple the engine takes for ``workload`` (see ``simulate_kernel_ex``), with
     the history warmed by the jobs that had ended before the workload's first submit
-    (``workload.history()``: empty for a whole trace); and whether keys are users."""
+    (``workload.history()``: empty for a whole trace); and whether keys are users.
+    ``drift_threshold`` is the ml predictor's Page-Hinkley threshold (``inf``: no drift detection)."""
+    if not drift_threshold > 0:
+        raise OptionError(f"drift threshold must be > 0 (inf: never), got {drift_threshold}")
     prior = workload.history()
     n0 = len(prior["user"])
     users = np.concatenate([np.asarray(prior["user"], dtype=np.int64), np.asarray(workload.user, dtype=np.int64)])
@@ -188,6 +228,7 @@ def predictor_state(workload, code: int) -> tuple[tuple, bool]:
     procs = np.concatenate([prior["procs"], workload.procs]).astype(np.float64)
     keys, by_user = history_keys(users, reqs)
     hist, cnt, w, P, seen = new_state(int(keys.max()) + 1 if len(keys) else 1)
+    w[PH + 6] = drift_threshold
     if n0:
         runs = np.asarray(prior["run"], dtype=np.float64)
         _warm(code, keys[:n0], runs, reqs[:n0], procs[:n0], hist, cnt, w, P, seen)
