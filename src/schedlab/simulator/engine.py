@@ -26,7 +26,10 @@ Time and ordering, made explicit:
                 first, and no reservation is ever delayed.  Jobs start when their reservation is
                 due, in arrival order.  The profile is kept incrementally (:mod:`.profile`: an
                 early end frees [now, estimated end); a compression skips the jobs that provably
-                cannot move), so a pass costs about what changed, not queue x profile.
+                cannot move, checks each candidate window from its end backwards so a search
+                jumps past the last blocking segment, and shifts the profile once per move), so
+                a pass costs about what changed, not queue x profile (CEA-Curie, FCFS: 5.0x
+                EASY's time killed, 4.3x run-on; ~12 M candidate checks, 0.8 M moves).
                 Jobs that outlive their estimate (``kill_at_request=False``, "run-on"): the plan
                 counts an overdue job's units as free from its estimated end on (it is assumed
                 to end now).  A due job whose units are still held by an overdue job waits, is

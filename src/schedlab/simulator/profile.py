@@ -5,7 +5,8 @@ The profile is a step function of free units over time: segment ``k`` covers
 machine free).  It holds every running job over ``[start, estimated end)`` and every waiting job
 over its reservation ``[r, r + est)``.  It is never rebuilt: an early completion frees
 ``[now, estimated end)``, a reservation that moves frees its old interval and takes its new one, a
-new reservation takes its interval.  ``compact`` drops the past and merges equal neighbours.
+new reservation takes its interval (``move`` does a moving reservation's two changes with one
+shift of the segments after it).  ``compact`` drops the past and merges equal neighbours.
 Small counters live in ``ic`` (profile size, records, log size, log epoch).
 
 Two aids let the compression skip jobs without scanning the profile:
@@ -91,6 +92,48 @@ def add(pt, pf, n, a, b, s):
 
 
 @njit(cache=True)
+def move(pt, pf, n, b, a, d, s, buf, bv):
+    """A reservation of s units and d > 0 seconds moves from a to b < a: as add(a, a + d, s) then
+    add(b, b + d, -s), with one shift of the segments after it (buf, bv: scratch of pt's size)."""
+    c1, c2, y = min(b + d, a), max(b + d, a), a + d  # -s over [b, c1), +s over [c2, y)
+    ex = (b, c1, c2, y)
+    dx = (-s, s, s, -s)
+    k0 = seg_of(pt, n, b)
+    kh = seg_of(pt, n, y)
+    w, cur, i, k = 0, 0, 0, k0
+    while k <= kh or i < 4:
+        if i < 4 and (k > kh or ex[i] <= pt[k]):
+            x = ex[i]
+            cur += dx[i]
+            v = pf[k - 1] + cur  # inside the old segment k - 1 (k > k0 here)
+            i += 1
+        else:
+            x, v = pt[k], pf[k] + cur
+            k += 1
+        if w > 0 and buf[w - 1] == x:
+            w -= 1
+        if w > 0 and bv[w - 1] == v:
+            continue
+        buf[w], bv[w] = x, v
+        w += 1
+    lo = 1 if k0 > 0 and bv[0] == pf[k0 - 1] else 0  # 1: merge with the segment before
+    m = w - lo
+    old = kh - k0 + 1
+    if m > old:
+        for q in range(n - 1, kh, -1):
+            pt[q + m - old] = pt[q]
+            pf[q + m - old] = pf[q]
+    elif m < old:
+        for q in range(kh + 1, n):
+            pt[q + m - old] = pt[q]
+            pf[q + m - old] = pf[q]
+    for q in range(m):
+        pt[k0 + q] = buf[lo + q]
+        pf[k0 + q] = bv[lo + q]
+    return n + m - old
+
+
+@njit(cache=True)
 def max_free(pt, pf, n, a, b):
     """Most units free at any time in [a, b) (a >= pt[0], a < b)."""
     k = seg_of(pt, n, a)
@@ -103,33 +146,68 @@ def max_free(pt, pf, n, a, b):
     return m
 
 
+@njit(cache=True, inline="always")
+def _last_before(pt, n, k, x):
+    """Last index >= k whose segment starts before x (pt[k] < x or the index k itself)."""
+    step = 1
+    lo = k  # pt[lo] < x, or lo == k
+    while lo + step < n and pt[lo + step] < x:
+        lo += step
+        step <<= 1
+    hi = min(lo + step, n)  # pt[hi] >= x, or hi == n
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if pt[mid] < x:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 @njit(cache=True)
 def earliest(pt, pf, n, x0, d, s, slim, clip):
     """Earliest x in [x0, slim) with s units free during [x, min(x + d, clip)); inf if none.
 
     The segment containing x is always checked (so a job with d = 0 needs s units free at x).
     With slim = clip = inf this is the earliest slot of a job of d seconds and s units from x0 on.
+    Each window is checked from its end backwards: the last segment that blocks rules out every
+    start up to it, so the next candidate is the first segment after it with room, and the part
+    of the window already seen to have room is not checked again.
     """
     if x0 >= slim:
         return INF
     k = seg_of(pt, n, x0)
     start = x0
+    if pf[k] < s:  # x0 itself blocks: the next candidate is the first segment after it with room
+        k += 1
+        while k < n and pf[k] < s:
+            k += 1
+        if k >= n or pt[k] >= slim:
+            return INF
+        start = pt[k]
+    ok = k  # segments [k, ok] have room
     while True:
         end = start + d
         if end > clip:
             end = clip
-        j = k
-        while pf[j] >= s:
-            j += 1
-            if j >= n or pt[j] >= end:
-                return start
-        j += 1  # segment j - 1 blocks: the next candidate is the first segment after it with room
-        while j < n and pf[j] < s:
-            j += 1
-        if j >= n or pt[j] >= slim:
+        ke = _last_before(pt, n, ok, end)
+        j = ke
+        while j > ok and pf[j] >= s:
+            j -= 1
+        if j == ok:
+            return start
+        if j < ke:  # segments (j, ke] have room
+            k, ok = j + 1, ke
+        else:
+            k = j + 1
+            while k < n and pf[k] < s:
+                k += 1
+            if k >= n:
+                return INF
+            ok = k
+        start = pt[k]
+        if start >= slim:
             return INF
-        k = j
-        start = pt[j]
 
 
 @njit(cache=True)
@@ -255,6 +333,7 @@ def compress(jobs, m, cres, t, est, size, pt, pf, rt, rv, lx, ly, lf, ver, vep, 
     a job whose own slot no longer fits (jobs running on: a blocked job was slid onto it).
     """
     nlo, nhi = _overcommitted(pt, pf, ic[NPF])
+    buf, bv = np.empty(pt.shape[0]), np.empty(pt.shape[0], dtype=np.int64)
     for i in range(m):
         j = jobs[i]
         a = cres[j]
@@ -283,8 +362,7 @@ def compress(jobs, m, cres, t, est, size, pt, pf, rt, rv, lx, ly, lf, ver, vep, 
             best = min(a, earliest(pt, pf, n, lo, d, s, hi, a))
             if best < a:
                 cres[j] = best
-                n = add(pt, pf, n, a, a + d, s)
-                ic[NPF] = add(pt, pf, n, best, best + d, -s)
+                ic[NPF] = move(pt, pf, n, best, a, d, s, buf, bv)
                 u = max(a, best + d)  # the part of the old interval now free
                 if u < a + d:
                     _freed(pt, pf, rt, rv, lx, ly, lf, ic, u, a + d)
