@@ -4,11 +4,9 @@ invariant still holds (issue 18)."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedlab.errors import OptionError
 from schedlab.predict.online import CORR_DOUBLE, CORR_REQTIME, CORR_TSAFRIR, correct
 from schedlab.simulator import SimConfig, simulate
 from schedlab.workload import load_trace
@@ -60,10 +58,6 @@ def test_invariants_hold_with_predictions(wl, policy, backfill, estimates, corre
         policy=policy, backfill=backfill, estimates=estimates, correction=correction, backfill_order=order,
         kill_at_request=kill,
     )  # fmt: skip
-    if backfill == "conservative" and policy in ("sjf", "saf", "f1"):
-        with pytest.raises(OptionError, match="conservative"):
-            simulate(wl, cfg)
-        return
     r = simulate(wl, cfg)
     assert np.all(r.start >= wl.submit)
     assert max_usage(r.start, r.end, r.size) <= r.capacity

@@ -438,7 +438,10 @@ def simulate_kernel_ex(submit, run, est, size, capacity, backfill, rank, dyn_cod
                 if dyn_code != DYN_STATIC:
                     for k in range(first_new):
                         j = q[k]
-                        scores[k] = _dyn_score(dyn_code, t, submit[j], est[j] if est[j] > 0 else 1.0, size[j])
+                        if dyn_code >= ARR_SJF:  # scored on its prediction when it arrived
+                            scores[k] = arr_score[j]
+                        else:
+                            scores[k] = _dyn_score(dyn_code, t, submit[j], est[j] if est[j] > 0 else 1.0, size[j])
                     jobs = q[:first_new][np.argsort(scores[:first_new], kind="mergesort")]
                 pr.compress(jobs, first_new, cres, t, est, size, pt, pf, rt, rv, lx, ly, lf, ver, vep, ic)
             if nq > first_new:  # reservations for new arrivals: simultaneous ones in priority order

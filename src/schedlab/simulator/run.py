@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from schedlab.errors import OptionError, SchedlabError
+from schedlab.errors import SchedlabError
 from schedlab.options import Backfill, BackfillOrder, CapacityUnit, Correction, Estimates, PolicyKind, Preset
 from schedlab.policies import priority_ranks, resolve
 from schedlab.predict.online import (
@@ -109,11 +109,6 @@ def simulate(workload: Workload, config: SimConfig | None = None, **options) -> 
     if policy.kind is PolicyKind.DYNAMIC:
         dyn, rank = KERNEL_DYNAMIC[policy.spec], np.zeros(len(size), dtype=np.int64)
     elif pred != PRED_OFF and policy.spec in KERNEL_ARRIVAL:  # scored on the prediction, at arrival
-        if config.backfill == Backfill.CONSERVATIVE:
-            raise OptionError(
-                f"{policy.spec} on predicted runtimes needs EASY or no backfilling; conservative backfilling "
-                "orders by scores known before the run (use fcfs, or --estimates requested|actual)"
-            )
         dyn, rank = KERNEL_ARRIVAL[policy.spec], np.zeros(len(size), dtype=np.int64)
     else:
         scores = policy.scores(workload.req_time, workload.procs, workload.submit, workload)
