@@ -2,10 +2,14 @@
 
     .venv/bin/python benchmarks/bench_env.py              # 5 repeats x 20,000 steps per setting
     .venv/bin/python benchmarks/bench_env.py --steps 50000 --repeats 7
+    .venv/bin/python benchmarks/bench_env.py --estimates requested   # requested estimates only
 
 The env is made with ``gymnasium.make`` (so gymnasium's default wrappers, order enforcing and the
 passive env checker, are included) on theta_2022 with the default settings (windows of 256 jobs,
-128 visible, training split), for backfill easy / agent x reward bsld / dras.  The agent takes
+128 visible, training split), for backfill easy / agent x reward bsld / dras, each with every
+estimate source of ``--estimates`` (default: requested, predicted:last2, predicted:ml; predicted
+ones warm a predictor at every reset, predict at arrivals, learn at completions, correct overdue
+running jobs with the default reqtime rule).  The agent takes
 random valid actions drawn uniformly from the mask in ``info["action_mask"]``; drawing them is
 inside the timed loop, and so are the resets between episodes (each repeat runs exactly
 ``--steps`` steps, resetting whenever an episode ends).  The process is pinned to one CPU and
@@ -72,8 +76,18 @@ def run_steps(env, n_steps: int, seed: int) -> tuple[float, int, int]:
     return elapsed, episodes, invalid
 
 
-def measure(backfill: str, reward: str, steps: int, repeats: int, window_len: int, visible: int) -> dict:
-    env = gym.make(ENV_ID, trace="theta_2022", window_len=window_len, visible=visible, backfill=backfill, reward=reward)
+def measure(
+    backfill: str, reward: str, steps: int, repeats: int, window_len: int, visible: int, estimates: str = "requested"
+) -> dict:
+    env = gym.make(
+        ENV_ID,
+        trace="theta_2022",
+        window_len=window_len,
+        visible=visible,
+        backfill=backfill,
+        reward=reward,
+        estimates=estimates,
+    )
     run_steps(env, 2_000, seed=12345)  # warm up (numba cache load, first-call paths)
     times, episodes, invalid = [], 0, 0
     for r in range(repeats):
@@ -87,6 +101,7 @@ def measure(backfill: str, reward: str, steps: int, repeats: int, window_len: in
         "trace": "theta_2022",
         "backfill": backfill,
         "reward": reward,
+        "estimates": estimates,
         "window_len": window_len,
         "visible": visible,
         "steps": steps,
@@ -109,20 +124,27 @@ def main():
     ap.add_argument("--window-len", type=int, default=256)
     ap.add_argument("--visible", type=int, default=128)
     ap.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: the first allowed one)")
+    ap.add_argument(
+        "--estimates",
+        default="requested,predicted:last2,predicted:ml",
+        help="comma-separated estimate sources, each measured for every setting (default: all three)",
+    )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "env.json"))
     args = ap.parse_args()
     cpu = pin_one_core(args.cpu)
     lines = [
-        f"{'trace':<12} {'backfill':<8} {'reward':<6} {'window':>6} {'W':>4} {'steps':>7} "
+        f"{'trace':<12} {'backfill':<8} {'reward':<6} {'estimates':<15} {'window':>6} {'W':>4} {'steps':>7} "
         f"{'median s':>9} {'steps/s':>9} {'min..max steps/s':>19} {'steps/ep':>9}"
     ]
     print(lines[0], flush=True)
     rows = []
-    for backfill, reward in SETTINGS:
-        r = measure(backfill, reward, args.steps, args.repeats, args.window_len, args.visible)
+    sources = [e.strip() for e in args.estimates.split(",") if e.strip()]
+    for (backfill, reward), estimates in ((s, e) for s in SETTINGS for e in sources):
+        r = measure(backfill, reward, args.steps, args.repeats, args.window_len, args.visible, estimates)
         rows.append(r)
         line = (
-            f"{r['trace']:<12} {backfill:<8} {reward:<6} {r['window_len']:>6} {r['visible']:>4} {r['steps']:>7,} "
+            f"{r['trace']:<12} {backfill:<8} {reward:<6} {estimates:<15} {r['window_len']:>6} {r['visible']:>4} "
+            f"{r['steps']:>7,} "
             f"{r['median_s']:>9.3f} {r['steps_per_s']:>9,.0f} "
             f"{r['min_steps_per_s']:>9,.0f}..{r['max_steps_per_s']:<9,.0f} {r['steps_per_episode']:>9.1f}"
         )

@@ -11,6 +11,12 @@ The rows are computed from the decision's :class:`~schedlab.simulator.stepper.De
 ``start_delay_h`` is the start delay at the precision the agents' observation carries it (the
 log-minute scale of :func:`~schedlab.simulator.stepper.log_minutes`, float32, capped at a week),
 because trees were distilled from those values and their thresholds are placed between them.
+
+``req_time_h`` is the estimate plans use: the requested time, or, under predicted estimates, the
+prediction made when the job arrived.  :data:`HISTORY_FEATURES` (``candidate_rows(view,
+history=True)``) add the request itself and the job's key's recent prediction accuracy, so a tree
+can split on predicted runtime, requested time and waited time alike.  Trees distilled before
+they existed read :data:`FEATURES` only.
 """
 
 from __future__ import annotations
@@ -40,6 +46,12 @@ FEATURES = (
     "wait_rank",  # candidates that waited longer (0: the longest waiting job)
 )
 N_FEATURES = len(FEATURES)
+#: Appended after FEATURES with ``history=True`` (0 for the stop action).
+HISTORY_FEATURES = (
+    "request_h",  # the user's requested time, hours (req_time_h is the prediction under predicted estimates)
+    "key_accuracy",  # log2(runtime / estimate) of the last job of its user (or similar requests) that completed
+)
+EXTENDED_FEATURES = FEATURES + HISTORY_FEATURES
 
 
 def observed_delay_h(start_delay: np.ndarray) -> np.ndarray:
@@ -47,11 +59,12 @@ def observed_delay_h(start_delay: np.ndarray) -> np.ndarray:
     return np.expm1(log_minutes_f32(start_delay) * LOG_WEEK) / 60.0
 
 
-def candidate_rows(view: DecisionView) -> tuple[np.ndarray, np.ndarray]:
-    """(actions, X): the valid actions of the decision ``view`` shows and one feature row each."""
+def candidate_rows(view: DecisionView, history: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(actions, X): the valid actions of the decision ``view`` shows and one feature row each
+    (:data:`FEATURES`, or :data:`EXTENDED_FEATURES` with ``history``)."""
     n = len(view.slots)
     free = float(view.free)
-    X = np.zeros((n + (1 if view.stop else 0), N_FEATURES))
+    X = np.zeros((n + (1 if view.stop else 0), len(EXTENDED_FEATURES) if history else N_FEATURES))
     req, wait = view.req_time, view.wait
     size = view.size.astype(np.float64)
     X[:n, 0] = req / 3600.0
@@ -69,6 +82,9 @@ def candidate_rows(view: DecisionView) -> tuple[np.ndarray, np.ndarray]:
         X[:, 12] = view.extra
     for col, key in ((13, req), (14, size), (15, size * req), (16, -wait)):  # ties share the lower rank
         X[:n, col] = np.searchsorted(np.sort(key), key, side="left")
+    if history:
+        X[:n, N_FEATURES] = (view.req_time if view.request is None else view.request) / 3600.0
+        X[:n, N_FEATURES + 1] = 0.0 if view.accuracy is None else view.accuracy
     actions = view.slots
     if view.stop:  # the stop action: ranked after every job
         X[n, 13:17] = n

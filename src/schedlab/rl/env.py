@@ -41,32 +41,39 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from schedlab.errors import OptionError, SchedlabError
+from schedlab.errors import SchedlabError
 from schedlab.metrics import TAU, bounded_slowdown
 from schedlab.options import EnvBackfill, Estimates, Reward, Split
 from schedlab.policies import POLICY_NAMES, is_dynamic, priority_ranks, static_scores
+from schedlab.predict.online import PRED_NONE, new_state
 from schedlab.rl.episodes import eval_window_starts, split_bounds
 from schedlab.rl.options import EnvOptions
+from schedlab.rl.prediction import feature_keys, window_predictor
 from schedlab.simulator import job_sizes
-from schedlab.simulator.engine import BF_EASY, BF_NONE, DYN_STATIC, simulate_kernel
-from schedlab.simulator.run import KERNEL_DYNAMIC
+from schedlab.simulator.engine import BF_EASY, BF_NONE, BFO_QUEUE, DYN_STATIC, simulate_kernel, simulate_kernel_ex
+from schedlab.simulator.run import KERNEL_ARRIVAL, KERNEL_CORRECTION, KERNEL_DYNAMIC, PREDICTORS
 from schedlab.simulator.stepper import (
     CLUSTER_FEATURES,
     F_T,
+    HISTORY_FEATURES,
     I_DECISIONS,
     I_FREE,
     I_NQ,
     I_NRUN,
+    I_NXT,
     I_PHASE,
     JOB_FEATURES,
     MODES,
     N_CLUSTER_FEATURES,
     N_FSTATE,
+    N_HISTORY_FEATURES,
     N_ISTATE,
     N_JOB_FEATURES,
     DecisionView,
+    observe_history,
     step_act,
     step_advance,
+    step_advance_pred,
     step_observe,
     step_reset,
     step_view,
@@ -147,11 +154,9 @@ class SchedulingEnv(gym.Env):
             )
         run = np.minimum(wl.run, wl.req_time) if opts.kill_at_request else wl.run.copy()
         self.run_all = np.ascontiguousarray(run, dtype=np.float64)
-        if Estimates(opts.estimates).predicted:
-            raise OptionError(
-                f"--estimates {opts.estimates}: the RL environment plans with requested or actual runtimes only"
-            )
-        self.est_all = np.ascontiguousarray(wl.req_time if opts.estimates == "requested" else run, dtype=np.float64)
+        self.est_all = np.ascontiguousarray(wl.req_time if opts.estimates != "actual" else run, dtype=np.float64)
+        self.req_all = np.ascontiguousarray(wl.req_time, dtype=np.float64)
+        self._init_prediction(opts)
         self.queue_order = opts.queue_order  # ranked per window, on the window's re-based submits (_load_window)
         self.backfill_order = opts.backfill_order
         self.lo, self.hi = split_bounds(len(wl), opts.train_split, opts.split)
@@ -168,7 +173,8 @@ class SchedulingEnv(gym.Env):
         )
         self._next_eval = 0
         n_actions = self.W + (1 if opts.backfill is EnvBackfill.AGENT else 0)
-        dim = self.W * N_JOB_FEATURES + N_CLUSTER_FEATURES
+        self._history_base = self.W * N_JOB_FEATURES + N_CLUSTER_FEATURES  # history rows start here
+        dim = self._history_base + (self.W * N_HISTORY_FEATURES if self.history else 0)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(dim,), dtype=np.float32)
         self.action_space = spaces.Discrete(n_actions)
         self._obs = np.zeros(dim, dtype=np.float32)
@@ -273,10 +279,13 @@ class SchedulingEnv(gym.Env):
         """A static heuristic's score of every job of the current window (lower runs first; indexed
         as :attr:`DecisionView.job <schedlab.simulator.stepper.DecisionView>`), on the window's
         re-based submits.  Cached per window and policy."""
-        if self._teacher is None or self._teacher[0] != (self.window_start, policy):
+        # on predictions, the estimate-based heuristics score the prediction (known once a job arrived)
+        on_est = self.pred != PRED_NONE and policy in KERNEL_ARRIVAL
+        key = (self.window_start, policy, int(self.ist[I_NXT]) if on_est else -1)
+        if self._teacher is None or self._teacher[0] != key:
             sl = slice(self.window_start, self.window_start + self.L)
-            scores = static_scores(policy, self.workload.req_time[sl], self.workload.procs[sl], self.submit)
-            self._teacher = ((self.window_start, policy), scores)
+            r = self.est if on_est else self.workload.req_time[sl]
+            self._teacher = (key, static_scores(policy, r, self.workload.procs[sl], self.submit))
         return self._teacher[1]
 
     def action_masks(self) -> np.ndarray:
@@ -295,7 +304,9 @@ class SchedulingEnv(gym.Env):
         """The decision now due in seconds and units: its candidate jobs (requested time, size,
         wait, submit, start delay), free units, queue length, the reservation's shadow time, now."""
         if self._view is None:
-            self._view = step_view(*self._state(), self._mask)
+            kept = self.ps is not None and self.history
+            key, kacc = (self.ps[0], self.kacc) if kept else (None, None)
+            self._view = step_view(*self._state(), self._mask, self.req, key, kacc)
         return self._view
 
     def machine_state(self) -> MachineState:
@@ -327,6 +338,7 @@ class SchedulingEnv(gym.Env):
         self.submit = np.ascontiguousarray(sub - sub[0])
         self.run = self.run_all[sl]
         self.est = self.est_all[sl]
+        self.req = self.req_all[sl]
         self.size = self.size_all[sl]
         self.inv_run = 1.0 / np.maximum(self.run, TAU)  # slowdown a waiting job accrues per second
         # as Workload.window / compare: submits re-based to the window's first job, so f1..f4 (log10 s)
@@ -341,6 +353,8 @@ class SchedulingEnv(gym.Env):
                 static_scores(self.backfill_order, self.workload.req_time[sl], self.workload.procs[sl], self.submit)
             )
         )
+        if self._predicting:
+            self._load_prediction(s)
         self.start = np.full(L, -1.0)
         self.est_end = np.zeros(L)
         self.ht, self.re = np.empty(L), np.empty(L)
@@ -364,10 +378,58 @@ class SchedulingEnv(gym.Env):
             scores = static_scores(self.baseline, self.workload.req_time[sl], self.workload.procs[sl], self.submit)
             dyn, rank = DYN_STATIC, priority_ranks(scores)
         bf = BF_NONE if self.backfill is EnvBackfill.NONE else BF_EASY
-        start, _, _ = simulate_kernel(self.submit, self.run, self.est, self.size, self.capacity, bf, rank, dyn)
+        if self.pred == PRED_NONE:
+            start, _, _ = simulate_kernel(self.submit, self.run, self.est, self.size, self.capacity, bf, rank, dyn)
+            return start
+        if not is_dynamic(self.baseline) and self.baseline in KERNEL_ARRIVAL:  # scored on the prediction, at arrival
+            dyn, rank = KERNEL_ARRIVAL[self.baseline], np.zeros(self.L, dtype=np.int64)
+        est = self.est.copy()  # the engine writes its own predictions, from a copy of the warm state
+        pstate = tuple(a.copy() for a in self.ps)
+        args = (self.submit, self.run, est, self.size, self.capacity, bf, rank, dyn, BFO_QUEUE)
+        start, _, _ = simulate_kernel_ex(*args, self.pred, self.corr, pstate)
         return start
 
+    # -- predicted estimates ----------------------------------------------------------------
+    def _init_prediction(self, opts: EnvOptions) -> None:
+        """Predicted estimates, as the simulator's (``simulate_kernel_ex``): a predictor warmed per
+        window, predictions at arrival, corrections of overdue running jobs before each pass;
+        estimate-based queue and backfill orders (sjf, saf, f1, ...) scored on the prediction at
+        arrival (``KERNEL_ARRIVAL``).  The history features need the same path (per-key accuracy)."""
+        self.pred = PREDICTORS.get(Estimates(opts.estimates), PRED_NONE)
+        self.corr = KERNEL_CORRECTION[opts.correction]
+        self.history = opts.history_features
+        self._predicting = self.pred != PRED_NONE or self.history
+        by_arrival = self.pred != PRED_NONE
+        orders = [KERNEL_ARRIVAL.get(o, 0) if by_arrival else 0 for o in (opts.queue_order, opts.backfill_order)]
+        self.codes = np.array([self.pred, self.corr, *orders], dtype=np.int64)  # as step_advance_pred takes them
+        self._predictor = window_predictor(self.workload, self.pred) if self.pred != PRED_NONE else None
+        self._keys = feature_keys(self.workload) if self.history and self._predictor is None else None
+        self.ps, self.kacc = None, np.empty(0)
+
+    def _load_prediction(self, s: int) -> None:
+        """This window's predictor state (warmed by the jobs that had ended before it), a fresh copy
+        of the estimates, float ranks (arrival-scored orders are written into them)."""
+        sl = slice(s, s + self.L)
+        if self._predictor is not None:
+            self.ps, _ = self._predictor.state(s, self.L)
+        else:  # history features without predictions: the keys only
+            keys, n_keys = self._keys
+            own = (np.ascontiguousarray(keys[sl]), self.req.copy(), self.workload.procs[sl].astype(np.float64))
+            self.ps = (*own, *new_state(n_keys))
+        self.jobx = np.stack([self.ps[1], self.ps[2], self.ps[0].astype(np.float64)])  # req, procs, key
+        self.est = self.est.copy()
+        self.kacc = np.zeros(self.ps[3].shape[0]) if self.history else np.empty(0)
+        same = self.brank is self.rank
+        self.rank = self.rank.astype(np.float64)
+        self.brank = self.rank if same else self.brank.astype(np.float64)
+
     def _advance(self) -> bool:
+        if self._predicting:
+            return step_advance_pred(
+                *(self.submit, self.run, self.est, self.size, self.rank, self.start, self.est_end),
+                *(self.ht, self.hj, self.re, self.rj, self.q, self.ist, self.fst),
+                *(self.codes, self.jobx, *self.ps[3:], self.brank, self.kacc),
+            )
         return step_advance(
             self.submit,
             self.run,
@@ -388,6 +450,8 @@ class SchedulingEnv(gym.Env):
     def _observe(self) -> None:
         self._view = None
         step_observe(*self._state(), self._obs, self._mask)
+        if self.history:
+            observe_history(self.W, self.req, self.ps[0], self.kacc, self.q, self.ist, self._obs, self._history_base)
 
     def _info(self) -> dict:
         return {
@@ -440,6 +504,8 @@ class SchedulingEnv(gym.Env):
     def get_state(self) -> dict:
         st = {k: getattr(self, k).copy() for k in self._STATE}
         st.update(
+            ps=None if self.ps is None else tuple(a.copy() for a in self.ps),
+            kacc=self.kacc.copy() if len(self.kacc) else None,  # (an empty array pickles as a call to bytes)
             window_start=self.window_start,
             invalid_actions=self.invalid_actions,
             next_eval=self._next_eval,
@@ -459,12 +525,21 @@ class SchedulingEnv(gym.Env):
         self.baseline_metrics = st["baseline_metrics"]
         self.np_random.bit_generator.state = st["rng"]
         self.L = len(self.submit)
+        self.req = self.req_all[self.window_start : self.window_start + self.L]
+        ps = st.get("ps")
+        self.ps = None if ps is None else tuple(a.copy() for a in ps)
+        if self.ps is not None:
+            self.jobx = np.stack([self.ps[1], self.ps[2], self.ps[0].astype(np.float64)])
+        kacc = st.get("kacc")
+        self.kacc = np.empty(0) if kacc is None else kacc.copy()
         self.inv_run = 1.0 / np.maximum(self.run, TAU)
         self._view = None
 
     @property
     def feature_names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        return JOB_FEATURES, CLUSTER_FEATURES
+        """(per-job, cluster) feature names; with ``history_features`` the per-job ones end with the
+        :data:`~schedlab.simulator.stepper.HISTORY_FEATURES` (their rows follow the cluster's)."""
+        return (JOB_FEATURES + HISTORY_FEATURES if self.history else JOB_FEATURES), CLUSTER_FEATURES
 
 
 __all__ = ["POLICY_NAMES", "REWARDS", "SchedulingEnv"]

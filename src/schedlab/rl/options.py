@@ -18,7 +18,7 @@ from enum import StrEnum
 import numpy as np
 
 from schedlab.errors import SchedlabError
-from schedlab.options import CapacityUnit, EnvBackfill, Estimates, Reward, Split, choose
+from schedlab.options import CapacityUnit, Correction, EnvBackfill, Estimates, Reward, Split, choose
 from schedlab.policies import POLICY_NAMES, STATIC
 
 #: What a checkpoint records: the options that define the agent's decision problem.
@@ -32,6 +32,8 @@ CHECKPOINT_FIELDS = (
     "kill_at_request",
     "reward",
     "baseline",
+    "correction",
+    "history_features",
 )
 #: What a tree file records: how the tree schedules (the rest comes from the simulation's config).
 #: the most waiting jobs an agent may see (observation rows are allocated per visible slot)
@@ -46,6 +48,7 @@ SAVED_TYPES = {
     "eval_windows": (int,),
     "eval_seed": (int,),
     "baseline": (str, type(None)),
+    "history_features": (bool,),
 }
 
 
@@ -60,9 +63,16 @@ class EnvOptions:
     split          train | test | all;  train_split: fraction of jobs in the training split
     queue_order    static policy ordering the queue: the first W are visible
     backfill_order static policy giving the order EASY tries backfill candidates in
-    capacity_unit  procs | nodes;  estimates: requested | actual;  kill_at_request: bool
+    capacity_unit  procs | nodes;  estimates: requested | actual | predicted:last2 | predicted:ml
+                   (an online prediction made when the job arrives, as the simulator's);
+                   kill_at_request: bool
     eval_windows, eval_seed  test-split windows (fixed, non-overlapping)
     baseline       a heuristic the episode-end reward is relative to (None: absolute rewards)
+    correction     reqtime | double | tsafrir: with predicted estimates, the new estimate of a running
+                   job that outlived its prediction (as the simulator's ``--correction``)
+    history_features  add the per-job :data:`~schedlab.simulator.stepper.HISTORY_FEATURES`
+                   (requested time, the key's recent prediction accuracy) after the cluster
+                   features; off: the observation of models trained before they existed
 
     Values are checked here, once: a bad one raises :class:`~schedlab.errors.OptionError` (or
     :class:`~schedlab.errors.SchedlabError`) naming the option and the allowed values.
@@ -82,6 +92,8 @@ class EnvOptions:
     eval_windows: int = 10
     eval_seed: int = 0
     baseline: str | None = None
+    correction: Correction = Correction.REQTIME
+    history_features: bool = False
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)
@@ -93,6 +105,10 @@ class EnvOptions:
                 raise SchedlabError(f"unknown {what} {getattr(self, name)!r}; choose one of {', '.join(STATIC)}")
         set_("capacity_unit", choose(CapacityUnit, self.capacity_unit, "capacity unit"))
         set_("estimates", choose(Estimates, self.estimates, "estimate source"))
+        set_("correction", choose(Correction, self.correction, "correction rule"))
+        if not isinstance(self.history_features, bool | np.bool_):
+            raise SchedlabError(f"history features must be true or false, got {self.history_features!r}")
+        set_("history_features", bool(self.history_features))
         if self.baseline is not None and (not isinstance(self.baseline, str) or self.baseline not in POLICY_NAMES):
             raise SchedlabError(f"unknown baseline policy {self.baseline!r}; choose one of {', '.join(POLICY_NAMES)}")
         visible = self.visible
@@ -182,7 +198,8 @@ class EnvOptions:
         """How an agent trained (or a tree distilled) with these options schedules a whole workload
         under the simulator's ``config``: its window W, queue order and backfill order, its own
         backfill choices if it learnt them (backfill ``agent``), else ``config.backfill``; machine
-        semantics (capacity unit, estimates, kills) from ``config``.  The caller rejects
+        semantics (capacity unit, estimates and their correction, kills) from ``config``; the
+        observation it was trained on (``history_features``) kept.  The caller rejects
         conservative backfilling first."""
         backfill = EnvBackfill.AGENT if self.backfill is EnvBackfill.AGENT else choose(EnvBackfill, config.backfill)
         return EnvOptions(
@@ -195,6 +212,8 @@ class EnvOptions:
             capacity_unit=config.capacity_unit,
             estimates=config.estimates,
             kill_at_request=config.kill_at_request,
+            correction=config.correction,
+            history_features=self.history_features,
         )
 
 

@@ -38,9 +38,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from schedlab.predict.online import observe, predict
 from schedlab.simulator.engine import (
     INF,
+    _arrival_score,
     _bisect,
+    _correct_overdue,
     _easy_backfill,
     _easy_fits,
     _heap_pop,
@@ -79,6 +82,14 @@ CLUSTER_FEATURES = (
     "extra",  # backfill phase: extra units / capacity
 )
 N_JOB_FEATURES, N_CLUSTER_FEATURES = len(JOB_FEATURES), len(CLUSTER_FEATURES)
+#: Optional per-job features (``EnvOptions.history_features``), one row per visible slot appended
+#: after the cluster features (so the default observation keeps its layout), in order.
+HISTORY_FEATURES = (
+    "requested",  # the user's requested time, log-minutes (what req_time shows when estimates are requested)
+    "key_accuracy",  # the job's key (user, or similar requests), last job completed in the episode:
+    #                  0.5 + log2(runtime / its estimate) / 20, clipped to [0, 1]; 0.5 until one completes
+)
+N_HISTORY_FEATURES = len(HISTORY_FEATURES)
 #: The observation's time scale: log1p(minutes) / LOG_WEEK, so one week is 1 (a numpy float64).
 LOG_WEEK = np.log1p(10080.0)
 
@@ -110,7 +121,8 @@ def step_reset(n, capacity, ist, fst):
 
 @njit(cache=True)
 def step_advance(submit, run, est, size, rank, start, est_end, ht, hj, re, rj, q, ist, fst):
-    """Move the clock until a decision is due; True when every job has started (episode over)."""
+    """Move the clock until a decision is due; True when every job has started (episode over).
+    ``est`` is given (requested or actual runtimes); see :func:`step_advance_pred` for predictions."""
     n = submit.shape[0]
     while True:
         if ist[I_PENDING] == 1 and ist[I_NQ] > 0:
@@ -129,13 +141,99 @@ def step_advance(submit, run, est, size, rank, start, est_end, ht, hj, re, rj, q
             free += size[j]
             nrun = _run_remove(re, rj, nrun, est_end[j], j)
         while nxt < n and submit[nxt] <= t:  # 2. arrivals, kept in queue order
-            k = nq
-            while k > 0 and rank[q[k - 1]] > rank[nxt]:
-                q[k] = q[k - 1]
-                k -= 1
-            q[k] = nxt
-            nq += 1
+            nq = _enqueue(q, nq, rank, nxt)
             nxt += 1
+        ist[I_NH], ist[I_NXT], ist[I_FREE], ist[I_NRUN], ist[I_NQ] = nh, nxt, free, nrun, nq
+        ist[I_PENDING] = 1 if nq > 0 else 0
+        ist[I_PHASE] = 0
+        ist[I_RESV] = -1
+        fst[F_T] = t
+        fst[F_SHADOW] = INF
+
+
+@njit(cache=True, inline="always")
+def _enqueue(q, nq, rank, j):
+    """Insert job j into the queue q[:nq] kept sorted by rank (ties: arrival order)."""
+    k = nq
+    while k > 0 and rank[q[k - 1]] > rank[j]:
+        q[k] = q[k - 1]
+        k -= 1
+    q[k] = j
+    return nq + 1
+
+
+@njit(cache=True)
+def step_advance_pred(
+    submit,
+    run,
+    est,
+    size,
+    rank,
+    start,
+    est_end,
+    ht,
+    hj,
+    re,
+    rj,
+    q,
+    ist,
+    fst,
+    codes,
+    jobx,
+    hist,
+    cnt,
+    w,
+    P,
+    seen,
+    brank,
+    kacc,
+):
+    """:func:`step_advance` with the engine's online predictions (``simulate_kernel_ex``'s
+    semantics).  ``codes`` = (PRED_*, CORR_*, queue ARR_*, backfill ARR_*); ``jobx`` = the jobs'
+    (requested time, procs, history key) rows; hist, cnt, w, P, seen: the predictor's state
+    (:func:`schedlab.predict.online.new_state`).  With a predictor (PRED_* > 0) each arriving job's
+    prediction is written into ``est`` and each completion updates the state; before each pass the
+    running jobs past their estimated end are corrected by the CORR_* rule.  A queue or backfill
+    order with an ARR_* code (0: static) is scored on the prediction when the job arrives, into
+    ``rank`` / ``brank``.  ``kacc`` (one float per key; empty: not kept) receives, when a job
+    completes, log2(runtime / its estimate) for its key (the per-key accuracy feature).
+
+    The state travels as plain arrays, not the engine's ``pstate`` tuple: a call here costs what
+    its arguments cost to unbox, and this runs once per decision."""
+    n = submit.shape[0]
+    pred, corr = codes[0], codes[1]
+    req, procs, keyf = jobx[0], jobx[1], jobx[2]
+    while True:
+        if ist[I_PENDING] == 1 and ist[I_NQ] > 0:
+            return False
+        if ist[I_STARTED] == n:
+            return True
+        nh, nxt, free, nrun, nq = ist[I_NH], ist[I_NXT], ist[I_FREE], ist[I_NRUN], ist[I_NQ]
+        t = INF
+        if nh > 0:
+            t = ht[0]
+        if nxt < n and submit[nxt] < t:
+            t = submit[nxt]
+        while nh > 0 and ht[0] <= t:  # 1. completions: the predictor learns the runtime
+            j = hj[0]
+            nh = _heap_pop(ht, hj, nh)
+            free += size[j]
+            nrun = _run_remove(re, rj, nrun, est_end[j], j)
+            if pred != 0:
+                observe(pred, np.int64(keyf[j]), run[j], req[j], procs[j], hist, cnt, w, P, seen)
+            if kacc.shape[0] > 0:
+                kacc[np.int64(keyf[j])] = np.log2(max(run[j], 1.0) / max(est[j], 1.0))
+        while nxt < n and submit[nxt] <= t:  # 2. arrivals: predicted, scored, kept in queue order
+            if pred != 0:
+                est[nxt] = predict(pred, np.int64(keyf[nxt]), req[nxt], procs[nxt], hist, cnt, w, P, seen)
+            if codes[2] != 0:
+                rank[nxt] = _arrival_score(codes[2], est[nxt], procs[nxt], submit[nxt])
+            if codes[3] != 0:
+                brank[nxt] = _arrival_score(codes[3], est[nxt], procs[nxt], submit[nxt])
+            nq = _enqueue(q, nq, rank, nxt)
+            nxt += 1
+        if pred != 0:  # running jobs past their estimate: corrected by the rule (as the engine)
+            nrun = _correct_overdue(t, corr, start, est_end, req, re, rj, nrun)
         ist[I_NH], ist[I_NXT], ist[I_FREE], ist[I_NRUN], ist[I_NQ] = nh, nxt, free, nrun, nq
         ist[I_PENDING] = 1 if nq > 0 else 0
         ist[I_PHASE] = 0
@@ -314,6 +412,19 @@ def step_observe(W, capacity, submit, est, size, re, rj, q, ist, fst, obs, mask)
             mask[W] = True
 
 
+@njit(cache=True)
+def observe_history(W, req, key, kacc, q, ist, obs, base):
+    """Fill the :data:`HISTORY_FEATURES` rows of the W visible slots into ``obs[base:]`` (zero for
+    padding); ``kacc`` is the per-key log2(runtime / estimate) :func:`step_advance_pred` keeps."""
+    E = N_HISTORY_FEATURES
+    obs[base:] = 0.0
+    for k in range(min(ist[I_NQ], W)):
+        j = q[k]
+        o = base + k * E
+        obs[o] = log_minutes(req[j])
+        obs[o + 1] = 0.5 + min(max(kacc[key[j]], -10.0), 10.0) / 20.0
+
+
 # -- the decision view: what a decision sees, in seconds and units ---------------------------------
 class DecisionView(NamedTuple):
     """The decision now due, as plain values (seconds on the episode's clock, units of the machine).
@@ -343,6 +454,11 @@ class DecisionView(NamedTuple):
                   estimates; an estimated end already past counts as now); 0 when it fits now
     stop          whether ``stop_action`` (end the backfill phase) is valid now
     stop_action   the action that stops (one past the last visible slot)
+    request       their requested times (s): equal to ``req_time`` unless estimates are
+                  predicted (then ``req_time`` is the prediction made when the job arrived)
+    accuracy      log2(runtime / estimate) of the last job of their key (user, or similar
+                  requests) that completed in the episode; 0 before one has (and when the
+                  environment keeps no history features)
     """
 
     now: float
@@ -361,6 +477,8 @@ class DecisionView(NamedTuple):
     start_delay: np.ndarray
     stop: bool
     stop_action: int
+    request: np.ndarray | None = None
+    accuracy: np.ndarray | None = None
 
 
 @njit(cache=True)
@@ -401,12 +519,16 @@ def view_values(W, capacity, submit, est, size, re, rj, q, ist, fst, mask):
     return t, phase, capacity, free, nq, shadow, extra, ints, floats, mask.shape[0] > W and mask[W]
 
 
-def step_view(W, capacity, submit, est, size, re, rj, q, ist, fst, mask) -> DecisionView:
+def step_view(W, capacity, submit, est, size, re, rj, q, ist, fst, mask, req=None, key=None, kacc=None) -> DecisionView:
     """The :class:`DecisionView` of the decision now due (arguments as :func:`step_observe`, with
-    the mask it filled)."""
+    the mask it filled; ``req``: requested times, and ``key``/``kacc`` as :func:`observe_history`
+    takes them, for the view's ``request`` and ``accuracy``)."""
     t, phase, cap, free, nq, shadow, extra, ints, floats, stop = view_values(
         W, capacity, submit, est, size, re, rj, q, ist, fst, mask
     )
+    job = ints[1]
+    request = floats[1].copy() if req is None else req[job]
+    accuracy = kacc[key[job]] if kacc is not None and len(kacc) else np.zeros(len(job))
     return DecisionView(
         t,
         phase,
@@ -416,7 +538,7 @@ def step_view(W, capacity, submit, est, size, re, rj, q, ist, fst, mask) -> Deci
         shadow,
         extra,
         ints[0],
-        ints[1],
+        job,
         floats[0],
         floats[1],
         ints[2],
@@ -424,4 +546,6 @@ def step_view(W, capacity, submit, est, size, re, rj, q, ist, fst, mask) -> Deci
         floats[3],
         stop,
         W,
+        request,
+        accuracy,
     )
