@@ -10,7 +10,10 @@ from rich.table import Table
 
 from schedlab.cli.common import (
     JSON_HELP,
+    CorrectionOpt,
+    EstimatesOpt,
     ForceOpt,
+    LoadScaleOpt,
     TauOpt,
     TraceOpt,
     check_out,
@@ -22,7 +25,7 @@ from schedlab.cli.common import (
     progress_bar,
     write_out,
 )
-from schedlab.options import Agent, Backfill, Curriculum, Reward, Split, TrainPreset, ValMetric
+from schedlab.options import Agent, Backfill, Correction, Curriculum, Estimates, Reward, Split, TrainPreset, ValMetric
 from schedlab.workload.bundled import DEFAULT_TRACE
 
 
@@ -35,6 +38,14 @@ def _scales(text: str) -> tuple[float, ...]:
         return tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError:
         fail(f"--load-scales must be comma-separated numbers, e.g. 1,1.3,1.6 (got {text!r})")
+
+
+def _time_budget(value: float | None) -> float | None:
+    from schedlab.rl.training import MAX_TIME_BUDGET_MIN
+
+    if value is not None and not 0 < value <= MAX_TIME_BUDGET_MIN:
+        fail(f"--time-budget must be in (0, {MAX_TIME_BUDGET_MIN:,}] minutes (got {value:g})")
+    return value
 
 
 def train(
@@ -252,6 +263,18 @@ def train(
     threads: Annotated[
         int, typer.Option("--threads", min=1, max=1024, help=("torch threads (1 is fastest on small shared machines)."))
     ] = 1,
+    time_budget: Annotated[
+        float | None,
+        typer.Option(
+            "--time-budget",
+            help=(
+                "Stop after this many minutes of wall-clock time, in (0, 10080], checked between PPO updates (the "
+                "warm start and one update always run): model.pt is the best validated checkpoint so far, last.pt "
+                "the last update, and --resume continues the run (with its own budget, if given)."
+            ),
+            callback=_time_budget,
+        ),
+    ] = None,
 ):
     """Train an RL scheduling agent with PPO; progress bar with live metrics, CSV log, checkpoints."""
     from schedlab.rl.training import TrainConfig, train_run
@@ -263,7 +286,7 @@ def train(
         agent=agent, trace=trace, objective=objective, train_split=train_split, val_fraction=val_fraction,
         steps=steps, seed=seed, window_len=window_len, visible=visible, backfill=backfill,
         backfill_order=backfill_order, imitate=_none(imitate), baseline=_none(baseline), curriculum=curriculum,
-        preset=preset, load_scales=_scales(load_scales), val_metric=val_metric, ppo=ppo,
+        preset=preset, load_scales=_scales(load_scales), val_metric=val_metric, ppo=ppo, time_budget=time_budget,
     )  # fmt: skip
     with progress_bar("training", live=True) as prog, folder.progressive() as run_dir:
         task = prog.add_task("train", total=steps, live="")
@@ -277,8 +300,9 @@ def train(
             prog.update(task, completed=min(st["global_step"], steps), live=live)
 
         stats = train_run(cfg, run_dir, resume=resume, on_update=on_update, command=folder.command)
+    stopped = f" (--time-budget {time_budget:g} min spent; --resume continues)" if stats.get("stopped") else ""
     out_console.print(
-        f"trained {stats.get('global_step', 0):,} steps; model {out / 'model.pt'}, log {out / 'train_log.csv'}"
+        f"trained {stats.get('global_step', 0):,} steps{stopped}; model {out / 'model.pt'}, log {out / 'train_log.csv'}"
     )
 
 
@@ -288,18 +312,33 @@ def _evaluation_starts(wl, preset, window_starts, windows, window_len, split, se
 
     if window_starts is not None:
         starts = parse_ints(window_starts, "window start")
-    elif preset == TrainPreset.RLSCHEDULER and windows == 10 and window_len == 1024:
+    elif preset == TrainPreset.RLSCHEDULER and windows in (None, 10) and window_len == 1024:
         from schedlab.simulator.parity.rlscheduler import TABLE_WINDOW_STARTS
 
         starts = list(TABLE_WINDOW_STARTS)
     else:
-        starts = evaluation_windows(wl, split, windows, window_len, seed, train_split)
+        starts = evaluation_windows(wl, split, windows or 10, window_len, seed, train_split)
     for s in starts:
         wl.window(s, window_len)  # validates the range
     return starts
 
 
-def _render_evaluation(wl, res, starts, window_len, preset, backfill) -> None:
+def _protocol(protocol: str | None, preset, windows: int | None, window_starts: str | None):
+    """--protocol, or the default: windows for --preset rlscheduler or when --windows/--window-starts
+    place windows, else consecutive."""
+    from schedlab.options import choose
+    from schedlab.rl.evaluation import Protocol
+
+    placed = windows is not None or window_starts is not None
+    if protocol is None:
+        return Protocol.WINDOWS if placed or preset == TrainPreset.RLSCHEDULER else Protocol.CONSECUTIVE
+    chosen = choose(Protocol, protocol, "--protocol")
+    if chosen is Protocol.CONSECUTIVE and placed:
+        fail("--windows and --window-starts place the windows of --protocol windows, not consecutive")
+    return chosen
+
+
+def _render_windows(wl, res, starts, window_len, preset, backfill) -> None:
     title = f"{wl.name}: {len(starts)} windows of {window_len} jobs ({preset}, {backfill} backfilling)"
     table = Table(title=title)
     for c in ("policy", "mean_bsld", "mean_wait", "utilization"):
@@ -318,12 +357,66 @@ def _render_evaluation(wl, res, starts, window_len, preset, backfill) -> None:
     )
 
 
+def _render_consecutive(wl, res, split, train_split) -> None:
+    """The consecutive protocol's table: the best same-information heuristic in bold green (windows
+    and whole period), every row's gap to it, and the agent's gap below."""
+    (lo, hi), spans = res["period"], res["windows"]
+    where = f"test split: after --train-split {train_split:g}" if split == Split.TEST else f"{split} split"
+    table = Table(
+        title=f"{wl.name}, jobs {lo:,}..{hi - 1:,} ({where}): {len(spans)} consecutive windows of "
+        f"{res['window_len']:,} jobs (last {spans[-1][1]:,}) and the whole period as one run\n{res['preset']}, "
+        f"{res['backfill']} backfilling, estimates {res['estimates']}, load scale {res['load_scale']:g}"
+    )
+    cols = ("policy", "estimates", "bsld (windows)", "bsld (whole)", "wait (windows)", "util", "vs best")
+    cols += ("whole vs best",)
+    for c in cols:
+        table.add_column(c, justify="left" if c in cols[:2] else "right")
+    best, whole_best = res["best_heuristic"], res["best_heuristic_whole"]
+    for r in res["results"]:
+        b, wb = fmt(r["mean_bsld"], "mean_bsld"), fmt(r["whole"]["mean_bsld"], "mean_bsld")
+        est = r["config"]["estimates"] + ("" if r["same_information"] else " (own)")
+        table.add_row(
+            r["policy"], est, f"[bold green]{b}[/]" if r["policy"] == best else b,
+            f"[bold green]{wb}[/]" if r["policy"] == whole_best else wb, fmt(r["mean_wait"], "mean_wait"),
+            fmt(r["utilization"], "utilization"), f"{r['gap_to_best']:+.1%}", f"{r['whole_gap_to_best']:+.1%}",
+        )  # fmt: skip
+    out_console.print(table)
+    agent = res["results"][0]
+    out_console.print(
+        f"best same-information heuristic: {best} (mean over windows), {whole_best} (whole period); "
+        f"{agent['policy']} vs it: [bold]{res['bsld_vs_best_heuristic']:+.1%}[/] mean bsld over windows, "
+        f"[bold]{res['whole_bsld_vs_best_heuristic']:+.1%}[/] whole period; vs fcfs: {res['bsld_vs_fcfs']:+.1%}"
+    )
+    own = [r["policy"] for r in res["results"] if not r["same_information"]]
+    if own:
+        out_console.print(f"(own) rows bring their own estimates, not --estimates ({', '.join(own)}): not ranked")
+
+
 def evaluate(
     model: Annotated[
         str,
         typer.Option("--model", "-m", help=("Model file, run folder, or shipped model name (see `schedlab models`).")),
     ],
     trace: TraceOpt = DEFAULT_TRACE,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol",
+            help=(
+                "consecutive: the --split (the later period by default) cut into consecutive windows of --window-len "
+                "jobs covering it exactly (a tail under half a window joins the last one), each from an empty "
+                "machine, plus the whole split as one run; every heuristic, easy++ and random beside the model. "
+                "windows: --windows K windows placed by --seed (or --window-starts), six heuristics. Default: "
+                "consecutive; windows with --preset rlscheduler or when --windows/--window-starts is given."
+            ),
+        ),
+    ] = None,
+    tree: Annotated[
+        str | None,
+        typer.Option(
+            "--tree", help="Also evaluate a distilled tree (tree.json, an explain output folder, or a shipped name)."
+        ),
+    ] = None,
     split: Annotated[
         Split,
         typer.Option("--split", help=("Where the windows come from: test (jobs after --train-split), train, or all.")),
@@ -332,25 +425,27 @@ def evaluate(
         float, typer.Option("--train-split", help=("Fraction of jobs (by submit time) in the training split."))
     ] = 0.7,
     windows: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--windows",
             min=1,
-            help=("Number of windows (fixed by --seed; non-overlapping when they fit in the split)."),
+            help=(
+                "--protocol windows: number of windows (default 10; fixed by --seed; non-overlapping when they fit)."
+            ),
         ),
-    ] = 10,
+    ] = None,
     window_len: Annotated[int, typer.Option("--window-len", min=2, help="Jobs per window.")] = 1024,
     window_starts: Annotated[
         str | None,
         typer.Option(
             "--window-starts",
             help=(
-                "Comma-separated job indices where windows start, instead of --windows/--split. "
+                "--protocol windows: comma-separated job indices where windows start, instead of --windows/--split. "
                 "With --preset rlscheduler and neither given: RLScheduler's 10 published windows."
             ),
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed that places the windows.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="--protocol windows: seed that places the windows.")] = 0,
     backfill: Annotated[
         str,
         typer.Option(
@@ -372,39 +467,63 @@ def evaluate(
             ),
         ),
     ] = TrainPreset.TEXTBOOK,
+    estimates: EstimatesOpt = Estimates.REQUESTED,
+    correction: CorrectionOpt = Correction.REQTIME,
+    load_scale: LoadScaleOpt = 1.0,
     tau: TauOpt = 10.0,
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help=("Write evaluation.csv/.parquet (per window), summary.json and a bar plot here.")
+            "--out",
+            "-o",
+            help=(
+                "Write evaluation.csv/.parquet (per window, and the whole period), summary.json and a bar plot here."
+            ),
         ),
     ] = None,
     force: ForceOpt = False,
     as_json: Annotated[
-        bool, typer.Option("--json", help=JSON_HELP + (" Per policy: mean_bsld, mean_wait, utilization, windows."))
+        bool,
+        typer.Option(
+            "--json",
+            help=JSON_HELP + (" Per policy: mean_bsld, mean_wait, utilization, windows (and whole, config, gaps)."),
+        ),
     ] = False,
 ):
-    """Evaluate a trained model against every heuristic (FCFS, SJF, SAF, WFP3, UNICEP, F1) on the same windows."""
+    """Evaluate a trained model against every heuristic on the later period (consecutive windows and the whole
+    period as one run), with the same estimates, load and backfilling for every row."""
     from schedlab.policies import resolve
     from schedlab.report.evaluation import write_evaluation
+    from schedlab.rl.episodes import split_bounds
+    from schedlab.rl.evaluation import Protocol, temporal_evaluation
     from schedlab.rl.evaluation import evaluate as run_eval
     from schedlab.simulator.compare import warm_up
     from schedlab.workload import load_trace
 
     if backfill not in (Backfill.NONE, Backfill.EASY):
         fail(f"--backfill must be none or easy for evaluation (got {backfill!r})")
+    chosen = _protocol(protocol, preset, windows, window_starts)
     folder = check_out(out, force)
     policy = resolve("model:" + model.removeprefix("model:"))  # loaded once, here; NAME or model:NAME
+    tree_policy = resolve("tree:" + tree.removeprefix("tree:")) if tree else None
     wl = load_trace(trace, rules=preset)
-    starts = _evaluation_starts(wl, preset, window_starts, windows, window_len, split, seed, train_split)
+    same = dict(backfill=backfill, preset=preset, estimates=estimates, correction=correction, load_scale=load_scale)
     warm_up()
-    res = run_eval(policy, wl, starts, window_len, backfill=backfill, preset=preset, tau=tau)
-    write_out(folder, lambda d: write_evaluation(d, res, starts, backfill))
+    if chosen is Protocol.WINDOWS:
+        starts = _evaluation_starts(wl, preset, window_starts, windows, window_len, split, seed, train_split)
+        res = run_eval(policy, wl, starts, window_len, tau=tau, tree=tree_policy, **same)
+    else:
+        lo, hi = split_bounds(len(wl), train_split, split)
+        res = temporal_evaluation(policy, wl, lo, hi, window_len, tree=tree_policy, tau=tau, **same)
+    write_out(folder, lambda d: write_evaluation(d, res))
     if as_json:
-        keys = ("mean_bsld", "mean_wait", "utilization", "windows")
-        print_json({**res, "results": {r["policy"]: {k: r[k] for k in keys} for r in res["results"]}})
-        return
-    _render_evaluation(wl, res, starts, window_len, preset, backfill)
+        keys = ("mean_bsld", "mean_wait", "utilization", "windows", "whole", "kind", "config", "same_information",
+                "gap_to_best", "whole_gap_to_best")  # fmt: skip
+        print_json({**res, "results": {r["policy"]: {k: r[k] for k in keys if k in r} for r in res["results"]}})
+    elif chosen is Protocol.WINDOWS:
+        _render_windows(wl, res, res["window_starts"], window_len, preset, backfill)
+    else:
+        _render_consecutive(wl, res, split, train_split)
 
 
 def models(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False):

@@ -14,8 +14,11 @@ of it, and training windows come from the jobs before it.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +38,7 @@ DRAS_JOBSETS = Path(__file__).resolve().parents[3].parent / "shared" / "traces" 
 VALIDATION_WINDOWS = 16
 VALIDATION_WINDOWS_PER_SCALE = 8  # with several --load-scales
 VALIDATION_LEN = 1024
+MAX_TIME_BUDGET_MIN = 10_080  # --time-budget: at most a week, in minutes
 
 
 def preset_options(preset: str) -> dict:
@@ -156,7 +160,11 @@ def run_training(
     val_fraction: float = 0.2,
     load_scales: tuple[float, ...] = (1.0,),
     val_metric: str = "bsld",
+    time_budget: float | None = None,
 ) -> dict:
+    """Train (see the module docstring); ``time_budget``: minutes of wall-clock time, from here, after
+    which the run stops between two PPO updates (:func:`budgeted`).  Returns the last update's statistics."""
+    started = time.perf_counter()
     choose(Reward, objective, "objective")
     opts = preset_options(preset)
     rules = opts.pop("rules")
@@ -184,7 +192,8 @@ def run_training(
     fit_split = train_split * (1.0 - val_fraction)
     env_options["train_split"] = fit_split
     stages = build_stages(workload, fit_split, window_len, curriculum, rules, seed, load_scales=load_scales)
-    cfg = PPOConfig(agent=agent, seed=seed, total_steps=steps, env=EnvOptions(**env_options), **(ppo_overrides or {}))
+    ppo_overrides = {**(ppo_overrides or {}), **({"checkpoint_every": 1} if time_budget else {})}
+    cfg = PPOConfig(agent=agent, seed=seed, total_steps=steps, env=EnvOptions(**env_options), **ppo_overrides)
     out.mkdir(parents=True, exist_ok=True)
     run_info = {
         "agent": agent,
@@ -195,6 +204,7 @@ def run_training(
         "steps": steps,
         "load_scales": list(load_scales),
         "val_metric": val_metric,
+        "time_budget_min": time_budget,
         "seed": seed,
         "preset": preset,
         "curriculum": [f"{s.name}:{s.fraction:.2f}" for s in stages],
@@ -221,17 +231,61 @@ def run_training(
             "heuristics_mean_bsld": validation_heuristics(validation),
         }
         write_json(out / "run.json", run_info, default=str)
-    return train(
-        cfg,
-        stages,
-        out,
-        validation=validation,
-        validation_reference=reference,
-        resume=resume,
-        on_update=on_update,
+    run = partial(
+        train, cfg, stages, out, validation=validation, validation_reference=reference, resume=resume,
         stop_after_updates=stop_after_updates,
         meta_extra={"trace": trace, "objective": objective, "preset": preset, "command": command},
-    )
+    )  # fmt: skip
+    if time_budget is None:
+        return run(on_update=on_update)
+    last_update = max(1, cfg.total_steps // (cfg.num_envs * cfg.num_steps))
+    with budgeted(out, _BudgetHook(on_update, started, time_budget, last_update)) as hook:
+        return run(on_update=hook)
+    return hook.stats
+
+
+class _BudgetSpent(Exception):
+    """Raised between two PPO updates when the time budget is spent (caught by :func:`budgeted`)."""
+
+
+class _BudgetHook:
+    """``on_update`` for a budgeted run: the caller's callback, then the clock."""
+
+    def __init__(self, on_update, started: float, minutes: float, last_update: int):
+        self.on_update, self.deadline, self.last_update, self.stats = on_update, started + 60 * minutes, last_update, {}
+
+    def __call__(self, stats: dict) -> None:
+        if self.on_update:
+            self.on_update(stats)
+        if stats["update"] < self.last_update and time.perf_counter() >= self.deadline:
+            self.stats = {**stats, "stopped": "time budget"}
+            raise _BudgetSpent
+
+
+@contextmanager
+def budgeted(out: Path, hook: _BudgetHook):
+    """Training whose ``on_update`` is ``hook``: it stops once the budget is spent, checked after
+    every PPO update (the imitation warm start and the first update always run).  The run then
+    ends as a finished one: ``last.pt`` is current (a budgeted run checkpoints after every update,
+    so ``--resume`` continues from the update it stopped at), ``model.pt`` is the best validated
+    checkpoint so far (updates since the last validation are not scored), or the last weights when
+    none was validated; ``train_log.csv`` has a whole row per update done."""
+    try:
+        yield hook
+    except _BudgetSpent:
+        if not (out / "model.pt").exists():
+            _last_as_model(out)
+
+
+def _last_as_model(out: Path) -> None:
+    """``model.pt`` from ``last.pt``'s weights (as training saves its last model when none was validated)."""
+    from types import SimpleNamespace
+
+    from schedlab.rl.checkpoint import read_training_state, save_checkpoint
+
+    ck, progress = read_training_state(out / "last.pt")
+    weights = SimpleNamespace(state_dict=lambda: ck["model"])
+    save_checkpoint(out / "model.pt", weights, {**ck["meta"], "global_step": progress.global_step})
 
 
 #: run.json entries a resumed run must repeat, and their value in runs saved before the option existed
@@ -289,6 +343,7 @@ class TrainConfig:
     load_scales: tuple[float, ...] = (1.0,)
     val_metric: ValMetric = ValMetric.BSLD
     ppo: dict = field(default_factory=dict)
+    time_budget: float | None = None  # minutes of wall-clock time (None: until --steps)
 
     def __post_init__(self) -> None:
         from schedlab.policies import POLICY_NAMES, STATIC
@@ -319,6 +374,10 @@ class TrainConfig:
             )
         if not self.load_scales or not all(f > 0 for f in self.load_scales):
             raise OptionError(f"--load-scales must be positive numbers (got {','.join(map(str, self.load_scales))})")
+        if self.time_budget is not None and not 0 < self.time_budget <= MAX_TIME_BUDGET_MIN:
+            raise OptionError(
+                f"--time-budget must be in (0, {MAX_TIME_BUDGET_MIN:,}] minutes (got {self.time_budget:g})"
+            )
         if self.val_metric is ValMetric.RELATIVE and self.baseline is None:
             raise OptionError(
                 "--val-metric relative compares with the --baseline heuristic; give one (e.g. --baseline sjf)"
@@ -333,7 +392,8 @@ def train_run(
     on_update: Callable[[dict], None] | None = None,
     command: str = "",
 ) -> dict:
-    """``schedlab train``: :func:`run_training` with ``config``; returns the training statistics."""
+    """``schedlab train``: :func:`run_training` with ``config``; returns the training statistics
+    (``stopped: "time budget"`` when ``config.time_budget`` ended the run before ``steps``)."""
     out = Path(out)
     if resume and not (out / "last.pt").exists():
         raise OptionError(f"--resume: {out} has no checkpoint (last.pt) to continue from")
@@ -343,5 +403,5 @@ def train_run(
         c.agent, c.trace, c.objective, c.train_split, c.steps, c.seed, out, window_len=c.window_len,
         visible=c.visible, backfill=c.backfill, baseline=c.baseline, curriculum=c.curriculum, preset=c.preset,
         backfill_order=c.backfill_order, resume=resume, ppo_overrides=ppo, on_update=on_update, command=command,
-        val_fraction=c.val_fraction, load_scales=c.load_scales, val_metric=c.val_metric,
+        val_fraction=c.val_fraction, load_scales=c.load_scales, val_metric=c.val_metric, time_budget=c.time_budget,
     )  # fmt: skip
