@@ -23,7 +23,7 @@ from schedlab.cli.common import (
     spinner,
     write_out,
 )
-from schedlab.options import TreeForm
+from schedlab.options import Correction, Estimates, TreeForm
 from schedlab.workload.bundled import DEFAULT_TRACE
 
 
@@ -204,6 +204,22 @@ def explain(
         ),
     ] = None,
     force: ForceOpt = False,
+    estimates: Annotated[
+        Estimates | None,
+        typer.Option(
+            "--estimates",
+            help="Runtime estimates the teacher, the tree and the heuristics schedule with: requested, actual, "
+            "predicted:last2 or predicted:ml (default: the teacher's own, as it was trained).",
+        ),
+    ] = None,
+    correction: Annotated[
+        Correction | None,
+        typer.Option(
+            "--correction",
+            help="With predicted estimates: reqtime, double or tsafrir (see `schedlab simulate --help`); default: "
+            "the teacher's own.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -246,7 +262,7 @@ def explain(
             model, wl, iterations=iterations, max_leaves=max_leaves, critical=critical, form=form,
             train_split=train_split, window_len=window_len, windows=windows, val_windows=val_windows, eval_seed=seed,
             seed=seed, prune=prune, prune_tolerance=prune_tolerance, progress=progress, any_trace=any_trace,
-            command=command_line(),
+            command=command_line(), estimates=estimates, correction=correction,
         )  # fmt: skip
     written = write_out(folder, lambda d: write_outputs(tree, res, d))
     if as_json:

@@ -275,6 +275,8 @@ def train(
             callback=_time_budget,
         ),
     ] = None,
+    estimates: EstimatesOpt = Estimates.REQUESTED,
+    correction: CorrectionOpt = Correction.REQTIME,
 ):
     """Train an RL scheduling agent with PPO; progress bar with live metrics, CSV log, checkpoints."""
     from schedlab.rl.training import TrainConfig, train_run
@@ -287,6 +289,7 @@ def train(
         steps=steps, seed=seed, window_len=window_len, visible=visible, backfill=backfill,
         backfill_order=backfill_order, imitate=_none(imitate), baseline=_none(baseline), curriculum=curriculum,
         preset=preset, load_scales=_scales(load_scales), val_metric=val_metric, ppo=ppo, time_budget=time_budget,
+        estimates=estimates, correction=correction,
     )  # fmt: skip
     with progress_bar("training", live=True) as prog, folder.progressive() as run_dir:
         task = prog.add_task("train", total=steps, live="")

@@ -78,8 +78,14 @@ def explain(
     progress=None,
     command: str = "",
     any_trace: bool = False,
+    estimates: str | None = None,
+    correction: str | None = None,
 ) -> tuple[Tree, dict]:
+    """Distil ``model`` into a tree on ``workload``; ``estimates``/``correction``: the runtime
+    estimates the teacher, the tree and the heuristics schedule with (None: the teacher's own)."""
     teacher, env_opts = load_teacher(model, workload, any_trace)
+    changes = {k: v for k, v in (("estimates", estimates), ("correction", correction)) if v is not None}
+    env_opts = env_opts.replace(**changes) if changes else env_opts
     env = SchedulingEnv(workload, env_opts.replace(window_len=window_len, split="all"))
     rng = np.random.default_rng(seed)
     train_starts, val_starts, test_starts = explain_windows(
@@ -180,6 +186,8 @@ def held_out(teacher, tree: Tree, env: SchedulingEnv, test_starts, rng, heuristi
         [cfg_backfill],
         window_starts=[int(s) for s in test_starts],
         window_len=env.L,
+        estimates=env.options.estimates,
+        correction=env.options.correction,
     ):
         rows[r.policy] = r.windows
     table = {

@@ -24,7 +24,18 @@ from pathlib import Path
 import numpy as np
 
 from schedlab.errors import OptionError, SchedlabError
-from schedlab.options import Agent, Curriculum, EnvBackfill, Reward, Split, TrainPreset, ValMetric, choose
+from schedlab.options import (
+    Agent,
+    Correction,
+    Curriculum,
+    EnvBackfill,
+    Estimates,
+    Reward,
+    Split,
+    TrainPreset,
+    ValMetric,
+    choose,
+)
 from schedlab.report.outputs import dumps, write_json
 from schedlab.rl.env import SchedulingEnv
 from schedlab.rl.episodes import split_bounds
@@ -161,6 +172,8 @@ def run_training(
     load_scales: tuple[float, ...] = (1.0,),
     val_metric: str = "bsld",
     time_budget: float | None = None,
+    estimates: str = "requested",
+    correction: str = "reqtime",
 ) -> dict:
     """Train (see the module docstring); ``time_budget``: minutes of wall-clock time, from here, after
     which the run stops between two PPO updates (:func:`budgeted`).  Returns the last update's statistics."""
@@ -181,6 +194,11 @@ def run_training(
         "baseline": baseline if objective != "dras" else None,
         **opts,
     }
+    # recorded only when not the default, so that runs from before these options still resume
+    if str(estimates) != "requested":
+        env_options["estimates"] = str(estimates)
+    if str(correction) != "reqtime":
+        env_options["correction"] = str(correction)
     if not 0 <= val_fraction < 1:
         raise SchedlabError(f"the validation fraction must be in [0, 1), got {val_fraction}")
     load_scales = tuple(float(f) for f in load_scales)
@@ -344,6 +362,8 @@ class TrainConfig:
     val_metric: ValMetric = ValMetric.BSLD
     ppo: dict = field(default_factory=dict)
     time_budget: float | None = None  # minutes of wall-clock time (None: until --steps)
+    estimates: Estimates = Estimates.REQUESTED
+    correction: Correction = Correction.REQTIME
 
     def __post_init__(self) -> None:
         from schedlab.policies import POLICY_NAMES, STATIC
@@ -354,6 +374,8 @@ class TrainConfig:
             ("curriculum", Curriculum, "--curriculum"),
             ("preset", TrainPreset, "--preset"),
             ("val_metric", ValMetric, "--val-metric"),
+            ("estimates", Estimates, "--estimates"),
+            ("correction", Correction, "--correction"),
         ):
             object.__setattr__(self, name, choose(enum, getattr(self, name), what))
         if self.backfill is not None:
@@ -404,4 +426,5 @@ def train_run(
         visible=c.visible, backfill=c.backfill, baseline=c.baseline, curriculum=c.curriculum, preset=c.preset,
         backfill_order=c.backfill_order, resume=resume, ppo_overrides=ppo, on_update=on_update, command=command,
         val_fraction=c.val_fraction, load_scales=c.load_scales, val_metric=c.val_metric, time_budget=c.time_budget,
+        estimates=c.estimates, correction=c.correction,
     )  # fmt: skip
