@@ -148,6 +148,28 @@ def validation_heuristics(validation, policies=("fcfs", "sjf", "saf", "f1")) -> 
     return out
 
 
+def _env_options(
+    opts, window_len, visible, backfill, objective, backfill_order, train_split, baseline, estimates, correction
+) -> dict:
+    """The environment options as given (run.json records them so; a resumed run must give the same)."""
+    env_options = {
+        "window_len": window_len,
+        "visible": visible,
+        "backfill": backfill,
+        "reward": objective,
+        "backfill_order": backfill_order,
+        "train_split": train_split,
+        "baseline": baseline if objective != "dras" else None,
+        **opts,
+    }
+    # recorded only when not the default, so that runs from before these options still resume
+    if str(estimates) != "requested":
+        env_options["estimates"] = str(estimates)
+    if str(correction) != "reqtime":
+        env_options["correction"] = str(correction)
+    return env_options
+
+
 def run_training(
     agent: str,
     trace: str,
@@ -183,22 +205,9 @@ def run_training(
     rules = opts.pop("rules")
     workload = load_trace(trace, rules=rules)
     backfill = backfill or ("agent" if agent == "dras" else "easy")
-    # the options as given (run.json records them so; a resumed run must give the same)
-    env_options = {
-        "window_len": window_len,
-        "visible": visible,
-        "backfill": backfill,
-        "reward": objective,
-        "backfill_order": backfill_order,
-        "train_split": train_split,
-        "baseline": baseline if objective != "dras" else None,
-        **opts,
-    }
-    # recorded only when not the default, so that runs from before these options still resume
-    if str(estimates) != "requested":
-        env_options["estimates"] = str(estimates)
-    if str(correction) != "reqtime":
-        env_options["correction"] = str(correction)
+    env_options = _env_options(
+        opts, window_len, visible, backfill, objective, backfill_order, train_split, baseline, estimates, correction
+    )
     if not 0 <= val_fraction < 1:
         raise SchedlabError(f"the validation fraction must be in [0, 1), got {val_fraction}")
     load_scales = tuple(float(f) for f in load_scales)
