@@ -20,7 +20,8 @@ from schedlab.cli.common import err_console, fail, new_app, out_console
 
 app = new_app(
     help="schedlab: replay batch-job traces against a simulated supercomputer, compare "
-    "scheduling policies, train and evaluate deep-RL schedulers, and distil them into readable decision "
+    "scheduling policies (on requested, true or online-predicted runtimes: --estimates predicted:last2|predicted:ml, "
+    "--policy easy++), train and evaluate deep-RL schedulers, and distil them into readable decision "
     "trees (`explain`; use a tree with --policy tree:PATH), and fill idle nodes with elastic DNN "
     "training (`bftrainer`), schedule GPU nodes for energy and share power caps (`energy ecosched|open|ecoshift`), "
     "and characterise a workload and its energy (`analyze`).  `data fetch NAME` gets the measured datasets "
