@@ -85,10 +85,10 @@ def test_data_fetch_never_writes_through_a_link(tmp_path):
     dest.mkdir()
     (dest / "marconi100").symlink_to(elsewhere)
     res = CliRunner().invoke(app, ["data", "fetch", "marconi100", "--convert-only", str(raw), "--dest", str(dest)])
-    assert res.exit_code == 2 and "symbolic link" in res.output
+    assert res.exit_code == 2 and "symbolic link" in " ".join(res.output.split())
     (dest / "marconi100").unlink()
     (dest / "marconi100").mkdir()
     (dest / "marconi100/marconi-22").symlink_to(elsewhere)
     res = CliRunner().invoke(app, ["data", "fetch", "marconi100", "--convert-only", str(raw), "--dest", str(dest)])
-    assert res.exit_code == 2 and "symbolic link" in res.output
+    assert res.exit_code == 2 and "symbolic link" in " ".join(res.output.split())
     assert list(elsewhere.iterdir()) == []
