@@ -225,3 +225,30 @@ def test_ppo_smoke_on_predicted_estimates(tmp_path):
     assert policy.model.env.estimates == "predicted:last2" and policy.model.env.correction == "double"
     res = simulate(wl.window(900, 200), policy=policy, estimates="predicted:last2", correction="double")
     assert np.all(np.isfinite(res.start)) and np.all(res.start >= res.workload.submit)
+
+
+@pytest.mark.parametrize("agent", ["scorer", "dras"])
+def test_agents_read_the_history_features(tmp_path, agent):
+    """With history_features the networks take each job's features and its two history features
+    together; a trained model records the option and schedules with it after loading."""
+    from schedlab.rl.agents import build_agent
+    from schedlab.simulator.stepper import N_CLUSTER_FEATURES, N_HISTORY_FEATURES, N_JOB_FEATURES
+
+    W = 16
+    net = build_agent(agent, W, agent == "dras", history=True)
+    obs = torch.zeros(3, W * (N_JOB_FEATURES + N_HISTORY_FEATURES) + N_CLUSTER_FEATURES)
+    logits, value = net(obs, 4)
+    assert logits.shape[0] == 3 and value.shape == (3,)
+    torch.set_num_threads(1)
+    wl = users_workload(n=1500, seed=5)
+    backfill = "agent" if agent == "dras" else "easy"
+    env_kw = dict(window_len=64, visible=W, backfill=backfill, estimates="predicted:ml", history_features=True)
+    cfg = PPOConfig(
+        agent=agent, seed=0, total_steps=256, num_envs=2, num_steps=128, bc_teacher="sjf", bc_updates=1,
+        validate_every=0, checkpoint_every=1000, env=env_kw,
+    )  # fmt: skip
+    train(cfg, [Stage("train", [wl], 1.0)], tmp_path)
+    policy = resolve(f"model:{tmp_path / 'model.pt'}")
+    assert policy.model.env.history_features is True
+    res = simulate(wl.window(900, 200), policy=policy, estimates="predicted:ml")
+    assert np.all(res.start >= res.workload.submit)

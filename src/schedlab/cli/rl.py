@@ -277,6 +277,15 @@ def train(
     ] = None,
     estimates: EstimatesOpt = Estimates.REQUESTED,
     correction: CorrectionOpt = Correction.REQTIME,
+    history_features: Annotated[
+        bool,
+        typer.Option(
+            "--history-features",
+            help="Also show the agent each visible job's requested time and its user's last prediction error "
+            "(log2 of runtime / estimate of the user's last finished job): what a good heuristic on predicted "
+            "runtimes would want to know.",
+        ),
+    ] = False,
 ):
     """Train an RL scheduling agent with PPO; progress bar with live metrics, CSV log, checkpoints."""
     from schedlab.rl.training import TrainConfig, train_run
@@ -289,7 +298,7 @@ def train(
         steps=steps, seed=seed, window_len=window_len, visible=visible, backfill=backfill,
         backfill_order=backfill_order, imitate=_none(imitate), baseline=_none(baseline), curriculum=curriculum,
         preset=preset, load_scales=_scales(load_scales), val_metric=val_metric, ppo=ppo, time_budget=time_budget,
-        estimates=estimates, correction=correction,
+        estimates=estimates, correction=correction, history_features=history_features,
     )  # fmt: skip
     with progress_bar("training", live=True) as prog, folder.progressive() as run_dir:
         task = prog.add_task("train", total=steps, live="")

@@ -30,7 +30,7 @@ from schedlab.errors import ModelFormatError, SchedlabError
 from schedlab.options import Agent, choose
 from schedlab.rl.checkpoint import CHECKPOINT_FORMAT, read_checkpoint, save_checkpoint
 from schedlab.rl.options import CHECKPOINT_FIELDS, EnvOptions
-from schedlab.simulator.stepper import N_CLUSTER_FEATURES, N_JOB_FEATURES
+from schedlab.simulator.stepper import N_CLUSTER_FEATURES, N_HISTORY_FEATURES, N_JOB_FEATURES
 
 AGENTS = tuple(Agent)
 PHASE = 2  # index of the "phase" cluster feature
@@ -50,23 +50,32 @@ def mlp(sizes: list[int], out_gain: float = 1.0) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def split_obs(obs: torch.Tensor, W: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(jobs [B, k, F], cluster [B, G]) from flat observations, keeping the first k slots."""
-    jobs = obs[:, : W * N_JOB_FEATURES].reshape(-1, W, N_JOB_FEATURES)[:, :k]
-    return jobs, obs[:, W * N_JOB_FEATURES :]
+def split_obs(obs: torch.Tensor, W: int, k: int, extra: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(jobs [B, k, F + extra], cluster [B, G]) from flat observations, keeping the first k slots.
+
+    The observation is W rows of per-job features, the cluster features, then (with
+    ``EnvOptions.history_features``) W rows of ``extra`` history features, joined to each job here.
+    """
+    F, G = N_JOB_FEATURES, N_CLUSTER_FEATURES
+    jobs = obs[:, : W * F].reshape(-1, W, F)[:, :k]
+    cl = obs[:, W * F : W * F + G]
+    if extra:
+        hist = obs[:, W * F + G : W * F + G + W * extra].reshape(-1, W, extra)[:, :k]
+        jobs = torch.cat([jobs, hist], dim=-1)
+    return jobs, cl
 
 
 class ScorerAgent(nn.Module):
-    def __init__(self, visible: int, stop_action: bool = False, hidden: tuple[int, ...] = (32, 16, 8)):
+    def __init__(self, visible: int, stop_action: bool = False, hidden: tuple[int, ...] = (32, 16, 8), extra: int = 0):
         super().__init__()
-        self.W, self.stop_action = visible, stop_action
-        F, G = N_JOB_FEATURES, N_CLUSTER_FEATURES
+        self.W, self.stop_action, self.extra = visible, stop_action, extra
+        F, G = N_JOB_FEATURES + extra, N_CLUSTER_FEATURES
         self.score = mlp([F + G, *hidden, 1], out_gain=0.01)
         self.value = mlp([F + G, 64, 64, 1])
         self.stop = mlp([F + G, 32, 1], out_gain=0.01) if stop_action else None
 
     def forward(self, obs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        jobs, cl = split_obs(obs, self.W, k)
+        jobs, cl = split_obs(obs, self.W, k, self.extra)
         x = torch.cat([jobs, cl[:, None, :].expand(-1, k, -1)], dim=-1)
         logits = self.score(x).squeeze(-1)
         valid = jobs[:, :, 0:1]
@@ -77,10 +86,10 @@ class ScorerAgent(nn.Module):
 
 
 class DrasAgent(nn.Module):
-    def __init__(self, visible: int, stop_action: bool = True, hidden: int = 64):
+    def __init__(self, visible: int, stop_action: bool = True, hidden: int = 64, extra: int = 0):
         super().__init__()
-        self.W, self.stop_action = visible, stop_action
-        F, G = N_JOB_FEATURES, N_CLUSTER_FEATURES
+        self.W, self.stop_action, self.extra = visible, stop_action, extra
+        F, G = N_JOB_FEATURES + extra, N_CLUSTER_FEATURES
         self.encode = nn.Sequential(mlp([F + G, hidden, hidden]), nn.Tanh())
         self.context = nn.Sequential(mlp([2 * hidden + G, hidden]), nn.Tanh())
         self.run_head = mlp([2 * hidden, hidden // 2, 1], out_gain=0.01)
@@ -89,7 +98,7 @@ class DrasAgent(nn.Module):
         self.value = mlp([hidden, hidden, 1])
 
     def forward(self, obs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        jobs, cl = split_obs(obs, self.W, k)
+        jobs, cl = split_obs(obs, self.W, k, self.extra)
         e = self.encode(torch.cat([jobs, cl[:, None, :].expand(-1, k, -1)], dim=-1))
         valid = jobs[:, :, 0:1]
         mean = (e * valid).sum(1) / valid.sum(1).clamp(min=1.0)
@@ -103,9 +112,13 @@ class DrasAgent(nn.Module):
         return logits, self.value(ctx).squeeze(-1)
 
 
-def build_agent(agent: str, visible: int, stop_action: bool) -> nn.Module:
+def build_agent(agent: str, visible: int, stop_action: bool, history: bool = False) -> nn.Module:
+    """The network of ``agent``; ``history``: it also reads the per-job history features."""
     agent = choose(Agent, agent, "agent")
-    return DrasAgent(visible, stop_action) if agent is Agent.DRAS else ScorerAgent(visible, stop_action)
+    extra = N_HISTORY_FEATURES if history else 0
+    if agent is Agent.DRAS:
+        return DrasAgent(visible, stop_action, extra=extra)
+    return ScorerAgent(visible, stop_action, extra=extra)
 
 
 def slots_needed(mask: np.ndarray | torch.Tensor, W: int) -> int:
@@ -250,7 +263,7 @@ def model_network(where: str | Path, agent, options: EnvOptions, state: dict) ->
     anything reads a tensor's values: a file may declare a huge view over a tiny storage), dense
     and finite (a NaN weight scores every job NaN: an arbitrary order).  ``where`` names the file."""
     agent = choose(Agent, agent, "agent")
-    net = build_agent(agent, options.visible, options.stop_action)
+    net = build_agent(agent, options.visible, options.stop_action, options.history_features)
     want = net.state_dict()
     _check_keys(str(where), agent, options, want, state)
     for name, p in want.items():

@@ -285,7 +285,7 @@ def set_up(cfg: PPOConfig, stages: list[Stage], resume_from: Path | None):
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    net = build_agent(cfg.agent, cfg.env.visible, cfg.env.stop_action)
+    net = build_agent(cfg.agent, cfg.env.visible, cfg.env.stop_action, cfg.env.history_features)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, eps=1e-5)
     progress = Progress(stage=stage_at(stages, 0.0))
     envs = make_envs(cfg, stages[progress.stage], cfg.seed * 1000)

@@ -149,7 +149,17 @@ def validation_heuristics(validation, policies=("fcfs", "sjf", "saf", "f1")) -> 
 
 
 def _env_options(
-    opts, window_len, visible, backfill, objective, backfill_order, train_split, baseline, estimates, correction
+    opts,
+    window_len,
+    visible,
+    backfill,
+    objective,
+    backfill_order,
+    train_split,
+    baseline,
+    estimates,
+    correction,
+    history=False,
 ) -> dict:
     """The environment options as given (run.json records them so; a resumed run must give the same)."""
     env_options = {
@@ -167,6 +177,8 @@ def _env_options(
         env_options["estimates"] = str(estimates)
     if str(correction) != "reqtime":
         env_options["correction"] = str(correction)
+    if history:
+        env_options["history_features"] = True
     return env_options
 
 
@@ -196,6 +208,7 @@ def run_training(
     time_budget: float | None = None,
     estimates: str = "requested",
     correction: str = "reqtime",
+    history_features: bool = False,
 ) -> dict:
     """Train (see the module docstring); ``time_budget``: minutes of wall-clock time, from here, after
     which the run stops between two PPO updates (:func:`budgeted`).  Returns the last update's statistics."""
@@ -206,7 +219,17 @@ def run_training(
     workload = load_trace(trace, rules=rules)
     backfill = backfill or ("agent" if agent == "dras" else "easy")
     env_options = _env_options(
-        opts, window_len, visible, backfill, objective, backfill_order, train_split, baseline, estimates, correction
+        opts,
+        window_len,
+        visible,
+        backfill,
+        objective,
+        backfill_order,
+        train_split,
+        baseline,
+        estimates,
+        correction,
+        history_features,
     )
     if not 0 <= val_fraction < 1:
         raise SchedlabError(f"the validation fraction must be in [0, 1), got {val_fraction}")
@@ -373,6 +396,7 @@ class TrainConfig:
     time_budget: float | None = None  # minutes of wall-clock time (None: until --steps)
     estimates: Estimates = Estimates.REQUESTED
     correction: Correction = Correction.REQTIME
+    history_features: bool = False
 
     def __post_init__(self) -> None:
         from schedlab.policies import POLICY_NAMES, STATIC
@@ -435,5 +459,5 @@ def train_run(
         visible=c.visible, backfill=c.backfill, baseline=c.baseline, curriculum=c.curriculum, preset=c.preset,
         backfill_order=c.backfill_order, resume=resume, ppo_overrides=ppo, on_update=on_update, command=command,
         val_fraction=c.val_fraction, load_scales=c.load_scales, val_metric=c.val_metric, time_budget=c.time_budget,
-        estimates=c.estimates, correction=c.correction,
+        estimates=c.estimates, correction=c.correction, history_features=c.history_features,
     )  # fmt: skip
