@@ -12,13 +12,14 @@ files from the two named repositories are unpickled.
 
 from __future__ import annotations
 
+import io
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from schedlab.datasets import DataNotFound, cache_dir, find_dataset  # noqa: F401  (re-exported)
+from schedlab.datasets import DataNotFound, cache_dir, find_dataset
 
 REQUIRED = ("node_state_changes.csv.gz", "node_state_events.csv.gz", "trainer_scalability.csv")
 
@@ -96,12 +97,13 @@ def _trusted(path: Path, allow_unverified: bool) -> Path:
 
 def _read_node_map(raw: Path, allow_unverified: bool = False) -> pd.DataFrame:
     pkl = raw / "ndstat-10sdn6-evt.pkl"
-    if not pkl.exists():  # the pinned archive: checked, then its pickle is the trusted file
+    if not pkl.exists():  # the archive is checked; its pickle is read from it in memory, never written out
         tar_path = _trusted(raw / "ndstat-10sdn6-evt.tar.gz", allow_unverified)
         with tarfile.open(tar_path) as tar:
-            member = next(m for m in tar.getmembers() if m.name.endswith(".pkl") and m.isfile())
-            pkl.write_bytes(tar.extractfile(member).read())
-        return pd.read_pickle(pkl)
+            member = next((m for m in tar.getmembers() if m.name.endswith(".pkl") and m.isfile()), None)
+            if member is None:
+                raise DataNotFound(f"{tar_path} holds no .pkl file (not BFTrainer's node-state archive)")
+            return pd.read_pickle(io.BytesIO(tar.extractfile(member).read()))
     return pd.read_pickle(_trusted(pkl, allow_unverified))
 
 
