@@ -29,12 +29,14 @@ from torch import nn
 from schedlab.errors import ModelFormatError, SchedlabError
 from schedlab.options import Agent, choose
 from schedlab.rl.checkpoint import CHECKPOINT_FORMAT, read_checkpoint, save_checkpoint
+from schedlab.rl.inference import FastForward
 from schedlab.rl.options import CHECKPOINT_FIELDS, EnvOptions
 from schedlab.simulator.stepper import N_CLUSTER_FEATURES, N_HISTORY_FEATURES, N_JOB_FEATURES
 
 AGENTS = tuple(Agent)
 PHASE = 2  # index of the "phase" cluster feature
 NEG = -1e9
+F32_MAX = float(np.finfo(np.float32).max)
 
 
 def mlp(sizes: list[int], out_gain: float = 1.0) -> nn.Sequential:
@@ -174,45 +176,43 @@ class TrainedPolicy:
         self.agent = meta["agent"]
         self.env = checkpoint_options(meta)
         self.path = path
+        self.fast = FastForward(net, N_JOB_FEATURES, N_CLUSTER_FEATURES, PHASE)
 
-    def _logits(self, obs: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, int]:
-        """Masked logits of one decision; a ModelFormatError when the network scores a valid
-        action NaN or infinite, or every valid action at or below the mask value NEG: the argmax
-        would be an arbitrary, possibly invalid, action (finite weights of absurd size do that)."""
-        o = torch.as_tensor(obs, dtype=torch.float32)[None]
-        m = torch.as_tensor(mask)[None]
-        logits, _, k = masked_logits(self.net, o, m)
-        if not torch.isfinite(logits).all() or logits.max() <= NEG:  # invalid actions hold NEG
+    def _logits(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Masked logits of one decision (W slots, then stop; NEG where invalid), from the compiled
+        forward pass (:mod:`schedlab.rl.inference`); a ModelFormatError when the network scores a
+        valid action NaN or infinite, or every valid action at or below the mask value NEG: the
+        argmax would be an arbitrary, possibly invalid, action (finite weights of absurd size do that)."""
+        logits = self.fast.logits(obs, mask)
+        # beyond float32's range the network (float32) would score inf: the same refusal
+        if not (np.abs(logits) <= F32_MAX).all() or logits.max() <= NEG:  # invalid actions hold NEG
             raise ModelFormatError(
                 f"{self.path or 'the model'}: the network scores jobs as NaN, infinite or below {NEG:g} "
                 "(weights out of range)"
             )
-        return logits, k
+        return logits
 
     @property
     def env_kwargs(self) -> dict:
         return self.env.to_dict(CHECKPOINT_FIELDS)
 
-    @torch.no_grad()
     def act(self, obs: np.ndarray, mask: np.ndarray) -> int:
-        logits, k = self._logits(obs, mask)
-        return int(to_action(logits.argmax(-1), k, self.net.W)[0])
+        """The greedy action (the first of equal best scores; stop, W, comes after every slot)."""
+        return int(self._logits(obs, mask).argmax())
 
     def act_env(self, env) -> int:
         """The greedy action at the decision ``env`` (a SchedulingEnv) has due."""
         return self.act(env.observation(), env.action_masks())
 
-    @torch.no_grad()
     def scores(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The network's logit for every action of the environment (-inf where invalid); the
         greedy action is their argmax.  What ``schedlab explain`` distils into a tree."""
-        logits, k = self._logits(obs, mask)
+        lg = self._logits(obs, mask)
+        mask = np.asarray(mask, dtype=bool)
         out = np.full(len(mask), -np.inf)
-        lg = logits[0].numpy().astype(np.float64)
-        out[:k] = lg[:k]
-        if len(lg) > k and len(mask) > self.net.W:
-            out[self.net.W] = lg[k]
-        out[~np.asarray(mask)] = -np.inf
+        n = min(len(mask), len(lg))
+        out[:n] = lg[:n]
+        out[~mask] = -np.inf
         return out
 
 
