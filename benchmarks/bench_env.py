@@ -40,7 +40,7 @@ from schedlab.rl import ENV_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = [("easy", "bsld"), ("easy", "dras"), ("agent", "bsld"), ("agent", "dras")]
-TARGET = 10_000
+TARGET = 100_000  # issue 18: with predictions, without the agent
 
 
 def pin_one_core(cpu: int | None) -> int | None:
@@ -77,7 +77,14 @@ def run_steps(env, n_steps: int, seed: int) -> tuple[float, int, int]:
 
 
 def measure(
-    backfill: str, reward: str, steps: int, repeats: int, window_len: int, visible: int, estimates: str = "requested"
+    backfill: str,
+    reward: str,
+    steps: int,
+    repeats: int,
+    window_len: int,
+    visible: int,
+    estimates: str = "requested",
+    history: bool = False,
 ) -> dict:
     env = gym.make(
         ENV_ID,
@@ -87,6 +94,7 @@ def measure(
         backfill=backfill,
         reward=reward,
         estimates=estimates,
+        history_features=history,
     )
     run_steps(env, 2_000, seed=12345)  # warm up (numba cache load, first-call paths)
     times, episodes, invalid = [], 0, 0
@@ -102,6 +110,7 @@ def measure(
         "backfill": backfill,
         "reward": reward,
         "estimates": estimates,
+        "history_features": history,
         "window_len": window_len,
         "visible": visible,
         "steps": steps,
@@ -129,21 +138,37 @@ def main():
         default="requested,predicted:last2,predicted:ml",
         help="comma-separated estimate sources, each measured for every setting (default: all three)",
     )
+    ap.add_argument(
+        "--history",
+        choices=("off", "on", "both"),
+        default="both",
+        help="the per-job history features in the observation: off, on, or both (on only with predicted estimates)",
+    )
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "env.json"))
     args = ap.parse_args()
     cpu = pin_one_core(args.cpu)
     lines = [
-        f"{'trace':<12} {'backfill':<8} {'reward':<6} {'estimates':<15} {'window':>6} {'W':>4} {'steps':>7} "
+        f"{'trace':<12} {'backfill':<8} {'reward':<6} {'estimates':<15} {'hist':<4} "
+        f"{'window':>6} {'W':>4} {'steps':>7} "
         f"{'median s':>9} {'steps/s':>9} {'min..max steps/s':>19} {'steps/ep':>9}"
     ]
     print(lines[0], flush=True)
     rows = []
     sources = [e.strip() for e in args.estimates.split(",") if e.strip()]
-    for (backfill, reward), estimates in ((s, e) for s in SETTINGS for e in sources):
-        r = measure(backfill, reward, args.steps, args.repeats, args.window_len, args.visible, estimates)
+    hist = {"off": (False,), "on": (True,), "both": (False, True)}[args.history]
+    cases = [
+        (s, e, h)
+        for s in SETTINGS
+        for e in sources
+        for h in hist
+        if not (h and args.history == "both" and e == "requested")
+    ]
+    for (backfill, reward), estimates, history in cases:
+        r = measure(backfill, reward, args.steps, args.repeats, args.window_len, args.visible, estimates, history)
         rows.append(r)
         line = (
-            f"{r['trace']:<12} {backfill:<8} {reward:<6} {estimates:<15} {r['window_len']:>6} {r['visible']:>4} "
+            f"{r['trace']:<12} {backfill:<8} {reward:<6} {estimates:<15} {'on' if history else 'off':<4} "
+            f"{r['window_len']:>6} {r['visible']:>4} "
             f"{r['steps']:>7,} "
             f"{r['median_s']:>9.3f} {r['steps_per_s']:>9,.0f} "
             f"{r['min_steps_per_s']:>9,.0f}..{r['max_steps_per_s']:<9,.0f} {r['steps_per_episode']:>9.1f}"
