@@ -93,3 +93,52 @@ def test_no_module_outside_rl_reads_the_environments_private_state():
             if PRIVATE.search(line):
                 bad.append(f"{path.relative_to(SRC)}:{i}: {line.strip()}")
     assert not bad, "\n".join(bad)
+
+
+def _history_tree(seed: int = 0):
+    """A tree over EXTENDED_FEATURES that splits on the history features (fitted on random rows)."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    from schedlab.explain.features import EXTENDED_FEATURES
+    from schedlab.explain.tree import Tree
+
+    rng = np.random.default_rng(seed)
+    X = rng.random((400, len(EXTENDED_FEATURES))) * [4, 64, 5, 1, 8, 3, 20, 1, 64, 50, 1, 2, 8, 30, 30, 30, 30, 4, 1]
+    X[:, -1] = rng.normal(0, 3, 400)  # key_accuracy: log2(runtime / estimate)
+    y = -X[:, -2] + 2 * (X[:, -1] > 0) + X[:, 2]
+    est = DecisionTreeRegressor(max_leaf_nodes=16, random_state=seed).fit(X, y)
+    return Tree.from_sklearn(est, features=EXTENDED_FEATURES)
+
+
+def test_tree_over_history_features_acts_the_same_through_both_paths_and_round_trips(tmp_path):
+    tree = _history_tree()
+    names = {tree.features[f] for f in tree.feature[tree.feature >= 0]}
+    assert {"request_h", "key_accuracy"} <= names
+    assert tree.history and tree.env.history_features  # the episode keeps what the tree reads
+    loaded = load_tree(tree.save(tmp_path / "tree.json"))
+    assert loaded.features == tree.features and loaded.env.history_features
+    env = SchedulingEnv(
+        "theta_2022", window_len=400, visible=64, estimates="predicted:ml", history_features=True, split="all"
+    )
+    env.reset(options={"start": 12000})
+    done, n, accuracies = False, 0, set()
+    while not done:
+        a = loaded.act(env)
+        assert a == loaded.act_reference(env)
+        accuracies.update(np.round(env.decision_view().accuracy, 3).tolist())
+        _, _, done, _, _ = env.step(a)
+        n += 1
+    assert n > 400 and len(accuracies) > 5  # the accuracy feature varied along the episode
+
+
+def test_a_tree_with_unknown_features_is_refused(tmp_path):
+    import json
+
+    from schedlab.errors import SchedlabError
+
+    d = _history_tree().to_dict()
+    d["features"] = [*d["features"][:-1], "secret_feature"]
+    path = tmp_path / "tree.json"
+    path.write_text(json.dumps(d))
+    with pytest.raises(SchedlabError, match="tree reads features"):
+        load_tree(path)

@@ -220,6 +220,15 @@ def explain(
             "the teacher's own.",
         ),
     ] = None,
+    history_features: Annotated[
+        bool | None,
+        typer.Option(
+            "--history-features/--no-history-features",
+            help="Let the tree also split on each job's requested time (request_h, beside req_time_h, which is "
+            "the prediction under predicted estimates) and its user's last prediction accuracy (key_accuracy: "
+            "log2 of runtime / estimate). Default: when the teacher was trained with --history-features.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -262,7 +271,7 @@ def explain(
             model, wl, iterations=iterations, max_leaves=max_leaves, critical=critical, form=form,
             train_split=train_split, window_len=window_len, windows=windows, val_windows=val_windows, eval_seed=seed,
             seed=seed, prune=prune, prune_tolerance=prune_tolerance, progress=progress, any_trace=any_trace,
-            command=command_line(), estimates=estimates, correction=correction,
+            command=command_line(), estimates=estimates, correction=correction, history_features=history_features,
         )  # fmt: skip
     written = write_out(folder, lambda d: write_outputs(tree, res, d))
     if as_json:

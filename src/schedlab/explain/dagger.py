@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from schedlab.errors import SchedlabError
-from schedlab.explain.features import FEATURES, candidate_rows
+from schedlab.explain.features import EXTENDED_FEATURES, FEATURES, candidate_rows
 from schedlab.explain.tree import Tree
 from schedlab.options import TreeForm, choose
 from schedlab.rl.env import SchedulingEnv
@@ -156,13 +156,15 @@ def rollout(
     beta: float,
     rng: np.random.Generator,
     data: Decisions | None,
+    history: bool = False,
 ) -> dict:
     """One window: the teacher acts with probability ``beta`` (else the student); the teacher labels
-    every decision with more than one candidate into ``data``.  Returns the window's metrics."""
+    every decision with more than one candidate into ``data`` (rows of FEATURES, or of
+    EXTENDED_FEATURES with ``history``).  Returns the window's metrics."""
 
     def decide(env: SchedulingEnv) -> int:
         view = env.decision_view()
-        actions, X = candidate_rows(view)
+        actions, X = candidate_rows(view, history=history)
         label = data is not None and len(actions) > 1
         use_teacher = student is None or rng.random() < beta
         s = teacher.scores(env, actions) if (label or use_teacher) else None
@@ -198,6 +200,7 @@ class DaggerDistiller:
     prune: bool = True
     prune_candidates: int = 8  # pruning levels tried on validation
     prune_tolerance: float = 0.01  # keep the smallest tree within 1% of the best validation bsld
+    history: bool = False  # the tree also reads the history features (the env must keep them)
     seed: int = 0
 
     def _fit_tree(self, X, y, ccp_alpha: float = 0.0):
@@ -212,7 +215,12 @@ class DaggerDistiller:
         )
         return est.fit(X, y)
 
+    def _tree(self, est) -> Tree:
+        return Tree.from_sklearn(est, features=EXTENDED_FEATURES if self.history else FEATURES)
+
     def fit(self, teacher, env: SchedulingEnv, train_starts, val_starts, progress=None) -> DaggerDistiller:
+        if self.history and not env.history:
+            raise SchedlabError("a tree over the history features needs an environment that keeps them")
         form = choose(TreeForm, self.form, "student form")
         if self.iterations < 1:
             raise SchedlabError("DAgger needs at least one iteration")
@@ -229,7 +237,7 @@ class DaggerDistiller:
                 len(train_starts), size=min(self.episodes_per_iteration, len(train_starts)), replace=False
             )
             for p in picks:
-                rollout(env, train_starts[p], teacher, tree, beta, rng, data)
+                rollout(env, train_starts[p], teacher, tree, beta, rng, data, self.history)
             idx = data.select(self.critical)
             if len(idx) == 0 and len(data) == 0:
                 raise SchedlabError(
@@ -244,7 +252,7 @@ class DaggerDistiller:
                 )
             X, y = data.training_set(idx, form)
             est = self._fit_tree(X, y)
-            tree = Tree.from_sklearn(est)
+            tree = self._tree(est)
             val = mean_bsld(tree.act, env, val_starts)
             self.history_.append(
                 {
@@ -265,7 +273,7 @@ class DaggerDistiller:
         val, est, idx = best
         chosen, val = self._prune(est, val, *data.training_set(idx, form), env, val_starts)
         self.val_bsld_ = float(val)
-        self.tree_ = Tree.from_sklearn(chosen)
+        self.tree_ = self._tree(chosen)
         self.n_samples_ = chosen.tree_.n_node_samples.copy()
         return self
 
@@ -283,7 +291,7 @@ class DaggerDistiller:
         trials = [(val, est)]
         for a in alphas:
             e = self._fit_tree(X, y, ccp_alpha=float(a))
-            t = Tree.from_sklearn(e)
+            t = self._tree(e)
             v = mean_bsld(t.act, env, val_starts)
             trials.append((v, e))
             self.prune_path_.append({"ccp_alpha": float(a), "leaves": t.n_leaves, "val_bsld": v})

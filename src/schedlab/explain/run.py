@@ -80,11 +80,18 @@ def explain(
     any_trace: bool = False,
     estimates: str | None = None,
     correction: str | None = None,
+    history_features: bool | None = None,
 ) -> tuple[Tree, dict]:
     """Distil ``model`` into a tree on ``workload``; ``estimates``/``correction``: the runtime
-    estimates the teacher, the tree and the heuristics schedule with (None: the teacher's own)."""
+    estimates the teacher, the tree and the heuristics schedule with (None: the teacher's own);
+    ``history_features``: the tree also reads the requested time and the key's last accuracy
+    (None: when the teacher was trained with them)."""
     teacher, env_opts = load_teacher(model, workload, any_trace)
-    changes = {k: v for k, v in (("estimates", estimates), ("correction", correction)) if v is not None}
+    changes = {
+        k: v
+        for k, v in (("estimates", estimates), ("correction", correction), ("history_features", history_features))
+        if v is not None
+    }
     env_opts = env_opts.replace(**changes) if changes else env_opts
     env = SchedulingEnv(workload, env_opts.replace(window_len=window_len, split="all"))
     rng = np.random.default_rng(seed)
@@ -107,6 +114,7 @@ def explain(
         critical=critical,
         prune=prune,
         prune_tolerance=prune_tolerance,
+        history=env_opts.history_features,
         seed=seed,
     )
     d.fit(teacher, env, train_starts, val_starts, progress=progress)
@@ -176,7 +184,7 @@ def held_out(teacher, tree: Tree, env: SchedulingEnv, test_starts, rng, heuristi
     from schedlab.simulator.compare import compare
 
     held = Decisions()
-    teacher_runs = [rollout(env, s, teacher, None, 1.0, rng, held) for s in test_starts]
+    teacher_runs = [rollout(env, s, teacher, None, 1.0, rng, held, tree.history) for s in test_starts]
     tree_runs = schedule(tree.act, env, test_starts)
     rows = {f"teacher ({teacher.name})": teacher_runs, f"tree ({tree.n_leaves} leaves)": tree_runs}
     cfg_backfill = "none" if env.backfill == "none" else "easy"

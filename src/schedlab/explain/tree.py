@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from schedlab.errors import SchedlabError
-from schedlab.explain.features import FEATURES, candidate_rows
+from schedlab.explain.features import EXTENDED_FEATURES, FEATURES, candidate_rows
 from schedlab.rl.options import TREE_FIELDS, EnvOptions
 from schedlab.simulator.stepper import LOG_WEEK, DecisionView, log_minutes, view_values
 
@@ -41,12 +41,22 @@ class Tree:
     meta: dict = field(default_factory=dict)  # where it came from (teacher, trace, command, ...)
 
     def __post_init__(self) -> None:
+        if self.features not in (FEATURES, EXTENDED_FEATURES):
+            more = EXTENDED_FEATURES[len(FEATURES) :]
+            raise SchedlabError(f"tree reads features {self.features}, this schedlab computes {FEATURES} (+ {more})")
+        if self.history and not self.env.history_features:  # the episode must keep the history it reads
+            self.env = self.env.replace(history_features=True)
         #: the node arrays as one (n_nodes, 5) float array for the compiled path
         self.packed = np.ascontiguousarray(
             np.column_stack([self.feature, self.threshold, self.left, self.right, self.value]).astype(np.float64)
         )
 
     # -- shape --------------------------------------------------------------------------
+    @property
+    def history(self) -> bool:
+        """Whether it reads the history features (requested time, the key's last accuracy) too."""
+        return self.features == EXTENDED_FEATURES
+
     @property
     def n_nodes(self) -> int:
         return len(self.feature)
@@ -81,12 +91,14 @@ class Tree:
     def act(self, env) -> int:
         """The tree's action at the decision ``env`` (a SchedulingEnv) has due: features and descent
         in one compiled call over the decision's view values (:func:`fast_act` on the same view,
-        without building the Python value)."""
+        without building the Python value; a tree reading history features goes through the view)."""
+        if self.history:
+            return fast_act(self, env.decision_view())
         return int(env.compiled_decision(_act_on_view, self.packed))
 
     def act_reference(self, env) -> int:
         """The same choice through ``candidate_rows`` and ``predict`` (plain numpy; for tests)."""
-        actions, X = candidate_rows(env.decision_view())
+        actions, X = candidate_rows(env.decision_view(), history=self.history)
         return int(actions[int(np.argmax(self.predict(X)))])
 
     def importances(self, n_samples: np.ndarray | None = None) -> dict[str, float]:
@@ -182,8 +194,6 @@ class Tree:
             env=EnvOptions.from_dict(d.get("env_kwargs", {}), backfill_order="sjf"),
             meta=d.get("meta", {}),
         )
-        if tree.features != FEATURES:
-            raise SchedlabError(f"tree reads features {tree.features}, this schedlab computes {FEATURES}")
         tree._check_nodes()
         return tree
 
@@ -276,14 +286,19 @@ def load_tree(path: str | Path) -> Tree:
 
 
 @njit(cache=True)
-def _pick(slots, req, sz_int, wait, delay, now, free_int, nq, phase, shadow, extra, has_stop, stop_action, packed):
-    """The action the tree takes (candidate_rows + predict + argmax over a view, compiled: same result)."""
+def _pick(
+    slots, req, sz_int, wait, delay, now, free_int, nq, phase, shadow, extra, has_stop, stop_action, packed, hist, acc
+):
+    """The action the tree takes (candidate_rows + predict + argmax over a view, compiled: same
+    result); ``hist``/``acc``: the candidates' requested times and key accuracies (read by trees
+    over EXTENDED_FEATURES; empty arrays otherwise)."""
     free = float(free_int)
     n = slots.shape[0]
     sz = np.empty(n)
     for c in range(n):
         sz[c] = sz_int[c]
-    x = np.zeros(17)
+    x = np.zeros(19)
+    with_history = hist.shape[0] == n
     best, best_a = -np.inf, -1
     for c in range(n + (1 if has_stop else 0)):
         x[:] = 0.0
@@ -313,6 +328,9 @@ def _pick(slots, req, sz_int, wait, delay, now, free_int, nq, phase, shadow, ext
                 if -wait[o] < -w:
                     rw += 1
             x[13], x[14], x[15], x[16] = rr, rp, ra, rw
+            if with_history:
+                x[17] = hist[c] / 3600.0
+                x[18] = acc[c]
             a = slots[c]
         else:
             x[7] = 1.0
@@ -332,8 +350,9 @@ def _act_on_view(W, capacity, submit, est, size, re, rj, q, ist, fst, mask, pack
     now, phase, _, free, nq, shadow, extra, ints, floats, stop = view_values(
         W, capacity, submit, est, size, re, rj, q, ist, fst, mask
     )
+    no = np.empty(0)
     return _pick(
-        ints[0], floats[1], ints[2], floats[2], floats[3], now, free, nq, phase, shadow, extra, stop, W, packed
+        ints[0], floats[1], ints[2], floats[2], floats[3], now, free, nq, phase, shadow, extra, stop, W, packed, no, no
     )
 
 
@@ -356,5 +375,7 @@ def fast_act(tree: Tree, view: DecisionView) -> int:
             view.stop,
             view.stop_action,
             tree.packed,
+            np.asarray(view.request, dtype=np.float64) if tree.history else np.empty(0),
+            np.asarray(view.accuracy, dtype=np.float64) if tree.history else np.empty(0),
         )
     )

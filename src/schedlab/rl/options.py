@@ -38,7 +38,7 @@ CHECKPOINT_FIELDS = (
 #: What a tree file records: how the tree schedules (the rest comes from the simulation's config).
 #: the most waiting jobs an agent may see (observation rows are allocated per visible slot)
 MAX_VISIBLE = 4096
-TREE_FIELDS = ("visible", "backfill", "queue_order", "backfill_order")
+TREE_FIELDS = ("visible", "backfill", "queue_order", "backfill_order", "history_features")
 #: the plain types a saved option may have (:meth:`EnvOptions.from_saved`); the others are strings
 SAVED_TYPES = {
     "visible": (int,),
