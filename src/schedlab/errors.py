@@ -45,6 +45,12 @@ class TraceFormatError(SchedlabError):
     """A malformed trace line; the message names the file, the line number and the field."""
 
 
+# cluster ----------------------------------------------------------------------------------------
+class ClusterError(SchedlabError):
+    """A machine description (TOML, slurm.conf, node list) that cannot be used; the message names
+    the file and the entry."""
+
+
 # analytics --------------------------------------------------------------------------------------
 class JobFormatError(SchedlabError):
     """The job file cannot be read as the requested format; the message names file, column and row."""

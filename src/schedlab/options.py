@@ -36,6 +36,31 @@ class Backfill(StrEnum):
     CONSERVATIVE = "conservative"
 
 
+class Allocation(StrEnum):
+    """How jobs hold nodes on a multi-resource machine: exclusive (whole nodes, as Slurm's
+    select/linear or OverSubscribe=EXCLUSIVE) or shared (cons_tres: CPUs, GPUs and memory per node
+    counted separately, several jobs per node)."""
+
+    EXCLUSIVE = "exclusive"
+    SHARED = "shared"
+
+
+class NodeSelect(StrEnum):
+    """Which nodes a job gets among those that fit: first-fit (lowest node index first) or best-fit
+    (the nodes it leaves least free: GPUs, then CPUs, then memory)."""
+
+    FIRST_FIT = "first-fit"
+    BEST_FIT = "best-fit"
+
+
+class FairShare(StrEnum):
+    """Slurm's fair-share factor: classic (2^(-usage/shares) per account) or fair_tree (ranked
+    accounts and users, Slurm's default since 19.05)."""
+
+    CLASSIC = "classic"
+    FAIR_TREE = "fair_tree"
+
+
 class Preset(StrEnum):
     """Semantics bundle: textbook (schedlab's defaults), rlscheduler (RLScheduler's SchedGym, SC20),
     cqsim (CQSim's rules and EASY variant)."""

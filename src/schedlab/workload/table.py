@@ -13,6 +13,7 @@ import numpy as np
 
 from schedlab.errors import SchedlabError
 from schedlab.workload.cleaning_report import CleaningReport
+from schedlab.workload.resources import JobResources
 
 _ARRAYS = ("job_id", "submit", "run", "req_time", "procs", "user", "raw_submit", "status")
 
@@ -53,6 +54,9 @@ class Workload:
     rules: str = "textbook"
     #: (the trace this window was cut from, index of its first job): what came before it
     origin: tuple | None = field(default=None, repr=False, compare=False)
+    #: multi-resource requests (nodes, CPUs/GPUs/memory per node, partition, QOS, account), or
+    #: None for a single-resource trace (SWF: ``procs`` only)
+    resources: JobResources | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.job_id)
@@ -60,6 +64,8 @@ class Workload:
             arr = getattr(self, name)
             if len(arr) != n:
                 raise SchedlabError(f"Workload column {name} has {len(arr)} rows, expected {n}")
+        if self.resources is not None and len(self.resources) != n:
+            raise SchedlabError(f"Workload resources have {len(self.resources)} rows, expected {n}")
 
     def __len__(self) -> int:
         return len(self.job_id)
@@ -74,7 +80,8 @@ class Workload:
         cols = {k: np.array(getattr(self, k)[index]) for k in _ARRAYS}
         if rebase and len(cols["submit"]):
             cols["submit"] = cols["submit"] - cols["submit"][0]
-        return replace(self, name=name or self.name, **cols)
+        res = None if self.resources is None else self.resources.take(index)
+        return replace(self, name=name or self.name, resources=res, **cols)
 
     def window(self, start: int, length: int) -> Workload:
         """Jobs ``start .. start+length-1`` (indices into this table) as a fresh workload."""
@@ -145,4 +152,7 @@ class Workload:
     def to_frame(self):
         import pandas as pd
 
-        return pd.DataFrame({k: getattr(self, k) for k in _ARRAYS})
+        cols = {k: getattr(self, k) for k in _ARRAYS}
+        if self.resources is not None:
+            cols.update(self.resources.to_columns())
+        return pd.DataFrame(cols)
