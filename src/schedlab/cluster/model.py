@@ -119,6 +119,9 @@ class Cluster:
     gpu_type: np.ndarray = field(repr=False)
     gpu_types: tuple[str, ...] = ()
     source: str = ""
+    #: what the reader assumed or ignored (e.g. "QOS 'long' named by a partition: defined with
+    #: priority 0"), shown by ``schedlab cluster show``
+    notes: tuple[str, ...] = ()
 
     @property
     def n_nodes(self) -> int:
@@ -190,6 +193,7 @@ def build_cluster(
     cpu_unit: int = 1,
     gpu_unit: int = 1,
     source: str = "",
+    notes: tuple[str, ...] = (),
 ) -> Cluster:
     """A validated :class:`Cluster`.
 
@@ -322,6 +326,7 @@ def build_cluster(
         gpu_type=np.asarray(gtype, dtype=np.int64),
         gpu_types=tuple(gpu_types),
         source=source,
+        notes=tuple(notes),
     )
 
 
