@@ -294,8 +294,10 @@ __all__ = [
 class PolicyKind(StrEnum):
     """How a policy reaches the engine: static (one score per job, fixed at submit), dynamic
     (re-sorted by the kernel at every pass: wfp3, unicep), agent (drives the decision stepper
-    itself: an RL model or a distilled tree)."""
+    itself: an RL model or a distilled tree), priority (Slurm's multifactor priority, recomputed
+    every PriorityCalcPeriod from the machine's settings; runs on the multi-resource engine)."""
 
     STATIC = "static"
     DYNAMIC = "dynamic"
     AGENT = "agent"
+    PRIORITY = "priority"

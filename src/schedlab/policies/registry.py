@@ -23,7 +23,9 @@ The contract every policy keeps (checked over every registered policy by one com
     fixed at submit, lower first (ties: earlier submit);
   - ``dynamic``: the engine's kernel re-sorts by the named formula at every pass;
   - ``agent``: ``simulate(workload, config) -> SimResult`` drives the decision stepper itself
-    (the simulator hands over to it and never imports the package behind it).
+    (the simulator hands over to it and never imports the package behind it);
+  - ``priority``: ``multifactor``, Slurm's multifactor priority, computed by the multi-resource
+    engine (:mod:`schedlab.simulator.multires`) from the machine's priority settings.
 """
 
 from __future__ import annotations
@@ -135,6 +137,8 @@ _HEURISTICS: dict[str, Heuristic] = {
     **{name: Heuristic(spec=name, kind=PolicyKind.STATIC) for name in _static.STATIC},
     **{name: Heuristic(spec=name, kind=PolicyKind.DYNAMIC) for name in _static.DYNAMIC},
     **RECIPES,
+    # Slurm's multifactor priority: weights, decay and QOS from the machine description
+    "multifactor": Heuristic(spec="multifactor", kind=PolicyKind.PRIORITY),
 }
 # prefix -> factory(argument) -> Policy, or a lazy "module:attr" entry point
 _PREFIXES: dict[str, Callable[[str], Policy] | str] = {"expr": _expression}

@@ -11,7 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from schedlab.options import Backfill, BackfillOrder, CapacityUnit, Correction, Estimates, Preset, choose
+from schedlab.options import (
+    Allocation,
+    Backfill,
+    BackfillOrder,
+    CapacityUnit,
+    Correction,
+    Estimates,
+    NodeSelect,
+    Preset,
+    choose,
+)
 
 PRESETS = tuple(Preset)
 BACKFILLS = tuple(Backfill)
@@ -41,6 +51,11 @@ class SimConfig:
     backfill_order queue: EASY tries waiting jobs in queue order; shortest: shortest estimate first
     kill_at_request  a job running past its requested time is killed at the request (True)
                    or allowed to run on (False)
+    cluster        None: the trace's own single-resource machine (today's engine); or a
+                   :class:`~schedlab.cluster.Cluster` (nodes with CPUs, GPUs, memory, partitions,
+                   QOS): the multi-resource engine (:mod:`schedlab.simulator.multires`)
+    allocation     exclusive | shared: overrides the cluster's allocation mode (None: keep it)
+    node_select    first-fit | best-fit: overrides the cluster's node selection (None: keep it)
 
     Values are validated once, here: the enum fields become :mod:`schedlab.options` members
     (equal to their strings) and a bad value raises :class:`~schedlab.errors.OptionError`.
@@ -54,6 +69,9 @@ class SimConfig:
     kill_at_request: bool = True
     correction: Correction = Correction.REQTIME
     backfill_order: BackfillOrder = BackfillOrder.QUEUE
+    cluster: Any = None
+    allocation: Allocation | None = None
+    node_select: NodeSelect | None = None
 
     def __post_init__(self) -> None:
         from schedlab.policies.registry import check_spec
@@ -69,6 +87,16 @@ class SimConfig:
         ):
             object.__setattr__(self, name, choose(enum, getattr(self, name), what))
         object.__setattr__(self, "kill_at_request", bool(self.kill_at_request))
+        for name, enum, what in (
+            ("allocation", Allocation, "allocation mode"),
+            ("node_select", NodeSelect, "node selection"),
+        ):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, choose(enum, getattr(self, name), what))
+        if self.cluster is not None and not hasattr(self.cluster, "partitions"):
+            from schedlab.cluster import load_cluster
+
+            object.__setattr__(self, "cluster", load_cluster(self.cluster))
 
     @property
     def policy_label(self) -> str:
@@ -91,6 +119,9 @@ class SimConfig:
             "kill_at_request": self.kill_at_request,
             "correction": str(self.correction),
             "backfill_order": str(self.backfill_order),
+            **({"cluster": self.cluster.name} if self.cluster is not None else {}),
+            **({"allocation": str(self.allocation)} if self.allocation is not None else {}),
+            **({"node_select": str(self.node_select)} if self.node_select is not None else {}),
         }
 
     def replace(self, **changes) -> SimConfig:

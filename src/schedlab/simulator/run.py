@@ -94,6 +94,12 @@ def simulate(workload: Workload, config: SimConfig | None = None, **options) -> 
         config = config.replace(**dict(policy.overrides))
     if policy.kind is PolicyKind.AGENT:
         return policy.simulate(workload, config)
+    if config.cluster is not None or policy.kind is PolicyKind.PRIORITY or workload.resources is not None:
+        if config.preset != Preset.TEXTBOOK:
+            raise SchedlabError(f"multi-resource machines run under the textbook preset, not {str(config.preset)!r}")
+        from schedlab.simulator.multires.run import simulate_multi
+
+        return simulate_multi(workload, config, policy, config.cluster)
     if config.preset in PARITY:
         return _parity(config.preset)(workload, config)
     size, capacity = job_sizes(workload, config.capacity_unit)
