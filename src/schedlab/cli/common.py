@@ -24,7 +24,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from schedlab.errors import SchedlabError
-from schedlab.options import BackfillOrder, CapacityUnit, Correction, Estimates, Overrun, Preset
+from schedlab.options import Allocation, BackfillOrder, CapacityUnit, Correction, Estimates, NodeSelect, Overrun, Preset
 from schedlab.workload.bundled import BUNDLED
 
 if TYPE_CHECKING:
@@ -211,6 +211,32 @@ BackfillOrderOpt = Annotated[
         "--backfill-order",
         help="Order in which EASY tries the waiting jobs behind the blocked head: queue (the policy's order) or "
         "shortest (shortest estimate first, EASY-SJBF).",
+    ),
+]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="The machine: a description file (TOML, or a site's slurm.conf), the Alibaba node list CSV, or a shipped "
+        "one's name (polaris, marconi100; see `schedlab cluster show NAME`). Jobs then need the nodes, CPUs, GPUs and "
+        "memory they ask for, in their partition; jobs the machine would refuse are dropped and counted. Default: the "
+        "trace's own single-resource machine.",
+    ),
+]
+AllocationOpt = Annotated[
+    Allocation | None,
+    typer.Option(
+        "--allocation",
+        help="With --cluster: exclusive (a job holds whole nodes) or shared (CPUs, GPUs and memory per node counted "
+        "separately, several jobs per node, as Slurm's cons_tres). Default: the machine description's.",
+    ),
+]
+SelectOpt = Annotated[
+    NodeSelect | None,
+    typer.Option(
+        "--select",
+        help="With --cluster: which nodes a job gets among those that fit: first-fit (lowest node first) or best-fit "
+        "(the nodes it leaves with the fewest free GPUs, then CPUs, then memory). Default: the description's.",
     ),
 ]
 LenientOpt = Annotated[

@@ -9,7 +9,9 @@ import typer
 from rich.table import Table
 
 from schedlab.cli.common import (
+    AllocationOpt,
     BackfillOrderOpt,
+    ClusterOpt,
     CorrectionOpt,
     EstimatesOpt,
     ForceOpt,
@@ -18,6 +20,7 @@ from schedlab.cli.common import (
     LoadScaleOpt,
     OverrunOpt,
     PresetOpt,
+    SelectOpt,
     TauOpt,
     TraceOpt,
     UnitOpt,
@@ -70,11 +73,22 @@ def sim_options(
     overrun: Overrun,
     correction: Correction = Correction.REQTIME,
     backfill_order: BackfillOrder = BackfillOrder.QUEUE,
+    cluster: str | None = None,
+    allocation=None,
+    select=None,
 ) -> dict:
-    """The SimConfig fields the simulate/compare options share."""
+    """The SimConfig fields the simulate/compare options share (the machine loaded once, here)."""
+    machine = None
+    if cluster is not None:
+        from schedlab.cluster import load_cluster
+
+        machine = load_cluster(cluster)
+    elif allocation is not None or select is not None:
+        fail("--allocation and --select apply to a machine given with --cluster")
     return dict(
         preset=preset, capacity_unit=unit, estimates=estimates, kill_at_request=overrun == Overrun.KILL,
-        correction=correction, backfill_order=backfill_order,
+        correction=correction, backfill_order=backfill_order, cluster=machine, allocation=allocation,
+        node_select=select,
     )  # fmt: skip
 
 
@@ -94,6 +108,9 @@ def simulate(
     correction: CorrectionOpt = Correction.REQTIME,
     backfill_order: BackfillOrderOpt = BackfillOrder.QUEUE,
     overrun: OverrunOpt = Overrun.KILL,
+    cluster: ClusterOpt = None,
+    allocation: AllocationOpt = None,
+    select: SelectOpt = None,
     load_scale: LoadScaleOpt = 1.0,
     tau: TauOpt = 10.0,
     lenient: LenientOpt = False,
@@ -102,7 +119,8 @@ def simulate(
         typer.Option(
             "--out",
             "-o",
-            help="Write jobs.parquet/jobs.csv (per job), summary.json and plots (PNG) here; with predicted "
+            help="Write jobs.parquet/jobs.csv (per job; with --cluster also partition, nodelist, nodes, cpus/gpus/"
+            "mem_per_node, qos, account), summary.json and plots (PNG) here; with predicted "
             "estimates also prediction_by_user.parquet/.csv and predicted_vs_actual.png.",
         ),
     ] = None,
@@ -117,23 +135,41 @@ def simulate(
 
     folder = check_out(out, force)  # before the work: a bad --out never loses a run
     pol = resolve(policy)  # before the trace: a bad policy fails fast, a model is loaded once
+    opts = sim_options(
+        preset, capacity_unit, estimates, overrun, correction, backfill_order, cluster, allocation, select
+    )
     wl = load_workload(trace, preset, lenient, load_scale)
-    opts = sim_options(preset, capacity_unit, estimates, overrun, correction, backfill_order)
     cfg = SimConfig(policy=pol, backfill=backfill, **opts)
     summary, res = simulate_summary(wl, cfg, tau)
     written = write_out(folder, lambda d: write_simulation(d, summary, res))
     if as_json:
         print_json(summary)
         return
-    print_cleaning(wl)
-    table = Table(title=f"{wl.name}: {cfg.policy_label} + {cfg.backfill} ({cfg.preset})")
+    print_cleaning(res.workload)
+    machine = f" on {cfg.cluster.name}" if cfg.cluster is not None else ""
+    table = Table(title=f"{wl.name}{machine}: {cfg.policy_label} + {cfg.backfill} ({cfg.preset})")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for k in summary:
-        if k not in ("trace", "config", "tau", "cleaning"):
-            table.add_row(k, fmt(summary[k], k))
+    for k, v in summary.items():
+        if k not in ("trace", "config", "tau", "cleaning") and not isinstance(v, dict):
+            table.add_row(k, fmt(v, k))
     out_console.print(table)
+    for k in ("per_partition", "per_qos", "per_account"):
+        if len(summary.get(k, {})) > 1 or (k == "per_partition" and summary.get(k)):
+            out_console.print(group_table(k.removeprefix("per_"), summary[k]))
     print_written(written)
+
+
+def group_table(what: str, groups: dict) -> Table:
+    """One row per partition / QOS / account of a multi-resource run."""
+    table = Table(title=f"per {what}")
+    table.add_column(what)
+    cols = list(next(iter(groups.values())))
+    for c in cols:
+        table.add_column(c, justify="right")
+    for name, row in groups.items():
+        table.add_row(name, *[fmt(row[c], c) for c in cols])
+    return table
 
 
 COMPARE_COLUMNS = ("mean_wait", "median_wait", "p95_wait", "mean_bsld", "utilization", "mean_queue_length")
@@ -181,6 +217,9 @@ def compare(
     correction: CorrectionOpt = Correction.REQTIME,
     backfill_order: BackfillOrderOpt = BackfillOrder.QUEUE,
     overrun: OverrunOpt = Overrun.KILL,
+    cluster: ClusterOpt = None,
+    allocation: AllocationOpt = None,
+    select: SelectOpt = None,
     windows: Annotated[
         int | None,
         typer.Option(
@@ -229,6 +268,9 @@ def compare(
     if window_starts is not None and windows is not None:
         fail("give either --windows or --window-starts, not both")
     given = parse_ints(window_starts, "window start") if window_starts is not None else None
+    opts = sim_options(
+        preset, capacity_unit, estimates, overrun, correction, backfill_order, cluster, allocation, select
+    )
     wl = load_workload(trace, preset, lenient, load_scale)
     starts = comparison_windows(wl, window_len, windows, seed, given) if window_len is not None else None
     warm_up()
@@ -236,13 +278,13 @@ def compare(
         task = prog.add_task("sim", total=len(pols) * len(bfs) * (len(starts) if starts else 1))
         rows = run_compare(
             wl, pols, bfs, window_starts=starts, window_len=window_len, tau=tau,
-            keep_results=out is not None and starts is None, on_step=lambda: prog.advance(task),
-            **sim_options(preset, capacity_unit, estimates, overrun, correction, backfill_order),
+            keep_results=out is not None and starts is None, on_step=lambda: prog.advance(task), **opts,
         )  # fmt: skip
     summary = {
         "trace": wl.name, "preset": preset, "capacity_unit": capacity_unit, "estimates": estimates,
         "correction": correction, "backfill_order": backfill_order,
         "overrun": overrun, "tau": tau, "window_len": window_len, "window_starts": starts,
+        **({"cluster": opts["cluster"].name} if opts["cluster"] is not None else {}),
         "results": [r.to_dict() for r in rows], "cleaning": wl.cleaning.to_dict(),
     }  # fmt: skip
     written = write_out(folder, lambda d: write_comparison(d, summary, rows, starts))

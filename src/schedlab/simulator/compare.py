@@ -134,14 +134,22 @@ def simulate_summary(workload: Workload, config: SimConfig, tau: float = 10.0) -
     """``schedlab simulate``: one run (engine compiled first, so ``sim_seconds`` excludes the JIT),
     its summary (trace, config, metrics, cleaning counts) and the result."""
     warm_up()
+    if config.cluster is not None or workload.resources is not None or str(config.policy_label) == "multifactor":
+        from schedlab.simulator.multires.run import warm_up_multires
+
+        warm_up_multires(config)
     res = simulate(workload, config)
     summary = {
         "trace": workload.name,
         "config": config.to_dict(),
         "tau": tau,
         **metrics_of(res, tau),
-        "cleaning": workload.cleaning.to_dict(),
+        "cleaning": res.workload.cleaning.to_dict(),
     }
+    if "multires" in res.extra:
+        from schedlab.metrics.resources import resource_metrics
+
+        summary.update(resource_metrics(res, tau))
     return summary, res
 
 

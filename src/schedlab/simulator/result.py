@@ -62,4 +62,33 @@ class SimResult:
         )
         if "predicted" in self.extra:  # the runtime predicted when the job arrived
             frame["predicted"] = self.extra["predicted"]
+        if "multires" in self.extra:
+            for k, v in self.resource_columns().items():
+                frame[k] = v
         return frame
+
+    def resource_columns(self) -> dict:
+        """Multi-resource runs: per job its partition, the nodes it got (a Slurm hostlist), their
+        count and what it held on each (CPUs and GPUs in whole units, memory in MiB; under
+        exclusive allocation the whole node), its QOS, account and GPU type."""
+        from schedlab.analytics.jobs.hostlist import compress_hostlist
+
+        m = self.extra["multires"]
+        cluster, prep, alloc, off = m["cluster"], m["prepared"], m["alloc"], m["off"]
+        names = np.asarray(cluster.node_names, dtype=object)
+        excl = cluster.allocation == "exclusive"
+        per_node = prep.tot[alloc[off[:-1]]] if excl and len(off) > 1 else prep.req
+        mem = np.where(per_node[:, 2] >= 2**50, 0, per_node[:, 2])
+        cols = {
+            "partition": np.asarray(cluster.partition_names, dtype=object)[prep.partition],
+            "nodelist": [compress_hostlist(names[alloc[off[j] : off[j + 1]]]) for j in range(len(off) - 1)],
+            "nodes": prep.nodes,
+            "cpus_per_node": per_node[:, 0] / cluster.cpu_unit,
+            "gpus_per_node": per_node[:, 1] / cluster.gpu_unit,
+            "mem_per_node": mem,
+        }
+        res = self.workload.resources
+        if res is not None:
+            more = res.to_columns()
+            cols.update({k: more[k] for k in ("qos", "account", "gpu_type")})
+        return cols

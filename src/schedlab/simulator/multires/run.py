@@ -148,4 +148,22 @@ def simulate_multi(workload: Workload, config, policy, cluster: Cluster | None) 
     )  # fmt: skip
 
 
-__all__ = ["machine_for", "simulate_multi"]
+def warm_up_multires(config) -> None:
+    """Compile the multi-resource kernel (static and multifactor paths) on a two-job workload, so a
+    run's ``sim_seconds`` excludes the JIT."""
+    from schedlab.cluster import NodeType, build_cluster
+    from schedlab.policies import resolve
+    from schedlab.workload.resources import JobResources
+
+    c = build_cluster("warm", [NodeType("n", 2, 2, gpus=1, mem_mib=8)], [], allocation="shared")
+    one = np.ones(2)
+    w = Workload(
+        name="warm", job_id=np.arange(2), submit=np.array([0.0, 1.0]), run=one * 5, req_time=one * 5,
+        procs=np.array([2, 2]), user=np.array([0, 1]), raw_submit=np.zeros(2), status=np.ones(2, dtype=np.int64),
+        max_procs=4, max_nodes=2, resources=JobResources.build(2, nodes=[2, 2], cpus_per_node=[2, 2]),
+    )  # fmt: skip
+    for pol in ("fcfs", "multifactor", "wfp3"):
+        simulate_multi(w, config.replace(cluster=c, policy=pol, allocation=None, node_select=None), resolve(pol), c)
+
+
+__all__ = ["machine_for", "simulate_multi", "warm_up_multires"]
