@@ -240,11 +240,13 @@ class JobFormat(StrEnum):
 
     AUTO = "auto"
     SACCT = "sacct"
+    SACCT_JSON = "sacct_json"
     CSV = "csv"
     PARQUET = "parquet"
     SWF = "swf"
     OPENDC = "opendc"
     SCHEDLAB = "schedlab"
+    ALIBABA_PODS = "alibaba_pods"
 
 
 class AttributionMethod(StrEnum):

@@ -110,7 +110,7 @@ def class_expression(rule: str | None, columns=None) -> str:
     by :func:`check_rule`) or the default rule."""
     expr = DEFAULT_CLASS_RULE if rule is None or not rule.strip() or rule.strip() == "default" else rule.strip()
     if expr is not DEFAULT_CLASS_RULE:
-        from schedlab.analytics.jobs.schema import JOB_COLUMNS
+        from schedlab.workload.jobtables.schema import JOB_COLUMNS
 
         check_rule(expr, columns if columns is not None else (*JOB_COLUMNS, "wait", "run"))
     return f"CASE WHEN coalesce(({expr}), false) THEN 'ml' ELSE 'generic' END"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schedlab.errors import DataNotFound, OptionError
+from schedlab.errors import DataNotFound
 
 #: the inputs of an analysis, as ``resolve_inputs`` takes and returns them
 INPUTS = ("jobs", "telemetry", "fragments", "hardware")
@@ -18,19 +18,9 @@ def resolve_input(spec: str | None, data_dir: Path | None = None) -> Path | None
         return None
     if not spec.startswith("data:"):
         return Path(spec)
-    from schedlab.datasets import find_dataset
+    from schedlab.datasets import resolve_data_path
 
-    name, _, rest = spec[5:].partition("/")
-    if not name or not rest:
-        raise OptionError(f"{spec!r}: write data:DATASET/PATH, e.g. data:surf_lisa/surf_week/tasks.parquet")
-    parts = Path(rest).parts
-    if "/" in name or name in (".", "..") or Path(rest).is_absolute() or ".." in parts:
-        raise OptionError(f"{spec!r}: a data: path stays inside its dataset (no '..', no absolute path)")
-    root = find_dataset(name, [rest], data_dir)
-    path = root / rest
-    if not path.resolve().is_relative_to(root.resolve()):  # a symlink inside the dataset pointing out
-        raise OptionError(f"{spec!r} leads outside the {name} dataset")
-    return path
+    return resolve_data_path(spec, data_dir)
 
 
 def _check_exists(kind: str, path: Path) -> None:

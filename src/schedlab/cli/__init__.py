@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from schedlab.cli import analyze as _analyze
+from schedlab.cli import cluster as _cluster
 from schedlab.cli import data as _data
 from schedlab.cli import elastic as _elastic
 from schedlab.cli import energy as _energy
@@ -39,6 +40,7 @@ app.command()(_explain.explain)
 app.command()(_elastic.bftrainer)
 app.command()(_analyze.analyze)
 app.add_typer(_data.app, name="data")
+app.add_typer(_cluster.app, name="cluster")
 
 energy_app = new_app(help=_energy.HELP)
 energy_app.command("ecosched")(_energy.ecosched)

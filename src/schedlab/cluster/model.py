@@ -164,6 +164,11 @@ class Cluster:
         return m
 
 
+def default_host_names(type_name: str, count: int) -> list[str]:
+    """Host names of a node type that lists none: ``NAME0001``, ``NAME0002``, ..."""
+    return [f"{type_name}{i + 1:04d}" for i in range(count)]
+
+
 def _name(what: str, value, where: str) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_NAME or not value.isprintable():
         raise ClusterError(f"{where}: {what} must be a printable name of 1..{MAX_NAME} characters, got {value!r}")
@@ -180,6 +185,119 @@ def _seconds(what: str, value, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not (value > 0) or math.isnan(value):
         raise ClusterError(f"{where}: {what} must be a positive number of seconds (or unlimited), got {value!r}")
     return float(value)
+
+
+def _node_arrays(node_types: list[NodeType], where: str) -> dict:
+    """The per-node arrays of ``node_types`` (checked), as :class:`Cluster` fields."""
+    names: list[str] = []
+    kinds, cpus, gpus, mem, gtype = [], [], [], [], []
+    gpu_types: list[str] = []
+    seen_types: set[str] = set()
+    for k, nt in enumerate(node_types):
+        w = f"{where}: node type {nt.name!r}"
+        _name("node type name", nt.name, where)
+        if nt.name in seen_types:
+            raise ClusterError(f"{w} is defined twice")
+        seen_types.add(nt.name)
+        count = _count("count", nt.count, w, 1, MAX_NODES)
+        if len(names) + count > MAX_NODES:
+            raise ClusterError(f"{where}: more than {MAX_NODES:,} nodes")
+        c = _count("cpus", nt.cpus, w, 1)
+        g = _count("gpus", nt.gpus, w)
+        m = _count("memory (MiB)", nt.mem_mib, w)
+        if nt.gpu_type and g == 0:
+            raise ClusterError(f"{w} names a GPU type but has no GPUs")
+        if nt.gpu_type:
+            _name("GPU type", nt.gpu_type, w)
+            if nt.gpu_type not in gpu_types:
+                gpu_types.append(nt.gpu_type)
+        hosts = list(nt.names) or default_host_names(nt.name, count)
+        if len(hosts) != count:
+            raise ClusterError(f"{w} has {count} nodes but {len(hosts)} host names")
+        names.extend(_name("host name", h, w) for h in hosts)
+        kinds += [k] * count
+        cpus += [c] * count
+        gpus += [g] * count
+        mem += [m] * count
+        gtype += [gpu_types.index(nt.gpu_type) if nt.gpu_type else -1] * count
+    if len(set(names)) != len(names):
+        seen: set[str] = set()
+        dup = next(h for h in names if h in seen or seen.add(h))  # linear: a late duplicate is cheap
+        raise ClusterError(f"{where}: host {dup!r} is defined twice")
+    return {
+        "node_names": tuple(names),
+        "node_type": np.asarray(kinds, dtype=np.int64),
+        "cpus": np.asarray(cpus, dtype=np.int64),
+        "gpus": np.asarray(gpus, dtype=np.int64),
+        "mem_mib": np.asarray(mem, dtype=np.int64),
+        "gpu_type": np.asarray(gtype, dtype=np.int64),
+        "gpu_types": tuple(gpu_types),
+    }
+
+
+def _check_qos(qos: list[QOS], where: str) -> list[str]:
+    """The QOS names, each QOS checked."""
+    qnames = [_name("QOS name", q.name, where) for q in qos]
+    if len(set(qnames)) != len(qnames):
+        raise ClusterError(f"{where}: a QOS is defined twice")
+    for q in qos:
+        w = f"{where}: QOS {q.name!r}"
+        _count("priority", q.priority, w, 0, 2**32)
+        _count("max jobs per user", q.max_jobs_per_user, w, 0, MAX_NODES * 1000)
+        _count("max GPUs per user", q.max_gpus_per_user, w, 0, MAX_PER_NODE)
+        if q.max_wall_s != INF:
+            _seconds("max wall time", q.max_wall_s, w)
+    return qnames
+
+
+_PARTITION_SETTINGS = {"max_time_s", "max_nodes", "default", "priority_tier", "priority_job_factor", "allow_qos", "qos"}
+
+
+def _partition(d: dict, index: dict[str, int], qnames: list[str], where: str) -> Partition:
+    """One partition dict (see :func:`build_cluster`) as a checked :class:`Partition`."""
+    d = dict(d)
+    pname = _name("partition name", d.pop("name", None), where)
+    w = f"{where}: partition {pname!r}"
+    hosts = d.pop("nodes", None)
+    if hosts == "ALL":
+        idx = tuple(range(len(index)))
+    elif isinstance(hosts, list | tuple) and hosts:
+        missing = [h for h in hosts if h not in index]
+        if missing:
+            raise ClusterError(f"{w} names unknown node(s) {', '.join(map(str, missing[:3]))}")
+        idx = tuple(sorted({index[h] for h in hosts}))
+    else:
+        raise ClusterError(f"{w} must list its nodes")
+    unknown = set(d) - _PARTITION_SETTINGS
+    if unknown:
+        raise ClusterError(f"{w}: unknown setting(s) {', '.join(sorted(unknown))}")
+    part = Partition(name=pname, nodes=idx, **d)
+    if part.max_time_s != INF:
+        _seconds("max time", part.max_time_s, w)
+    _count("max nodes", part.max_nodes, w, 0, MAX_NODES)
+    _count("priority tier", part.priority_tier, w, 0, 65533)
+    _count("priority job factor", part.priority_job_factor, w, 0, 65533)
+    for q in (*part.allow_qos, *([part.qos] if part.qos else [])):
+        if q not in qnames:
+            raise ClusterError(f"{w} names unknown QOS {q!r}")
+    if not isinstance(part.default, bool):
+        raise ClusterError(f"{w}: default must be true or false")
+    return part
+
+
+def _check_priority(prio: PriorityConfig, where: str) -> PriorityConfig:
+    for f in ("weight_age", "weight_fairshare", "weight_job_size", "weight_partition", "weight_qos", "weight_assoc"):
+        v = getattr(prio, f)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 2**32:
+            raise ClusterError(f"{where}: priority {f} must be a number in [0, 2^32], got {v!r}")
+    for f in ("decay_half_life_s", "max_age_s", "calc_period_s"):
+        _seconds(f"priority {f}", getattr(prio, f), where)
+    prio = PriorityConfig(**{**prio.__dict__, "fairshare": choose(FairShare, prio.fairshare, "fair-share algorithm")})
+    for acct, sh in prio.shares:
+        _name("account", acct, where)
+        if isinstance(sh, bool) or not isinstance(sh, int | float) or not 0 < sh < 2**32:
+            raise ClusterError(f"{where}: shares of account {acct!r} must be a positive number, got {sh!r}")
+    return prio
 
 
 def build_cluster(
@@ -205,106 +323,18 @@ def build_cluster(
     _name("cluster name", name, where)
     if not node_types:
         raise ClusterError(f"{where}: no nodes")
-    names: list[str] = []
-    kinds, cpus, gpus, mem, gtype = [], [], [], [], []
-    gpu_types: list[str] = []
-    seen_types: set[str] = set()
-    for k, nt in enumerate(node_types):
-        w = f"{where}: node type {nt.name!r}"
-        _name("node type name", nt.name, where)
-        if nt.name in seen_types:
-            raise ClusterError(f"{w} is defined twice")
-        seen_types.add(nt.name)
-        count = _count("count", nt.count, w, 1, MAX_NODES)
-        if len(names) + count > MAX_NODES:
-            raise ClusterError(f"{where}: more than {MAX_NODES:,} nodes")
-        c = _count("cpus", nt.cpus, w, 1)
-        g = _count("gpus", nt.gpus, w)
-        m = _count("memory (MiB)", nt.mem_mib, w)
-        if nt.gpu_type and g == 0:
-            raise ClusterError(f"{w} names a GPU type but has no GPUs")
-        if nt.gpu_type:
-            _name("GPU type", nt.gpu_type, w)
-            if nt.gpu_type not in gpu_types:
-                gpu_types.append(nt.gpu_type)
-        hosts = list(nt.names) or [f"{nt.name}{i + 1:04d}" for i in range(count)]
-        if len(hosts) != count:
-            raise ClusterError(f"{w} has {count} nodes but {len(hosts)} host names")
-        names.extend(_name("host name", h, w) for h in hosts)
-        kinds += [k] * count
-        cpus += [c] * count
-        gpus += [g] * count
-        mem += [m] * count
-        gtype += [gpu_types.index(nt.gpu_type) if nt.gpu_type else -1] * count
-    index = {h: i for i, h in enumerate(names)}
-    if len(index) != len(names):
-        dup = next(h for h in names if names.count(h) > 1)
-        raise ClusterError(f"{where}: host {dup!r} is defined twice")
+    arrays = _node_arrays(node_types, where)
+    index = {h: i for i, h in enumerate(arrays["node_names"])}
     qos = list(qos or [])
-    qnames = [_name("QOS name", q.name, where) for q in qos]
-    if len(set(qnames)) != len(qnames):
-        raise ClusterError(f"{where}: a QOS is defined twice")
-    for q in qos:
-        w = f"{where}: QOS {q.name!r}"
-        _count("priority", q.priority, w, 0, 2**32)
-        _count("max jobs per user", q.max_jobs_per_user, w, 0, MAX_NODES * 1000)
-        _count("max GPUs per user", q.max_gpus_per_user, w, 0, MAX_PER_NODE)
-        if q.max_wall_s != INF:
-            _seconds("max wall time", q.max_wall_s, w)
-    parts: list[Partition] = []
-    for d in partitions or [{"name": "all", "nodes": "ALL", "default": True}]:
-        d = dict(d)
-        pname = _name("partition name", d.pop("name", None), where)
-        w = f"{where}: partition {pname!r}"
-        hosts = d.pop("nodes", None)
-        if hosts == "ALL":
-            idx = tuple(range(len(names)))
-        elif isinstance(hosts, list | tuple) and hosts:
-            missing = [h for h in hosts if h not in index]
-            if missing:
-                raise ClusterError(f"{w} names unknown node(s) {', '.join(map(str, missing[:3]))}")
-            idx = tuple(sorted({index[h] for h in hosts}))
-        else:
-            raise ClusterError(f"{w} must list its nodes")
-        unknown = set(d) - {
-            "max_time_s",
-            "max_nodes",
-            "default",
-            "priority_tier",
-            "priority_job_factor",
-            "allow_qos",
-            "qos",
-        }
-        if unknown:
-            raise ClusterError(f"{w}: unknown setting(s) {', '.join(sorted(unknown))}")
-        part = Partition(name=pname, nodes=idx, **d)
-        if part.max_time_s != INF:
-            _seconds("max time", part.max_time_s, w)
-        _count("max nodes", part.max_nodes, w, 0, MAX_NODES)
-        _count("priority tier", part.priority_tier, w, 0, 65533)
-        _count("priority job factor", part.priority_job_factor, w, 0, 65533)
-        for q in (*part.allow_qos, *([part.qos] if part.qos else [])):
-            if q not in qnames:
-                raise ClusterError(f"{w} names unknown QOS {q!r}")
-        if not isinstance(part.default, bool):
-            raise ClusterError(f"{w}: default must be true or false")
-        parts.append(part)
+    qnames = _check_qos(qos, where)
+    parts = [
+        _partition(d, index, qnames, where) for d in partitions or [{"name": "all", "nodes": "ALL", "default": True}]
+    ]
     if len({p.name for p in parts}) != len(parts):
         raise ClusterError(f"{where}: a partition is defined twice")
     if sum(p.default for p in parts) > 1:
         raise ClusterError(f"{where}: more than one default partition")
-    prio = priority or PriorityConfig()
-    for f in ("weight_age", "weight_fairshare", "weight_job_size", "weight_partition", "weight_qos", "weight_assoc"):
-        v = getattr(prio, f)
-        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 2**32:
-            raise ClusterError(f"{where}: priority {f} must be a number in [0, 2^32], got {v!r}")
-    for f in ("decay_half_life_s", "max_age_s", "calc_period_s"):
-        _seconds(f"priority {f}", getattr(prio, f), where)
-    prio = PriorityConfig(**{**prio.__dict__, "fairshare": choose(FairShare, prio.fairshare, "fair-share algorithm")})
-    for acct, sh in prio.shares:
-        _name("account", acct, where)
-        if isinstance(sh, bool) or not isinstance(sh, int | float) or not 0 < sh < 2**32:
-            raise ClusterError(f"{where}: shares of account {acct!r} must be a positive number, got {sh!r}")
+    prio = _check_priority(priority or PriorityConfig(), where)
     for unit, what in ((cpu_unit, "cpu_unit"), (gpu_unit, "gpu_unit")):
         if unit not in (1, 1000):
             raise ClusterError(f"{where}: {what} must be 1 (whole units) or 1000 (milli-units), got {unit!r}")
@@ -318,15 +348,9 @@ def build_cluster(
         select=choose(NodeSelect, select, "node selection"),
         cpu_unit=cpu_unit,
         gpu_unit=gpu_unit,
-        node_names=tuple(names),
-        node_type=np.asarray(kinds, dtype=np.int64),
-        cpus=np.asarray(cpus, dtype=np.int64),
-        gpus=np.asarray(gpus, dtype=np.int64),
-        mem_mib=np.asarray(mem, dtype=np.int64),
-        gpu_type=np.asarray(gtype, dtype=np.int64),
-        gpu_types=tuple(gpu_types),
         source=source,
         notes=tuple(notes),
+        **arrays,
     )
 
 
@@ -346,5 +370,6 @@ __all__ = [
     "Partition",
     "PriorityConfig",
     "build_cluster",
+    "default_host_names",
     "single_resource",
 ]

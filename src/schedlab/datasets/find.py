@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from schedlab.errors import DataNotFound
+from schedlab.errors import DataNotFound, OptionError
 
 
 def cache_dir() -> Path:
@@ -55,4 +55,21 @@ def find_dataset(
     raise DataNotFound(f"{name} data not found (looked in " + ", ".join(dict.fromkeys(tried)) + f"); {hint}")
 
 
-__all__ = ["DataNotFound", "cache_dir", "data_roots", "find_dataset"]
+def resolve_data_path(spec: str, data_dir: Path | None = None) -> Path:
+    """``data:DATASET/FILE`` -> the file of a dataset found by :func:`find_dataset`, e.g.
+    ``data:surf_lisa/surf_week/tasks.parquet``; the path stays inside the dataset (no ``..``, no
+    absolute path, no symlink leading out).  Raises :class:`OptionError` / :class:`DataNotFound`."""
+    name, _, rest = spec.removeprefix("data:").partition("/")
+    if not name or not rest:
+        raise OptionError(f"{spec!r}: write data:DATASET/PATH, e.g. data:surf_lisa/surf_week/tasks.parquet")
+    parts = Path(rest).parts
+    if "/" in name or name in (".", "..") or Path(rest).is_absolute() or ".." in parts:
+        raise OptionError(f"{spec!r}: a data: path stays inside its dataset (no '..', no absolute path)")
+    root = find_dataset(name, [rest], data_dir)
+    path = root / rest
+    if not path.resolve().is_relative_to(root.resolve()):  # a symlink inside the dataset pointing out
+        raise OptionError(f"{spec!r} leads outside the {name} dataset")
+    return path
+
+
+__all__ = ["DataNotFound", "cache_dir", "data_roots", "find_dataset", "resolve_data_path"]

@@ -4,9 +4,9 @@ rewrites a job is counted in the :class:`CleaningReport`."""
 from __future__ import annotations
 
 from schedlab.analytics.jobs.hostlist import expand_hostlist
-from schedlab.analytics.jobs.schema import STATES
 from schedlab.errors import HostlistError, JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
+from schedlab.workload.jobtables.schema import STATES
 
 
 def _clean(con, staged: str, name: str, report: CleaningReport, materialize: bool = True) -> None:
@@ -84,7 +84,7 @@ def _clean(con, staged: str, name: str, report: CleaningReport, materialize: boo
              CASE WHEN cores < 0 THEN NULL ELSE cores END AS cores,
              CASE WHEN gpus < 0 THEN 0 ELSE coalesce(gpus, 0) END AS gpus, time_limit,
              CASE WHEN state IN ({states}) THEN state ELSE 'UNKNOWN' END AS state,
-             exit_code, nodelist,
+             exit_code, nodelist, account, qos, cpus, mem_per_node, gpu_type, gpu_share, nice,
              CASE WHEN _ns THEN NULL ELSE start - least(start, submit) END AS wait,
              CASE WHEN _ns THEN NULL ELSE "end" - start END AS run
       FROM k""")

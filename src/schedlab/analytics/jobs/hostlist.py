@@ -102,3 +102,78 @@ def expand_hostlist(text: str | None) -> list[str]:
             pos = m.end()
         hosts += [n + item[pos:] for n in names]
     return hosts
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)(\D*)$")  # prefix, the last run of digits, a digit-free suffix
+
+
+def _ranges(numbers: list[tuple[int, str]]) -> list[str]:
+    """Range pieces for (value, digits as written), sorted: runs of consecutive values that the
+    lower bound's width writes back exactly (``007-009``, ``8-10``)."""
+    pieces: list[str] = []
+    start = prev = None
+    for value, digits in numbers:
+        if start is not None and value == prev[0] + 1 and str(value).zfill(len(start[1])) == digits:
+            prev = (value, digits)
+            continue
+        if start is not None:
+            pieces.append(start[1] if start == prev else f"{start[1]}-{prev[1]}")
+        start = prev = (value, digits)
+    if start is not None:
+        pieces.append(start[1] if start == prev else f"{start[1]}-{prev[1]}")
+    return pieces
+
+
+def _bracket(pieces: list[str]) -> str:
+    return pieces[0] if len(pieces) == 1 and "-" not in pieces[0] else f"[{','.join(pieces)}]"
+
+
+def _merge_outer(items: list[tuple[str, str]]) -> list[str]:
+    """Items (head, rest: the numbers of the head's last number run) whose rests are the same and
+    whose heads differ only in their last number become one: ``r201n[01-20]`` and ``r202n[01-20]``
+    -> ``r[201-202]n[01-20]``.  Exact: every head number goes with the same set of rests."""
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for head, rest in items:
+        m = _NUMBERED.match(head) if rest else None  # rest "": a name without digits
+        if m is None:
+            groups.setdefault((head + rest, ""), [])
+            continue
+        groups.setdefault((m.group(1), m.group(3) + rest), []).append((int(m.group(2)), m.group(2)))
+    out = []
+    for (head, rest), numbers in groups.items():
+        if not numbers:
+            out.append(head)
+        elif len(numbers) == 1:
+            out.append(f"{head}{numbers[0][1]}{rest}")
+        else:
+            out.append(f"{head}{_bracket(_ranges(sorted(set(numbers), key=lambda n: (n[0], len(n[1])))))}{rest}")
+    return out
+
+
+def compress_hostlist(names) -> str:
+    """The Slurm hostlist of ``names``, the inverse of :func:`expand_hostlist` (as a set: each
+    prefix's numbers sorted, duplicates once).
+
+    ``nid0001 nid0002 nid0003 nid0007`` -> ``nid[0001-0003,0007]``; zero padding kept; several
+    prefixes (and suffixes: ``n01-ib``) give several items, in the order they first appear; a
+    rectangle of two numbers is one item (``r[1-2]n[01-20]``); names without digits are kept as
+    they are.  Raises :class:`HostlistError` for a name that is empty or holds ``[``, ``]``, ``,``
+    or whitespace (it could not be read back)."""
+    groups: dict[tuple[str, str | None], set[tuple[int, str]]] = {}
+    for name in names:
+        name = str(name)
+        if not name or any(c in name for c in "[],") or any(c.isspace() for c in name):
+            raise HostlistError(f"host name {name[:80]!r} cannot be written in a hostlist")
+        m = _NUMBERED.match(name)
+        if m is None:
+            groups.setdefault((name, None), set())  # None: not a prefix of numbered names
+        else:
+            prefix, digits, suffix = m.groups()
+            groups.setdefault((prefix, suffix), set()).add((int(digits), digits))
+    items: list[tuple[str, str]] = []
+    for (prefix, suffix), numbers in groups.items():
+        if suffix is None:
+            items.append((prefix, ""))
+        else:
+            items.append((prefix, _bracket(_ranges(sorted(numbers, key=lambda n: (n[0], len(n[1]))))) + suffix))
+    return ",".join(_merge_outer(items))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schedlab.analytics.jobs.schema import JOB_COLUMNS
 from schedlab.errors import ClassRuleError
 from schedlab.workload.cleaning_report import CleaningReport
+from schedlab.workload.jobtables.schema import JOB_COLUMNS
 
 
 @dataclass

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import re
+import zlib
 from pathlib import Path
 
 from schedlab.errors import JobFormatError
+from schedlab.workload.jobtables.schema import FORMATS
+
+#: how the Alibaba GPU pod list's header starts (``openb_pod_list_*.csv``)
+POD_HEADER = "name,cpu_milli,memory_mib,num_gpu,gpu_milli"
+#: an SWF data line: whitespace-separated plain numbers only
+_SWF_LINE = re.compile(r"\s*(?:[+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?\s+){5,}[+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?\s*", re.ASCII)
 
 
 def detect_format(path: Path) -> str:
@@ -19,6 +28,8 @@ def detect_format(path: Path) -> str:
     name = path.name.lower()
     if name.endswith((".swf", ".swf.gz")):
         return "swf"
+    if name.endswith((".json", ".json.gz")):
+        return "sacct_json"
     if name.endswith(".parquet"):
         import pyarrow.parquet as pq
 
@@ -31,21 +42,34 @@ def detect_format(path: Path) -> str:
         if {"bsld", "procs", "start", "end", "job_id"} <= cols:
             return "schedlab"
         return "parquet"
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError as exc:
-        raise JobFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if head[:2] == b"\x1f\x8b":
+    head = _head(path)
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if text.lstrip().startswith("{"):
+        return "sacct_json"
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    first = lines[0] if lines else ""
+    if first.lstrip().startswith(";") or _SWF_LINE.fullmatch(first):
         return "swf"
-    first = head.decode("utf-8", errors="replace").splitlines()[0] if head else ""
     if "|" in first:
         return "sacct"
-    if first.lstrip().startswith(";"):
-        return "swf"
     low = first.lower()
+    if low.replace(" ", "").startswith(POD_HEADER):
+        return "alibaba_pods"
     if "bsld" in low and "procs" in low:
         return "schedlab"
     if "," in first:
         return "csv"
-    raise JobFormatError(f"{path}: cannot tell the format (give --format sacct|csv|parquet|swf|opendc|schedlab)")
+    raise JobFormatError(f"{path}: cannot tell the format (give --format {'|'.join(FORMATS[1:])})")
+
+
+def _head(path: Path) -> bytes:
+    """The first 4 KiB of the file, decompressed when it is gzip."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(4096)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise JobFormatError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    return head

@@ -9,6 +9,7 @@ import numpy as np
 
 from schedlab.errors import JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
+from schedlab.workload.jobtables.schema import absent_resources
 
 
 def _schedlab_frame(path: Path, report: CleaningReport):
@@ -57,10 +58,11 @@ def _schedlab_frame(path: Path, report: CleaningReport):
             "end": df["end"].astype(float),
             "nodes": (df["size"] if unit == "nodes" and "size" in df else pd.Series([pd.NA] * n)).astype("Int64"),
             "cores": df["procs"].astype("Int64"),
-            "gpus": 0,
+            "gpus": pd.Series([pd.NA] * n, dtype="Int64"),
             "time_limit": df["req_time"].astype(float) if "req_time" in df else np.nan,
             "state": "UNKNOWN",
             "exit_code": pd.Series([pd.NA] * n, dtype="string"),
             "nodelist": pd.Series([pd.NA] * n, dtype="string"),
+            **absent_resources(n, cpus=df["procs"].astype(float).to_numpy()),
         }
     )

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from schedlab.analytics.jobs.frames import _frame_from_columns
-from schedlab.analytics.jobs.schema import ALIASES
 from schedlab.errors import JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
+from schedlab.workload.jobtables.frames import _frame_from_columns
+from schedlab.workload.jobtables.schema import ALIASES
 
 
 def read_text_lines(path: Path, what: str) -> list[str]:
@@ -33,9 +33,15 @@ def read_text_lines(path: Path, what: str) -> list[str]:
     return lines
 
 
-def read_sacct(path: Path, tz: str, report: CleaningReport):
+#: the cleaning-report entry of the job-step lines a simulation drops (``steps="drop"``)
+STEP_RULE = "job steps (123.batch, 123.0, 123.extern): part of their job"
+
+
+def read_sacct(path: Path, tz: str, report: CleaningReport, steps: str = "fold"):
     """``sacct --parsable2`` output ('|'-separated, header line).  Job steps (``123.batch``,
-    ``123.0``, ``123.extern``) are folded into their job and counted; the job's own line wins."""
+    ``123.0``, ``123.extern``) are left out, the job's own line wins: with ``steps="fold"`` (analyze)
+    a note counts them and ``read`` counts jobs; with ``steps="drop"`` (a simulation) ``read``
+    counts every line and the steps are a dropped rule (:data:`STEP_RULE`)."""
     import io
 
     import pandas as pd
@@ -57,8 +63,12 @@ def read_sacct(path: Path, tz: str, report: CleaningReport):
     if idcol is None:
         raise JobFormatError(f"{path}: no JobID column; found {', '.join(df.columns)}")
     step = df[idcol].str.contains(".", regex=False)
-    report.read = int((~step).sum())
-    report.notes.append(f"{int(step.sum()):,} job-step lines (e.g. 123.batch) folded into their jobs")
+    if steps == "drop":
+        report.read = len(df)
+        report.drop(STEP_RULE, int(step.sum()))
+    else:
+        report.read = int((~step).sum())
+        report.notes.append(f"{int(step.sum()):,} job-step lines (e.g. 123.batch) folded into their jobs")
     file_lines = np.array([i for i, _ in numbered[1:]], dtype=np.int64)
     lines_no = file_lines[~step.to_numpy()]  # file lines of the jobs, for error messages
     jobs = df[~step].reset_index(drop=True)

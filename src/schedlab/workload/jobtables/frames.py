@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from schedlab.analytics.jobs.fields import _gpus_from_tres, check_numbers, counts, durations, normalize_state
-from schedlab.analytics.jobs.schema import ALIASES, JOB_COLUMNS, REQUIRED, _find_col
-from schedlab.analytics.jobs.timezones import MAX_EPOCH, parse_times
 from schedlab.errors import JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
+from schedlab.workload.jobtables.fields import _gpus_from_tres, check_numbers, counts, durations, normalize_state
+from schedlab.workload.jobtables.schema import ALIASES, JOB_COLUMNS, REQUIRED, _find_col
+from schedlab.workload.jobtables.timezones import MAX_EPOCH, parse_times
+from schedlab.workload.jobtables.tres import _resource_columns
 
 
 def _frame_from_columns(df, path: str, tz: str, report: CleaningReport, rows=None):
@@ -24,7 +25,9 @@ def _frame_from_columns(df, path: str, tz: str, report: CleaningReport, rows=Non
     _count_columns(out, df, cols, path, rows)
     out["time_limit"] = _time_limit(df, cols, path, report, rows)
     out["state"] = _state(df, cols)
-    return out[list(JOB_COLUMNS)].reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    _resource_columns(out, df.reset_index(drop=True), cols, path, report, rows)
+    return out[list(JOB_COLUMNS)]
 
 
 def _check_columns(df, cols: dict, path: str):
@@ -49,10 +52,11 @@ def _check_columns(df, cols: dict, path: str):
 
 
 def _text_columns(out, df, cols: dict) -> None:
-    """user, partition, node_type, exit_code, nodelist: stripped text, Slurm's empty markers as NA."""
+    """user, partition, node_type, exit_code, nodelist, account, qos: stripped text, Slurm's empty
+    markers as NA."""
     import pandas as pd
 
-    for c in ("user", "partition", "node_type", "exit_code", "nodelist"):
+    for c in ("user", "partition", "node_type", "exit_code", "nodelist", "account", "qos"):
         if cols[c] is None:
             out[c] = pd.Series(pd.NA, index=df.index, dtype="string")
             continue
@@ -96,8 +100,9 @@ def _time_columns(out, df, cols: dict, dur, path: str, tz: str, report: Cleaning
 
 
 def _count_columns(out, df, cols: dict, path: str, rows) -> None:
-    """nodes, cores and gpus as integers (gpus from an AllocTRES column when there is no GPU column);
-    a value that is not a whole number up to 10^8 is refused (see :func:`.fields.counts`)."""
+    """nodes, cores and gpus as integers (gpus from an AllocTRES column when there is no GPU column;
+    NA without either: "not in the source", read as 0 by the analytics cleaning); a value that is
+    not a whole number up to 10^8 is refused (see :func:`.fields.counts`)."""
     import pandas as pd
 
     for c in ("nodes", "cores", "gpus"):
@@ -107,7 +112,8 @@ def _count_columns(out, df, cols: dict, path: str, rows) -> None:
             out[c] = pd.Series(pd.NA, index=df.index, dtype="Int64")
     if cols["gpus"] is None:
         tres = next((c for c in df.columns if c.lower() in ("alloctres", "reqtres", "tres")), None)
-        out["gpus"] = _gpus_from_tres(df[tres], path, tres, rows).to_numpy() if tres is not None else 0
+        if tres is not None:
+            out["gpus"] = _gpus_from_tres(df[tres], path, tres, rows).to_numpy()
 
 
 def _time_limit(df, cols: dict, path: str, report: CleaningReport, rows):
@@ -119,9 +125,11 @@ def _time_limit(df, cols: dict, path: str, report: CleaningReport, rows):
     if col is None:
         return np.nan
     tl = df[col]
-    if not pd.api.types.is_numeric_dtype(tl):
+    if not pd.api.types.is_numeric_dtype(tl):  # a bare number is minutes (Slurm's TimelimitRaw too)
         return durations(tl.to_numpy(), path, col, rows)
     x = tl.to_numpy(dtype=np.float64, na_value=np.nan)
+    if col.lower() == "timelimitraw":  # sacct's TimelimitRaw: minutes
+        x = x * 60.0
     check_numbers(x, path, col, rows, lo=-MAX_EPOCH, hi=MAX_EPOCH)
     with np.errstate(invalid="ignore"):
         neg = x < 0

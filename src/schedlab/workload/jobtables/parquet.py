@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schedlab.analytics.jobs.fields import MAX_COUNT
-from schedlab.analytics.jobs.schema import ALIASES, JOB_COLUMNS, REQUIRED, _find_col
-from schedlab.analytics.jobs.store import _describe, _sql_str
-from schedlab.analytics.jobs.timezones import MAX_EPOCH, _note_naive, check_timezone
 from schedlab.errors import JobFormatError
 from schedlab.workload.cleaning_report import CleaningReport
+from schedlab.workload.jobtables.fields import MAX_COUNT
+from schedlab.workload.jobtables.schema import ALIASES, JOB_COLUMNS, REQUIRED, _find_col
+from schedlab.workload.jobtables.store import _describe, _sql_str
+from schedlab.workload.jobtables.timezones import MAX_EPOCH, _note_naive, check_timezone
+from schedlab.workload.jobtables.tres import MAX_MEM_MIB, MAX_NICE
 
 
 def _time_sql(con, src: str, col: str, typ: str, tz: str, report: CleaningReport) -> str | None:
@@ -64,7 +65,7 @@ def _parquet_sql(con, path: Path, tz: str, report: CleaningReport):
             "Accepted names: " + "; ".join(f"{c}: {'/'.join(ALIASES[c])}" for c in missing)
         )
     sel = {}
-    for c in ("job_id", "user", "partition", "node_type", "exit_code", "nodelist"):
+    for c in ("job_id", "user", "partition", "node_type", "exit_code", "nodelist", "account", "qos", "gpu_type"):
         sel[c] = f'CAST("{cols[c]}" AS VARCHAR)' if cols[c] else "CAST(NULL AS VARCHAR)"
     for c in ("submit", "start", "end"):
         if cols[c]:
@@ -85,21 +86,8 @@ def _parquet_sql(con, path: Path, tz: str, report: CleaningReport):
         sel["end"] = f'({sel["start"]}) + CAST("{dur}" AS DOUBLE)' + (" / 1000.0" if ms == "ms" else "")
         report.notes.append(f"end = start + {dur} ({'milliseconds' if ms == 'ms' else 'seconds'})")
     checks = [(cols[c] or c, sel[c], "time", c) for c in ("submit", "start", "end")]
-    for c in ("nodes", "cores", "gpus"):
-        if cols[c] and not _numeric(types[cols[c]]):
-            return None  # text counts: parsed (and checked) with pandas
-        sel[c] = (
-            _count_sql(f'"{cols[c]}"') if cols[c] else ("CAST(0 AS BIGINT)" if c == "gpus" else "CAST(NULL AS BIGINT)")
-        )
-        if cols[c]:
-            checks.append((cols[c], f'CAST("{cols[c]}" AS DOUBLE)', "count", c))
-    if cols["time_limit"]:
-        if not _numeric(types[cols["time_limit"]]):
-            return None
-        sel["time_limit"] = f'CAST("{cols["time_limit"]}" AS DOUBLE)'
-        checks.append((cols["time_limit"], sel["time_limit"], "limit", "time_limit"))
-    else:
-        sel["time_limit"] = "CAST(NULL AS DOUBLE)"
+    if not _number_sql(cols, types, sel, checks):
+        return None  # text counts, sizes or TRES: parsed (and checked) with pandas
     sel["state"] = _state_sql(cols["state"], types)
     _check_values(con, path, checks, sel, report)
     return (
@@ -107,6 +95,35 @@ def _parquet_sql(con, path: Path, tz: str, report: CleaningReport):
         + ", ".join(f'{sel[c]} AS "{c}"' for c in JOB_COLUMNS)
         + f", file_row_number AS _row FROM read_parquet('{_sql_str(path)}', file_row_number = true)"
     )
+
+
+#: columns read only through pandas (Slurm TRES, GRES and memory strings, sacct's ReqCPUS)
+_PANDAS_ONLY = ("alloctres", "reqtres", "tres", "allocgres", "reqgres", "gres", "reqmem", "reqcpus", "req_cpus")
+
+
+def _number_sql(cols: dict, types: dict, sel: dict, checks: list) -> bool:
+    """Fill ``sel`` and ``checks`` for the numeric columns (counts, time limit, cpus, memory, GPU
+    share, nice); False when one of them is text or the file has TRES/GRES/ReqMem columns, which
+    pandas parses (see :mod:`.tres`)."""
+    if any(c.lower() in _PANDAS_ONLY for c in types):
+        return False
+    numeric = ("nodes", "cores", "gpus", "time_limit", "cpus", "mem_per_node", "gpu_share", "nice")
+    if any(cols[c] and not _numeric(types[cols[c]]) for c in numeric):
+        return False
+    for c in ("nodes", "cores", "gpus", "nice"):
+        sel[c] = _count_sql(f'"{cols[c]}"') if cols[c] else "CAST(NULL AS BIGINT)"
+        if cols[c]:
+            checks.append((cols[c], f'CAST("{cols[c]}" AS DOUBLE)', "nice" if c == "nice" else "count", c))
+    for c, kind in (("time_limit", "limit"), ("cpus", "cpus"), ("mem_per_node", "mem"), ("gpu_share", "share")):
+        if c == "cpus" and not cols[c] and cols["cores"]:
+            sel[c] = f'CAST("{cols["cores"]}" AS DOUBLE)'  # checked as a count above
+            continue
+        sel[c] = f'CAST("{cols[c]}" AS DOUBLE)' if cols[c] else "CAST(NULL AS DOUBLE)"
+        if c == "time_limit" and cols[c] and cols[c].lower() == "timelimitraw":
+            sel[c] += " * 60.0"  # sacct's TimelimitRaw: minutes
+        if cols[c]:
+            checks.append((cols[c], sel[c], kind, c))
+    return True
 
 
 def _numeric(typ: str) -> bool:
@@ -127,11 +144,19 @@ def _state_sql(col: str | None, types: dict[str, str]) -> str:
 
 
 _BAD = {
+    "cpus": f"NOT ({{v}} IS NULL OR isnan({{v}}) OR ({{v}} >= 0 AND {{v}} <= {MAX_COUNT}))",
+    "mem": f"NOT ({{v}} IS NULL OR isnan({{v}}) OR ({{v}} >= 0 AND {{v}} <= {MAX_MEM_MIB:.0f}))",
+    "share": "NOT ({v} IS NULL OR isnan({v}) OR ({v} >= 0 AND {v} <= 1))",
+    "nice": f"NOT ({{v}} IS NULL OR isnan({{v}}) OR (abs({{v}}) <= {MAX_NICE} AND {{v}} = floor({{v}})))",
     "time": f"NOT ({{v}} IS NULL OR isnan({{v}}) OR abs({{v}}) <= {MAX_EPOCH:.0f})",
     "count": f"NOT ({{v}} IS NULL OR isnan({{v}}) OR (abs({{v}}) <= {MAX_COUNT} AND {{v}} = floor({{v}})))",
     "limit": f"NOT ({{v}} IS NULL OR isnan({{v}}) OR abs({{v}}) <= {MAX_EPOCH:.0f})",
 }
 _WHAT = {
+    "cpus": f"a CPU count in [0, {MAX_COUNT:,}]",
+    "mem": f"a memory size in [0, {MAX_MEM_MIB:g}] MiB per node",
+    "share": "a GPU share in [0, 1]",
+    "nice": f"a whole nice value in [-{MAX_NICE:,}, {MAX_NICE:,}]",
     "time": f"a time in epoch seconds up to {MAX_EPOCH:g} (year 5138)",
     "count": f"a whole number up to {MAX_COUNT:,}",
     "limit": f"a time limit in seconds up to {MAX_EPOCH:g}",
@@ -160,7 +185,7 @@ def _check_values(con, path: Path, checks: list, sel: dict, report: CleaningRepo
                 "ORDER BY file_row_number LIMIT 1"
             ).fetchone()
             raise JobFormatError(f"{path}: column {col!r}, row {int(row) + 1}: {val!r} is not {_WHAT[kind]}")
-        if n_neg and kind != "count":
+        if n_neg and kind in ("time", "limit"):
             rule = (
                 f"{canon}: negative time (before 1970) -> missing"
                 if kind == "time"
@@ -191,7 +216,7 @@ def _opendc_sql(con, path: Path, tz: str, report: CleaningReport) -> str:
     for c in ("duration", "cpu_count", "gpu_count"):
         if c in types and not _numeric(types[c]):
             raise JobFormatError(f"{path}: OpenDC column {c} has type {types[c]}; expected a number")
-    gpus = "coalesce(" + _count_sql("gpu_count") + ", 0)" if "gpu_count" in types else "CAST(0 AS BIGINT)"
+    gpus = _count_sql("gpu_count") if "gpu_count" in types else "CAST(NULL AS BIGINT)"
     cores = _count_sql("cpu_count") if "cpu_count" in types else "CAST(NULL AS BIGINT)"
     sel = {"submit": t, "end": f"{t} + CAST(duration AS DOUBLE) / 1000.0"}
     checks = [("submission_time", t, "time", "submit"), ("duration", sel["end"], "time", "end")]
@@ -200,6 +225,7 @@ def _opendc_sql(con, path: Path, tz: str, report: CleaningReport) -> str:
     t = sel["submit"]
     report.notes.append(
         "OpenDC trace: no start time (start = submit, wait unknown), no final state (UNKNOWN), one host per task"
+        + ("; mem_capacity not read (the format states no unit)" if "mem_capacity" in types else "")
     )
     return (
         f'SELECT CAST(id AS VARCHAR) AS job_id, CAST(NULL AS VARCHAR) AS "user", CAST(NULL AS VARCHAR) AS partition, '
@@ -207,5 +233,8 @@ def _opendc_sql(con, path: Path, tz: str, report: CleaningReport) -> str:
         f'{sel["end"]} AS "end", '
         f"CAST(1 AS BIGINT) AS nodes, {cores} AS cores, {gpus} AS gpus, CAST(NULL AS DOUBLE) AS time_limit, "
         f"'UNKNOWN' AS state, CAST(NULL AS VARCHAR) AS exit_code, CAST(NULL AS VARCHAR) AS nodelist, "
+        "CAST(NULL AS VARCHAR) AS account, CAST(NULL AS VARCHAR) AS qos, "
+        f"CAST({cores} AS DOUBLE) AS cpus, CAST(NULL AS DOUBLE) AS mem_per_node, CAST(NULL AS VARCHAR) AS gpu_type, "
+        "CAST(NULL AS DOUBLE) AS gpu_share, CAST(NULL AS BIGINT) AS nice, "
         f"file_row_number AS _row FROM read_parquet('{_sql_str(path)}', file_row_number = true)"
     )

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from schedlab.analytics.jobs.schema import _SQL_TYPES
 from schedlab.errors import JobFormatError, SchedlabError
+from schedlab.workload.jobtables.schema import _SQL_TYPES
 
 
 def _bytes(size: str) -> float | None:

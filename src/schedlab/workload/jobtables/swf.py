@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from schedlab.workload.cleaning_report import CleaningReport
+from schedlab.workload.jobtables.schema import absent_resources
 
 
 def read_swf_jobs(path: Path, report: CleaningReport):
@@ -68,10 +69,11 @@ def read_swf_jobs(path: Path, report: CleaningReport):
             "end": end,
             "nodes": pd.Series(np.maximum(nodes, 1)).astype("Int64"),
             "cores": pd.Series(np.where(procs > 0, procs, np.nan)).round().astype("Int64"),
-            "gpus": 0,
+            "gpus": pd.Series([pd.NA] * len(f), dtype="Int64"),
             "time_limit": np.where(req > 0, req, np.nan),
             "state": state.astype("string"),
             "exit_code": pd.Series([pd.NA] * len(f), dtype="string"),
             "nodelist": pd.Series([pd.NA] * len(f), dtype="string"),
+            **absent_resources(len(f), cpus=np.where(procs > 0, procs, np.nan)),
         }
     )

@@ -1,5 +1,5 @@
 """The canonical job schema: column names and SQL types, the source names accepted for each
-column, the final states and the input formats (see the table in :mod:`schedlab.analytics.jobs`)."""
+column, the final states and the input formats (see the table in :mod:`schedlab.workload.jobtables`)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ JOB_COLUMNS: tuple[str, ...] = (
     "state",
     "exit_code",
     "nodelist",
+    "account",
+    "qos",
+    "cpus",
+    "mem_per_node",
+    "gpu_type",
+    "gpu_share",
+    "nice",
 )
 _SQL_TYPES = {
     "job_id": "VARCHAR",
@@ -34,7 +41,16 @@ _SQL_TYPES = {
     "state": "VARCHAR",
     "exit_code": "VARCHAR",
     "nodelist": "VARCHAR",
+    "account": "VARCHAR",
+    "qos": "VARCHAR",
+    "cpus": "DOUBLE",
+    "mem_per_node": "DOUBLE",
+    "gpu_type": "VARCHAR",
+    "gpu_share": "DOUBLE",
+    "nice": "BIGINT",
 }
+#: the resource columns a multi-resource simulation reads (NULL: not in the source)
+RESOURCE_COLUMNS = ("account", "qos", "cpus", "mem_per_node", "gpu_type", "gpu_share", "nice")
 REQUIRED = ("job_id", "submit")
 STATES = (
     "COMPLETED",
@@ -48,7 +64,7 @@ STATES = (
     "DEADLINE",
     "UNKNOWN",
 )
-FORMATS = ("auto", "sacct", "csv", "parquet", "swf", "opendc", "schedlab")
+FORMATS = ("auto", "sacct", "sacct_json", "csv", "parquet", "swf", "opendc", "schedlab", "alibaba_pods")
 
 #: Source column names accepted for each canonical column (case-insensitive), for CSV and Parquet.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -62,10 +78,19 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "nodes": ("nodes", "nnodes", "node_count", "num_nodes", "allocnodes"),
     "cores": ("cores", "ncpus", "cpus", "cpu_count", "alloccpus", "num_cores", "procs"),
     "gpus": ("gpus", "ngpus", "gpu_count", "num_gpus"),
-    "time_limit": ("time_limit", "timelimit", "walltime", "req_time", "time_limit_s"),
+    "time_limit": ("time_limit", "timelimit", "walltime", "req_time", "time_limit_s", "timelimitraw"),
     "state": ("state", "status", "final_state", "job_state"),
     "exit_code": ("exit_code", "exitcode"),
     "nodelist": ("nodelist", "node_list", "hosts", "hostlist"),
+    "account": ("account", "acct", "project"),
+    "qos": ("qos",),
+    # total CPUs; without such a column: the cores column, TRES cpu=, ReqCPUS (see .requests)
+    "cpus": ("cpus", "cpus_total", "total_cpus"),
+    # MiB per node (numbers) or Slurm sizes ("64G"); sacct's ReqMem and TRES mem= are read apart
+    "mem_per_node": ("mem_per_node", "memory_per_node", "mem_per_node_mib"),
+    "gpu_type": ("gpu_type", "gpu_model", "gpu_spec"),
+    "gpu_share": ("gpu_share",),
+    "nice": ("nice",),
 }
 
 
@@ -75,3 +100,13 @@ def _find_col(columns, canonical: str):
         if a in low:
             return low[a]
     return None
+
+
+def absent_resources(n: int, **given) -> dict:
+    """The :data:`RESOURCE_COLUMNS` of a source that has none of them (all NA), except those ``given``."""
+    import pandas as pd
+
+    kinds = {"DOUBLE": "Float64", "BIGINT": "Int64", "VARCHAR": "string"}
+    out = {c: pd.Series([pd.NA] * n, dtype=kinds[_SQL_TYPES[c]]) for c in RESOURCE_COLUMNS}
+    out.update({c: pd.Series(v) for c, v in given.items()})
+    return out
