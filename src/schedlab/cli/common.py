@@ -157,7 +157,12 @@ def parse_ints(text: str, what: str) -> list[int]:
 
 
 # --- shared option types -------------------------------------------------------------------------
-TRACE_HELP = f"Bundled trace name ({', '.join(BUNDLED)}) or path to an SWF file (.swf or .swf.gz)."
+TRACE_HELP = (
+    f"Bundled trace name ({', '.join(BUNDLED)}), a path to an SWF file (.swf or .swf.gz), or a job table: "
+    "sacct --parsable2 or --json output, CSV/Parquet with Slurm-like columns, OpenDC tasks Parquet, the Alibaba "
+    "pod list (data:alibaba_openb2023/openb_pod_list_default.csv.gz names a file of ../shared/data); the format "
+    "is detected from the content."
+)
 JSON_HELP = "Print one JSON object to stdout instead of tables."
 TAU_HELP = "Bounded-slowdown threshold in seconds: bsld = max(1, (wait+run)/max(run, tau))."
 

@@ -7,9 +7,15 @@ with its GPU type).  Exclusive allocation: a node fits only when idle, and the j
 shared allocation (cons_tres): a node fits when every free resource covers the request.
 
 Pools are CSR lists: ``pool_ptr``/``pool_idx`` (the nodes of each pool, ascending) and
-``np_ptr``/``np_idx`` (the pools of each node).  ``pool_idle[p]`` counts idle nodes and
-``pool_free[p, r]`` sums free resources, kept as nodes are taken and given back: a job whose pool
-cannot hold it by these counts is rejected without a node scan.
+``np_ptr``/``np_idx`` (the pools of each node; ``np_pos``: the node's position in that pool).  The
+counters ``cnt = (pool_idle, pool_free, lvl, div, bits, word_ptr, np_pos)`` are kept as nodes are
+taken and given back: ``pool_idle[p]`` counts idle nodes, ``pool_free[p, r]`` sums free resources,
+``lvl[p, r, b]`` counts the nodes whose free amount of resource r is at least level b (levels:
+``min(value // div[r], B)``, B = 256, ``div[r]`` sized to the largest node), and ``bits`` holds one
+bit per pool position (64 to a word, each pool's words from ``word_ptr[p]``), set while the node
+has a free CPU.  A job whose pool cannot hold it by the counts (fewer than ``nodes[j]`` nodes with
+enough of some one resource) is rejected without a node scan; node scans skip the words of full
+nodes.  On a full machine almost every waiting job is decided in O(1).
 
 EASY's reservation (``reserve``) is resource-exact: it releases running jobs in the order of their
 estimated ends on a projected copy of the state until the head job fits, picks the nodes it
@@ -25,6 +31,50 @@ from numba import njit
 
 R = 3  # CPU, GPU, memory
 SEL_FIRST, SEL_BEST = 0, 1
+B = 256  # levels per resource in the fit index
+UNLIMITED = 2**50  # prepare's memory of a node type whose memory is not modelled
+
+
+@njit(cache=True, inline="always")
+def level(v, d):
+    return min(v // d, B)
+
+
+@njit(cache=True)
+def build_counters(tot, pool_ptr, pool_idx, np_ptr, np_idx):
+    """The counters ``cnt`` for an idle machine (see the module docstring)."""
+    P = pool_ptr.shape[0] - 1
+    word_ptr = np.zeros(P + 1, dtype=np.int64)
+    for p in range(P):
+        word_ptr[p + 1] = word_ptr[p] + (pool_ptr[p + 1] - pool_ptr[p] + 63) // 64
+    bits = np.zeros(max(word_ptr[P], 1), dtype=np.int64)
+    np_pos = np.zeros(np_idx.shape[0], dtype=np.int64)
+    for p in range(P):
+        for i in range(pool_ptr[p], pool_ptr[p + 1]):
+            n, pos = pool_idx[i], i - pool_ptr[p]
+            for k in range(np_ptr[n], np_ptr[n + 1]):
+                if np_idx[k] == p:
+                    np_pos[k] = pos
+            bits[word_ptr[p] + pos // 64] |= np.int64(1) << np.int64(pos % 64)
+    div = np.ones(R, dtype=np.int64)
+    for r in range(R):
+        m = 0
+        for n in range(tot.shape[0]):
+            if tot[n, r] < UNLIMITED:
+                m = max(m, tot[n, r])
+        div[r] = max(1, (m + B - 1) // B)
+    pool_idle = np.zeros(P, dtype=np.int64)
+    pool_free = np.zeros((P, R), dtype=np.int64)
+    lvl = np.zeros((P, R, B + 1), dtype=np.int64)
+    for p in range(P):
+        for i in range(pool_ptr[p], pool_ptr[p + 1]):
+            n = pool_idx[i]
+            pool_idle[p] += 1
+            for r in range(R):
+                pool_free[p, r] += tot[n, r]
+                for b in range(level(tot[n, r], div[r]) + 1):
+                    lvl[p, r, b] += 1
+    return pool_idle, pool_free, lvl, div, bits, word_ptr, np_pos
 
 
 @njit(cache=True, inline="always")
@@ -40,67 +90,50 @@ def node_fits(n, j, free, tot, req, excl):
     return True
 
 
-@njit(cache=True, inline="always")
-def slack_ok(n, j, slack, req, excl):
-    """A job ending after the shadow time may use reserved node ``n`` only within its slack."""
-    if excl:
-        return False
-    for r in range(R):  # noqa: SIM110
-        if slack[n, r] < req[j, r]:
-            return False
-    return True
-
-
 @njit(cache=True)
-def pool_may_fit(p, j, nodes, req, excl, pool_idle, pool_free):
-    """Necessary condition from the pool's counters (no node scan)."""
-    if excl:
-        return pool_idle[p] >= nodes[j]
-    for r in range(R):  # noqa: SIM110
-        if pool_free[p, r] < nodes[j] * req[j, r]:
-            return False
-    return True
-
-
-@njit(cache=True)
-def choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, slack, guard, out):
+def choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, slack, guard, out, cnt):
     """Pick ``nodes[j]`` nodes of pool ``p`` for job ``j`` into ``out``; True when enough fit.
 
     ``guard``: the job ends after the shadow time, so reserved nodes are usable only within their
     slack.  First-fit takes the lowest node indices; best-fit the nodes left with the least free
-    GPUs, then CPUs, then memory after the job takes its share (ties: lowest index)."""
+    GPUs, then CPUs, then memory after the job takes its share (ties: lowest index).  Only nodes
+    with a free CPU are looked at (all of them for a job asking no CPU).  (The tests are written
+    out here, not called: a call in this loop makes it many times slower under numba.)"""
     need = nodes[j]
     a, b = pool_ptr[p], pool_ptr[p + 1]
-    if sel == SEL_FIRST or need == b - a:
-        k = 0
-        for i in range(a, b):
-            n = pool_idx[i]
-            if node_fits(n, j, free, tot, req, excl) and (
-                not guard or not in_resv[n] or slack_ok(n, j, slack, req, excl)
-            ):
-                out[k] = n
-                k += 1
-                if k == need:
-                    return True
-        return False
-    cand = np.empty(b - a, dtype=np.int64)
-    key = np.empty(b - a)
+    bits, wp = cnt[4], cnt[5][p]
+    r0, r1, r2 = req[j, 0], req[j, 1], req[j, 2]
+    use_bits = excl or r0 > 0
+    first = sel == SEL_FIRST or need == b - a
     m = 0
-    for i in range(a, b):
-        n = pool_idx[i]
-        usable = not guard or not in_resv[n] or slack_ok(n, j, slack, req, excl)
-        if usable and node_fits(n, j, free, tot, req, excl):
-            cand[m] = n
-            if excl:
-                key[m] = 0.0
-            else:  # leftover GPUs dominate, then CPUs, then memory (scaled into one float key)
-                key[m] = (
-                    (free[n, 1] - req[j, 1]) * 1e12
-                    + (free[n, 0] - req[j, 0]) * 1e6
-                    + min(free[n, 2] - req[j, 2], 999999) * 1.0
-                )
+    cand = np.empty(0 if first else b - a, dtype=np.int64)
+    key = np.empty(0 if first else b - a)
+    for w in range((b - a + 63) // 64):
+        word = bits[wp + w] if use_bits else np.int64(-1)
+        if word == 0:
+            continue
+        for bit in range(min(64, b - a - w * 64)):
+            if ((word >> bit) & 1) == 0:
+                continue
+            n = pool_idx[a + w * 64 + bit]
+            if excl:  # a set bit is an idle node; reserved ones are out of bounds for a guarded job
+                if guard and in_resv[n]:
+                    continue
+            else:
+                if free[n, 0] < r0 or free[n, 1] < r1 or free[n, 2] < r2:
+                    continue
+                if guard and in_resv[n] and (slack[n, 0] < r0 or slack[n, 1] < r1 or slack[n, 2] < r2):
+                    continue
+            if first:
+                out[m] = n
+                m += 1
+                if m == need:
+                    return True
+                continue
+            cand[m] = n  # leftover GPUs dominate, then CPUs, then memory (scaled into one float key)
+            key[m] = 0.0 if excl else (free[n, 1] - r1) * 1e12 + (free[n, 0] - r0) * 1e6 + min(free[n, 2] - r2, 999999)
             m += 1
-    if m < need:
+    if first or m < need:
         return False
     order = np.argsort(key[:m], kind="mergesort")
     for k in range(need):
@@ -109,96 +142,63 @@ def choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, 
 
 
 @njit(cache=True)
-def _pools_add(n, sign, delta, idle_change, np_ptr, np_idx, pool_idle, pool_free):
-    for i in range(np_ptr[n], np_ptr[n + 1]):
-        p = np_idx[i]
-        pool_idle[p] += idle_change
-        for r in range(R):
-            pool_free[p, r] += sign * delta[r]
-
-
-@njit(cache=True)
-def take(j, chosen, free, tot, req, excl, np_ptr, np_idx, pool_idle, pool_free):
-    """Job ``j`` takes its share of each node in ``chosen``."""
-    delta = np.empty(R, dtype=np.int64)
+def _apply(j, chosen, sign, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs):
+    """Job ``j`` takes (``sign`` -1) or gives back (+1) its share of each node in ``chosen``; the
+    counters of the nodes' pools follow, and (taking) the reservation summary ``rs`` for reserved
+    nodes.  One loop, no calls: a call per node passing arrays costs more than the update."""
+    pool_idle, pool_free, lvl, div, bits, word_ptr, np_pos = cnt
+    rlvl, ridle = rs[0], rs[2]
+    new = np.empty(R, dtype=np.int64)
     for k in range(chosen.shape[0]):
         n = chosen[k]
+        idle_before, idle_after = True, True
         for r in range(R):
-            delta[r] = tot[n, r] if excl else req[j, r]
-        was_idle = True
-        for r in range(R):
-            if free[n, r] != tot[n, r]:
-                was_idle = False
-        for r in range(R):
-            free[n, r] -= delta[r]
-        _pools_add(n, -1, delta, -1 if was_idle else 0, np_ptr, np_idx, pool_idle, pool_free)
-
-
-@njit(cache=True)
-def give_back(j, chosen, free, tot, req, excl, np_ptr, np_idx, pool_idle, pool_free):
-    """Job ``j`` ends: its share of each node in ``chosen`` is free again."""
-    delta = np.empty(R, dtype=np.int64)
-    for k in range(chosen.shape[0]):
-        n = chosen[k]
-        for r in range(R):
-            delta[r] = tot[n, r] if excl else req[j, r]
-            free[n, r] += delta[r]
-        now_idle = True
-        for r in range(R):
-            if free[n, r] != tot[n, r]:
-                now_idle = False
-        _pools_add(n, 1, delta, 1 if now_idle else 0, np_ptr, np_idx, pool_idle, pool_free)
-
-
-@njit(cache=True)
-def reserve(h, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_ptr, np_idx,
-            re, rj, nrun, alloc, off, in_pool, proj, in_resv, slack, resv_nodes):  # fmt: skip
-    """EASY's reservation for blocked job ``h`` (pool ``p``) at time ``t``: the shadow time (the
-    earliest estimated end after which it fits, never before ``t``), its nodes in ``resv_nodes``
-    (flagged in ``in_resv``) and their slack.  ``re``/``rj``: running jobs by estimated end;
-    ``alloc``/``off``: each job's nodes; ``in_pool``: scratch bool per node (left all False);
-    ``proj``: scratch state.  Returns the shadow time (inf if it never fits)."""
-    a, b = pool_ptr[p], pool_ptr[p + 1]
-    for i in range(a, b):
-        in_pool[pool_idx[i]] = True
-    proj[:, :] = free
-    count = 0
-    for i in range(a, b):
-        if node_fits(pool_idx[i], h, proj, tot, req, excl):
-            count += 1
-    shadow = np.inf
-    k = 0
-    while count < nodes[h] and k < nrun:
-        jr = rj[k]
-        for q in range(off[jr], off[jr] + nodes[jr]):
-            n = alloc[q]
-            before = in_pool[n] and node_fits(n, h, proj, tot, req, excl)
+            new[r] = free[n, r] + sign * (tot[n, r] if excl else req[j, r])
+            idle_before = idle_before and free[n, r] == tot[n, r]
+            idle_after = idle_after and new[r] == tot[n, r]
+        if sign < 0 and in_resv[n]:
+            ridle[0] -= 1 if idle_before else 0
             for r in range(R):
-                proj[n, r] += tot[n, r] if excl else req[jr, r]
-            if in_pool[n] and not before and node_fits(n, h, proj, tot, req, excl):
-                count += 1
-        shadow = max(re[k], t)
-        k += 1
-    for i in range(a, b):
-        in_pool[pool_idx[i]] = False
-    if count < nodes[h]:
-        return np.inf
-    if k == 0:
-        shadow = t
-    dummy = np.zeros(1, dtype=np.bool_)
-    choose(h, p, proj, tot, req, nodes, excl, sel, pool_ptr, pool_idx, dummy, slack, False, resv_nodes)
-    for i in range(nodes[h]):
-        n = resv_nodes[i]
-        in_resv[n] = True
+                for b in range(level(new[r], div[r]) + 1, level(free[n, r], div[r]) + 1):
+                    rlvl[r, b] -= 1
+        for i in range(np_ptr[n], np_ptr[n + 1]):
+            p = np_idx[i]
+            pool_idle[p] += (1 if idle_after else 0) - (1 if idle_before else 0)
+            mask = np.int64(1) << np.int64(np_pos[i] % 64)
+            wi = word_ptr[p] + np_pos[i] // 64
+            bits[wi] = (bits[wi] | mask) if new[0] > 0 else (bits[wi] & ~mask)
+            for r in range(R):
+                pool_free[p, r] += new[r] - free[n, r]
+                bo, bn = level(free[n, r], div[r]), level(new[r], div[r])
+                for b in range(bn + 1, bo + 1):
+                    lvl[p, r, b] -= 1
+                for b in range(bo + 1, bn + 1):
+                    lvl[p, r, b] += 1
         for r in range(R):
-            slack[n, r] = 0 if excl else proj[n, r] - req[h, r]
-    return shadow
+            free[n, r] = new[r]
 
 
 @njit(cache=True)
-def clear_reservation(h, nodes, in_resv, resv_nodes):
-    for i in range(nodes[h]):
-        in_resv[resv_nodes[i]] = False
+def take(j, chosen, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs):
+    """Job ``j`` takes its share of each node in ``chosen`` (reserved ones kept in ``rs``)."""
+    _apply(j, chosen, -1, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs)
 
 
-__all__ = ["SEL_BEST", "SEL_FIRST", "R", "choose", "give_back", "pool_may_fit", "reserve", "take"]
+@njit(cache=True)
+def give_back(j, chosen, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs):
+    """Job ``j`` ends: its share of each node in ``chosen`` is free again."""
+    _apply(j, chosen, 1, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs)
+
+
+__all__ = [
+    "SEL_BEST",
+    "SEL_FIRST",
+    "B",
+    "R",
+    "build_counters",
+    "choose",
+    "give_back",
+    "level",
+    "node_fits",
+    "take",
+]  # fmt: skip

@@ -24,8 +24,9 @@ import numpy as np
 from numba import njit
 
 from schedlab.simulator.engine import _dyn_score, _heap_pop, _heap_push, _run_insert, _run_remove
-from schedlab.simulator.multires.alloc import R, choose, clear_reservation, give_back, pool_may_fit, reserve, take
+from schedlab.simulator.multires.alloc import SEL_FIRST, B, R, build_counters, choose, give_back, level, take
 from schedlab.simulator.multires.priority import decay_usage, fairshare_factors, job_priority
+from schedlab.simulator.multires.reserve import clear_reservation, reserve, resv_levels, use_slack
 
 PRIO_STATIC, PRIO_DYNAMIC, PRIO_MULTIFACTOR = 0, 1, 2
 TIER_SCALE = 2.0**33
@@ -93,38 +94,40 @@ def _qos_blocked(j, qpair, lim_jobs, lim_gpus, run_jobs, run_gpus, gpus_total):
 @njit(cache=True)
 def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
     """One scheduling pass at ``t``; returns the new queue length.  ``st`` is the mutable state
-    tuple of :func:`simulate_multi_kernel` (see there)."""
-    free, tot, excl, sel, backfill, pool_ptr, pool_idx, np_ptr, np_idx, pool_idle, pool_free = machine
-    qpair, lim_jobs, lim_gpus, run_jobs, run_gpus, gpus_total = jobs_q
-    in_pool, proj, in_resv, slack, resv_nodes, chosen = resv
-    alloc, off, re, rj, nrun_arr = st[1], st[2], st[3], st[4], st[5]
-    head = -1
-    shadow = np.inf
-    w = 0
-    stop = False
+    tuple of :func:`simulate_multi_kernel` (see there).
+
+    Most waiting jobs on a busy machine are refused by the pool counters (and, for a job ending
+    after the shadow time, the reservation's): that test is written out in the loop, since a call
+    per job passing arrays costs more than the test (reference counting)."""
+    excl, backfill, cnt, jl = machine[2], machine[4], machine[9], machine[10]
+    qpair = jobs_q[0]
+    cache, rs = resv[5], resv[7]
+    pool_idle, lvl = cnt[0], cnt[2]
+    rlvl, slvl, ridle = rs
+    head, hp, shadow, w, stop = -1, -1, np.inf, 0, False
+    nfail = np.zeros(1, dtype=np.int64)
     for i in range(nq):
         j = q[i]
-        if stop or _qos_blocked(j, qpair, lim_jobs, lim_gpus, run_jobs, run_gpus, gpus_total):
+        if stop or (qpair[j] >= 0 and _qos_blocked(j, *jobs_q)):
             q[w] = j
             w += 1
             continue
         p = pool[j]
         guard = head >= 0 and t + est[j] > shadow
-        out = chosen[: nodes[j]]
-        ok = pool_may_fit(p, j, nodes, req, excl, pool_idle, pool_free) and choose(
-            j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, slack, guard, out
-        )
-        if ok:
-            if guard:
-                for k in range(nodes[j]):
-                    n = out[k]
-                    if in_resv[n]:
-                        for r in range(R):
-                            slack[n, r] -= req[j, r]
-            _start(j, t, out, st, free, tot, req, excl, np_ptr, np_idx, pool_idle, pool_free, est)
-            if qpair[j] >= 0:
-                run_jobs[qpair[j]] += 1
-                run_gpus[qpair[j]] += gpus_total[j]
+        n_j = nodes[j]
+        if excl:
+            ok = pool_idle[p] - (ridle[0] if guard and p == hp else 0) >= n_j
+        else:
+            ok = True
+            free_ub, slack_ub = n_j, n_j
+            for r in range(R):
+                b = jl[j, r]
+                ok = ok and lvl[p, r, b] >= n_j
+                if guard and p == hp:
+                    free_ub = min(free_ub, lvl[p, r, b] - rlvl[r, b])
+                    slack_ub = min(slack_ub, slvl[r, b])
+            ok = ok and (not guard or p != hp or free_ub + slack_ub >= n_j)
+        if ok and _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nfail):
             continue
         q[w] = j
         w += 1
@@ -132,27 +135,101 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
             if backfill == 0:
                 stop = True
                 continue
-            head = j
-            nrun = nrun_arr[0]
-            shadow = reserve(
-                j, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_ptr, np_idx,
-                re, rj, nrun, alloc, off, in_pool, proj, in_resv, slack, resv_nodes,
-            )  # fmt: skip
+            head, hp = j, p
+            shadow = _head_reservation(j, t, st, nodes, req, pool, machine, resv)
             if not np.isfinite(out_resv[j]) or shadow < out_resv[j]:
                 out_resv[j] = shadow
-    if head >= 0:
-        clear_reservation(head, nodes, in_resv, resv_nodes)
+    if head < 0 and cache[0] >= 0:
+        clear_reservation(int(cache[0]), nodes, resv[1], resv[3])
+        cache[0] = -1
     return w
 
 
 @njit(cache=True)
-def _start(j, t, out, st, free, tot, req, excl, np_ptr, np_idx, pool_idle, pool_free, est):
-    start, alloc, off, re, rj, nrun_arr, ht, hj, nh_arr, run, last_charge = st
+def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nfail):
+    """Start ``j`` now if it fits (within the reservation's slack when ``guard``)."""
+    free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _ = machine
+    qpair, _, _, run_jobs, run_gpus, gpus_total = jobs_q
+    _, in_resv, slack, _, chosen, _, fails, rs = resv
+    p = pool[j]
+    out = chosen[: nodes[j]]
+    if _known_fail(j, p, guard, nodes, req, fails, nfail[0]):
+        return False
+    if not choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, slack, guard, out, cnt):
+        nfail[0] = _note_fail(j, p, guard, nodes, req, fails, nfail[0])
+        return False
+    if guard:
+        use_slack(j, out, req, in_resv, slack, cnt[3], rs)
+        # The reservation stands as long as no job ends: a job that ends before the shadow time is
+        # released in the projection before it, and one ending later only fills nodes (using the
+        # reserved ones' slack), which keeps the shadow time and first-fit's pick.  Best-fit's
+        # pick may move to a node left fuller: recompute.
+        st[11][0] += 0 if sel == SEL_FIRST else 1
+    elif t + est[j] >= resv[5][2]:  # ends at the shadow time: the projection may stop before it
+        st[11][0] += 1
+    _start(j, t, out, st, free, tot, req, excl, np_ptr, np_idx, cnt, est, in_resv, rs)
+    if qpair[j] >= 0:
+        run_jobs[qpair[j]] += 1
+        run_gpus[qpair[j]] += gpus_total[j]
+    return True
+
+
+@njit(cache=True)
+def _head_reservation(j, t, st, nodes, req, pool, machine, resv):
+    """The shadow time of the blocked head ``j``: the cached reservation when nothing started or
+    ended since it was made, else a new one (with its level summary for the quick test)."""
+    free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _ = machine
+    scratch, in_resv, slack, resv_nodes, _, cache, _, rs = resv
+    alloc, off, re, rj, nrun_arr, ver = st[1], st[2], st[3], st[4], st[5], st[11]
+    if cache[0] == j and cache[1] == ver[0] and cache[2] > t:
+        return cache[2]
+    if cache[0] >= 0:
+        clear_reservation(int(cache[0]), nodes, in_resv, resv_nodes)
+    shadow = reserve(
+        j, pool[j], t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_ptr, np_idx, cnt,
+        re, rj, nrun_arr[0], alloc, off, scratch, in_resv, slack, resv_nodes,
+    )  # fmt: skip
+    cache[0], cache[1], cache[2] = j, ver[0], shadow
+    if np.isfinite(shadow):
+        resv_levels(j, nodes, free, tot, excl, slack, resv_nodes, cnt[3], rs)
+    return shadow
+
+
+@njit(cache=True)
+def _known_fail(j, p, guard, nodes, req, fails, nfail):
+    """A job asking at least as much as one that failed earlier in this pass, in the same pool and
+    no less restricted, fails too (a pass only takes resources): no node scan."""
+    for k in range(nfail):
+        if fails[k, 0] != p or fails[k, 1] > nodes[j] or (fails[k, 2] == 1 and not guard):
+            continue
+        dominated = True
+        for r in range(R):
+            if fails[k, 3 + r] > req[j, r]:
+                dominated = False
+        if dominated:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _note_fail(j, p, guard, nodes, req, fails, nfail):
+    """Remember a failed request (up to ``fails.shape[0]`` per pass; later ones are not kept)."""
+    if nfail >= fails.shape[0]:
+        return nfail
+    fails[nfail, 0], fails[nfail, 1], fails[nfail, 2] = p, nodes[j], 1 if guard else 0
+    for r in range(R):
+        fails[nfail, 3 + r] = req[j, r]
+    return nfail + 1
+
+
+@njit(cache=True)
+def _start(j, t, out, st, free, tot, req, excl, np_ptr, np_idx, cnt, est, in_resv, rs):
+    start, alloc, off, re, rj, nrun_arr, ht, hj, nh_arr, run, last_charge, _ = st
     start[j] = t
     last_charge[j] = t
     for k in range(out.shape[0]):
         alloc[off[j] + k] = out[k]
-    take(j, out, free, tot, req, excl, np_ptr, np_idx, pool_idle, pool_free)
+    take(j, out, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs)
     _heap_push(ht, hj, nh_arr[0], t + run[j], j)
     nh_arr[0] += 1
     nrun_arr[0] = _run_insert(re, rj, nrun_arr[0], t + est[j], j)
@@ -171,15 +248,9 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
     qpair, lim_jobs, lim_gpus, n_pairs, gpus_total = jobs_q
     mode, rank, dyn_code, procs, tier, calc_period = prio
     cpus_charge, n_assoc = usage_state
-    J, N, P = sub.shape[0], tot.shape[0], pool_ptr.shape[0] - 1
+    J, N = sub.shape[0], tot.shape[0]
     free = tot.copy()
-    pool_idle = np.zeros(P, dtype=np.int64)
-    pool_free = np.zeros((P, R), dtype=np.int64)
-    for p in range(P):
-        for i in range(pool_ptr[p], pool_ptr[p + 1]):
-            pool_idle[p] += 1
-            for r in range(R):
-                pool_free[p, r] += tot[pool_idx[i], r]
+    cnt = build_counters(tot, pool_ptr, pool_idx, np_ptr, np_idx)
     start = np.full(J, -1.0)
     resv_out = np.full(J, np.inf)
     alloc = np.full(off[J] if J else 0, -1, dtype=np.int64)
@@ -187,13 +258,22 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
     ht, hj = np.empty(J + 1), np.empty(J + 1, dtype=np.int64)
     nrun_arr, nh_arr = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
     last_charge = np.zeros(J)
-    st = (start, alloc, off, re, rj, nrun_arr, ht, hj, nh_arr, run, last_charge)
+    ver = np.zeros(1, dtype=np.int64)  # a reservation's validity: see _try_start
+    st = (start, alloc, off, re, rj, nrun_arr, ht, hj, nh_arr, run, last_charge, ver)
     maxn = max(nodes.max(), 1) if J else 1
     resv = (
-        np.zeros(N, dtype=np.bool_), np.empty((N, R), dtype=np.int64), np.zeros(N, dtype=np.bool_),
+        (np.empty((N, R), dtype=np.int64), np.zeros(N, dtype=np.bool_), np.empty(N, dtype=np.int64),
+         np.empty(N, dtype=np.int64)),
+        np.zeros(N, dtype=np.bool_),
         np.zeros((N, R), dtype=np.int64), np.empty(maxn, dtype=np.int64), np.empty(maxn, dtype=np.int64),
+        np.array([-1.0, -1.0, -np.inf]), np.zeros((32, 3 + R), dtype=np.int64),
+        (np.zeros((R, B + 1), dtype=np.int64), np.zeros((R, B + 1), dtype=np.int64), np.zeros(1, dtype=np.int64)),
     )  # fmt: skip
-    mach = (free, tot, excl, sel, backfill, pool_ptr, pool_idx, np_ptr, np_idx, pool_idle, pool_free)
+    jl = np.empty((J, R), dtype=np.int64)  # each job's request as fit-index levels
+    for j in range(J):
+        for r in range(R):
+            jl[j, r] = level(req[j, r], cnt[3][r])
+    mach = (free, tot, excl, sel, backfill, pool_ptr, pool_idx, np_ptr, np_idx, cnt, jl)
     run_jobs, run_gpus = np.zeros(max(n_pairs, 1), dtype=np.int64), np.zeros(max(n_pairs, 1), dtype=np.int64)
     jq = (qpair, lim_jobs, lim_gpus, run_jobs, run_gpus, gpus_total)
     usage, pending, ffac = np.zeros(n_assoc), np.zeros(n_assoc), np.ones(n_assoc)
@@ -210,7 +290,8 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
         while nh_arr[0] > 0 and ht[0] <= t:
             j = hj[0]
             nh_arr[0] = _heap_pop(ht, hj, nh_arr[0])
-            give_back(j, alloc[off[j] : off[j] + nodes[j]], free, tot, req, excl, np_ptr, np_idx, pool_idle, pool_free)
+            give_back(j, alloc[off[j] : off[j] + nodes[j]], free, tot, req, excl, np_ptr, np_idx, cnt, resv[1], resv[7])
+            ver[0] += 1
             nrun_arr[0] = _run_remove(re, rj, nrun_arr[0], start[j] + est[j], j)
             if qpair[j] >= 0:
                 run_jobs[qpair[j]] -= 1
