@@ -36,7 +36,7 @@ def test_show_json_keys():
         "name", "source", "allocation", "select", "cpu_unit", "gpu_unit", "totals", "node_types", "partitions", "qos",
         "priority", "notes",
     }  # fmt: skip
-    assert d["totals"] == {"nodes": 980, "cpus": 31360, "gpus": 3920, "mem_mib": 980 * 247808}
+    assert d["totals"] == {"nodes": 980, "cpus": 980 * 128, "gpus": 3920, "mem_mib": 980 * 247808}
     assert d["node_types"][0]["hostlist"] == "r[201-249]n[01-20]"
     assert [p["name"] for p in d["partitions"] if p["default"]] == ["m100_usr_prod"]
 

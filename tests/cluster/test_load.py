@@ -37,7 +37,7 @@ def test_polaris():
 
 def test_marconi100():
     c = load_cluster("marconi100")
-    assert c.totals() == {"nodes": 980, "cpus": 980 * 32.0, "gpus": 3920.0, "mem_mib": 980 * 247808}
+    assert c.totals() == {"nodes": 980, "cpus": 980 * 128.0, "gpus": 3920.0, "mem_mib": 980 * 247808}
     assert c.gpu_types == ("v100",) and c.default_partition.name == "m100_usr_prod"
     assert {q.name: q.max_wall_s for q in c.qos} == {
         "normal": 86400.0, "m100_qos_dbg": 7200.0, "m100_qos_bprod": 86400.0,

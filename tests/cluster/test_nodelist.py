@@ -89,3 +89,35 @@ def test_not_a_node_list_and_broken_gzip(tmp_path):
     g.write_bytes(gzip.compress((HEADER + "a0,1000,100,0,\n").encode())[:30])
     with pytest.raises(ClusterError, match="cannot be read"):
         read_node_list(g)
+
+
+@needs_data
+def test_pod_list_replays_on_its_own_cluster_first_and_best_fit():
+    """Every scheduled pod runs on the 1,523 nodes with its QoS class kept; no node is overcommitted."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from schedlab.metrics.resources import resource_metrics
+    from schedlab.simulator import SimConfig, simulate
+    from schedlab.workload import load_trace
+
+    c = load_cluster(ALIBABA)
+    assert [q.name for q in c.qos] == ["BE", "Burstable", "Guaranteed", "LS"]
+    pods = load_trace(ALIBABA.parent / "openb_pod_list_default.csv.gz")
+    pods = replace(pods, submit=np.arange(len(pods)) * 0.001)  # the machine fills before pods end
+    for sel in ("first-fit", "best-fit"):
+        res = simulate(pods, SimConfig(cluster=c, node_select=sel))
+        assert res.workload.cleaning.kept == len(res.start) == 7255
+        assert np.all(res.start >= res.workload.submit)
+        m = res.extra["multires"]
+        prep, alloc, off = m["prepared"], m["alloc"], m["off"]
+        t = float(pods.submit[-1]) + 0.0005  # every pod has arrived: check the packing then
+        live = np.flatnonzero((res.start <= t) & (res.start + res.run > t))
+        held = np.zeros((c.n_nodes, 3), dtype=np.int64)
+        for j in live:
+            np.add.at(held, alloc[off[j] : off[j + 1]], prep.req[j])
+        assert np.all(held <= prep.tot)
+        assert held[:, 1].sum() > 0.8 * c.gpus.sum()  # the cluster is nearly full of GPU pods
+        per_qos = resource_metrics(res)["per_qos"]
+        assert set(per_qos) == {"BE", "Burstable", "Guaranteed", "LS"}

@@ -366,3 +366,17 @@ def test_pod_list_hostile_values(tmp_path):
     no_times.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli\np0,1000,1024,1,1000\n")
     with pytest.raises(JobFormatError, match="missing pod_phase, creation_time"):
         workload_from_jobs(no_times)
+
+
+def test_marconi_table_simulates_on_the_shipped_marconi100():
+    """The OpenDC Marconi100 tasks run on the shipped machine; what the table lacks and what the
+    machine refuses (runs longer than the partition's 24 h limit) is counted, not guessed."""
+    from schedlab.cluster import load_cluster
+    from schedlab.simulator import SimConfig, simulate
+
+    root = _dataset("marconi100", ["marconi-22/tasks.parquet"])
+    res = simulate(load_trace(root / "marconi-22/tasks.parquet"), SimConfig(cluster=load_cluster("marconi100")))
+    c = res.workload.cleaning
+    assert c.dropped == {"with a time limit above the partition's MaxTime": 485} and c.kept == 7891
+    assert len(res.start) == 7891 and np.all(res.start >= res.workload.submit)
+    assert any("GPU counts" in n for n in c.notes)

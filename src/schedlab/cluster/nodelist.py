@@ -6,7 +6,9 @@ in MiB, its GPU count and GPU model (empty without GPUs).  The pod list shares G
 thousandths, so the machine counts both in milli-units (``cpu_unit = gpu_unit = 1000``: a node's
 ``gpus`` is ``gpu * 1000``), nodes are shared among pods (``allocation = "shared"``), node types group
 identical (cpu_milli, memory_mib, gpu, model) in order of first appearance, and one partition
-``all`` holds every node.  Every value is checked (whole, non-negative, bounded); a bad row is a
+``all`` holds every node.  The pod list's QoS classes (Kubernetes' ``LS``, ``Burstable``,
+``Guaranteed``, ``BE``) are defined as QOS without limits or priority, so a pod's class is kept and
+reported per QOS but changes no decision.  Every value is checked (whole, non-negative, bounded); a bad row is a
 ClusterError naming its line.
 """
 
@@ -19,10 +21,12 @@ import zlib
 from pathlib import Path
 
 from schedlab.cluster.fields import MAX_FILE_BYTES
-from schedlab.cluster.model import MAX_NODES, MAX_PER_NODE, Cluster, NodeType, build_cluster
+from schedlab.cluster.model import MAX_NODES, MAX_PER_NODE, QOS, Cluster, NodeType, build_cluster
 from schedlab.errors import ClusterError
 
 COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
+#: the QoS classes of the pod list (Kubernetes'): QOS without limits on this machine
+POD_QOS = ("BE", "Burstable", "Guaranteed", "LS")
 #: the most text read from a (decompressed) node list: ~40 bytes a node, a million nodes
 MAX_TEXT_BYTES = 64 * 2**20
 
@@ -112,12 +116,16 @@ def read_node_list(path: str | Path) -> Cluster:
         "alibaba-openb",
         node_types,
         [],
+        qos=[QOS(name) for name in POD_QOS],
         allocation="shared",
         cpu_unit=1000,
         gpu_unit=1000,
         source=where,
-        notes=("host names, CPUs (milli), memory and GPUs from the node list; one partition 'all'",),
+        notes=(
+            "host names, CPUs (milli), memory and GPUs from the node list; one partition 'all'",
+            f"QOS {', '.join(POD_QOS)}: the pod list's QoS classes, without limits or priority",
+        ),
     )
 
 
-__all__ = ["COLUMNS", "read_node_list"]
+__all__ = ["COLUMNS", "POD_QOS", "read_node_list"]

@@ -132,7 +132,8 @@ def prepare(workload: Workload, cluster: Cluster) -> Prepared:
     report.drop_where(keep, ~fits, "asking for more than the partition's nodes can hold")
     kept = np.flatnonzero(keep)
     if not len(kept):
-        raise SchedlabError(f"no job of {workload.name} can run on {cluster.name} (see the cleaning report)")
+        why = "; ".join(f"{n:,} {reason}" for reason, n in report.dropped.items() if n)
+        raise SchedlabError(f"no job of {workload.name} can run on {cluster.name}: dropped {why}")
     report.kept = len(kept)
     wl = workload.subset(kept, rebase=False) if len(kept) < len(workload) else workload
     wl = replace(wl, cleaning=report, resources=res.take(kept) if len(kept) < len(workload) else res)
