@@ -16,9 +16,10 @@ Per job, with one ``numpy.random.default_rng(seed)`` stream:
   22} GiB (each value equally likely); GPUs per node: hybrid {1, 2}, else 0;
 * load balance: a job's footprint is nodes x its largest share of a node (CPUs, GPUs or memory)
   x its runtime.  Taken in submit order, a job wanting ``hybrid`` or ``fat`` goes to ``thin``
-  instead when its partition's footprint so far, with it, would exceed the machine's footprint so
-  far per node times the partition's node count: so no small partition is offered more load than
-  the machine as a whole (drawing 10% of Curie's jobs onto its 144 GPU nodes would offer them
+  instead when its partition's recent footprint (submitted in about the last day: decayed by
+  ``exp(-gap / DECAY_S)``), with it, would exceed ``HEADROOM`` (0.6) times the machine's recent
+  footprint per node times the partition's node count: so no small partition is offered more
+  load than the machine as a whole (drawing 10% of Curie's jobs onto its 144 GPU nodes would offer them
   120% load and grow an endless queue);
 * account ``a<user mod 16>`` (``a0`` for unknown users).
 
@@ -55,7 +56,7 @@ def with_resources(workload: Workload, seed: int = 0, gpu_share: float = 0.10, b
     ngpu = rng.integers(1, 3, size=n)
     want = np.where((u < gpu_share) & (procs <= 144 * 8), 2, 0)
     want[(want == 0) & (u >= gpu_share) & (u < gpu_share + bigmem_share) & (procs <= 90 * 128)] = 1
-    code = _balance(want, procs, pick, ngpu, workload.run.astype(np.float64))
+    code = _balance(want, procs, pick, ngpu, workload.run.astype(np.float64), workload.submit.astype(np.float64))
     part = np.array(["thin", "fat", "hybrid"], dtype=object)[code]
     nodes, cpus, mem, gpus = _shape(code, procs, pick, ngpu)
     user = workload.user
@@ -66,6 +67,11 @@ def with_resources(workload: Workload, seed: int = 0, gpu_share: float = 0.10, b
     return replace(workload, resources=res, name=f"{workload.name}+resources(seed={seed})")
 
 
+#: the load balance weighs the footprint of the last day or so (exponential decay, seconds)
+DECAY_S = 86400.0
+#: a small partition is offered at most this share of the machine's load per node (its queue is
+#: short of nodes to absorb a burst: at the machine's load, CEA-Curie's GPU jobs waited ~6 h)
+HEADROOM = 0.6
 _CPN = np.array([16, 128, 8])  # CPUs per node: thin, fat, hybrid
 _MEM = np.array([65536.0, 524288.0, 24576.0])  # MiB per node
 _COUNT = np.array([5040, 90, 144])
@@ -90,7 +96,7 @@ def _footprint(code, procs, pick, ngpu, run):
     return nodes * np.minimum(share, 1.0) * np.maximum(run, 0.0)
 
 
-def _balance(want, procs, pick, ngpu, run):
+def _balance(want, procs, pick, ngpu, run, submit):
     """Partition codes after the load balance of the module docstring (submit order)."""
     fp_want = _footprint(want, procs, pick, ngpu, run)
     fp_thin = _footprint(np.zeros_like(want), procs, pick, ngpu, run)
@@ -98,8 +104,10 @@ def _balance(want, procs, pick, ngpu, run):
     used = np.zeros(3)
     per_node = _COUNT.sum()
     for j in range(len(want)):
+        if j:
+            used *= np.exp(-max(submit[j] - submit[j - 1], 0.0) / DECAY_S)
         c = want[j]
-        if c and (used[c] + fp_want[j]) / _COUNT[c] > (used.sum() + fp_want[j]) / per_node:
+        if c and (used[c] + fp_want[j]) / _COUNT[c] > HEADROOM * (used.sum() + fp_want[j]) / per_node:
             c = code[j] = 0
         used[c] += fp_want[j] if c else fp_thin[j]
     return code

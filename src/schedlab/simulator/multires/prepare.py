@@ -82,19 +82,20 @@ def _pools(cluster: Cluster, part: np.ndarray, gtype: np.ndarray):
 
 
 def _fits_empty(req, nodes, pool, pool_ptr, pool_idx, tot) -> np.ndarray:
-    """Whether each job fits its pool on an empty machine (enough nodes each holding its share)."""
+    """Whether each job fits its pool on an empty machine (enough nodes each holding its share):
+    counted once per distinct request of a pool."""
     ok = np.zeros(len(nodes), dtype=bool)
     for p in range(len(pool_ptr) - 1):
         jobs = np.flatnonzero(pool == p)
         if not len(jobs):
             continue
         cap = tot[pool_idx[pool_ptr[p] : pool_ptr[p + 1]]]  # (nodes of pool, 3)
-        holds = (cap[None, :, :] >= req[jobs][:, None, :]).all(axis=2) if len(cap) * len(jobs) < 5e7 else None
-        if holds is None:  # a huge pool: per distinct request
-            for j in jobs:
-                ok[j] = int((cap >= req[j]).all(axis=1).sum()) >= nodes[j]
-        else:
-            ok[jobs] = holds.sum(axis=1) >= nodes[jobs]
+        distinct, inverse = np.unique(req[jobs], axis=0, return_inverse=True)
+        holding = np.empty(len(distinct), dtype=np.int64)
+        for start in range(0, len(distinct), 256):  # bounded memory: 256 requests x pool nodes
+            chunk = distinct[start : start + 256]
+            holding[start : start + len(chunk)] = (cap[None, :, :] >= chunk[:, None, :]).all(axis=2).sum(axis=1)
+        ok[jobs] = holding[inverse.reshape(-1)] >= nodes[jobs]
     return ok
 
 
