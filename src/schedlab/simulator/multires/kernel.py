@@ -104,11 +104,11 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
     cache, rs = resv[5], resv[7]
     pool_idle, lvl = cnt[0], cnt[2]
     rlvl, slvl, ridle = rs
-    head, hp, shadow, w, stop = -1, -1, np.inf, 0, False
+    head, hp, shadow, w = -1, -1, np.inf, 0
     nfail = np.zeros(1, dtype=np.int64)
     for i in range(nq):
         j = q[i]
-        if stop or (qpair[j] >= 0 and _qos_blocked(j, *jobs_q)):
+        if qpair[j] >= 0 and _qos_blocked(j, *jobs_q):
             q[w] = j
             w += 1
             continue
@@ -132,9 +132,11 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
         q[w] = j
         w += 1
         if head < 0:
-            if backfill == 0:
-                stop = True
-                continue
+            if backfill == 0:  # the rest keeps its place: moved down only if jobs left before it
+                if w != i + 1:
+                    for k in range(i + 1, nq):
+                        q[w + k - i - 1] = q[k]
+                return w + nq - i - 1
             head, hp = j, p
             shadow = _head_reservation(j, t, st, nodes, req, pool, machine, resv)
             if not np.isfinite(out_resv[j]) or shadow < out_resv[j]:
