@@ -198,6 +198,17 @@ def _head_reservation(j, t, st, nodes, req, pool, machine, resv):
 
 
 @njit(cache=True)
+def _touches_pool(j, p, alloc, off, nodes, np_ptr, np_idx):
+    """Whether job ``j`` held a node of pool ``p``."""
+    for q in range(off[j], off[j] + nodes[j]):
+        n = alloc[q]
+        for i in range(np_ptr[n], np_ptr[n + 1]):
+            if np_idx[i] == p:
+                return True
+    return False
+
+
+@njit(cache=True)
 def _known_fail(j, p, guard, nodes, req, fails, nfail):
     """A job asking at least as much as one that failed earlier in this pass, in the same pool and
     no less restricted, fails too (a pass only takes resources): no node scan."""
@@ -293,7 +304,8 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
             j = hj[0]
             nh_arr[0] = _heap_pop(ht, hj, nh_arr[0])
             give_back(j, alloc[off[j] : off[j] + nodes[j]], free, tot, req, excl, np_ptr, np_idx, cnt, resv[1], resv[7])
-            ver[0] += 1
+            if resv[5][0] >= 0 and _touches_pool(j, pool[int(resv[5][0])], alloc, off, nodes, np_ptr, np_idx):
+                ver[0] += 1  # the reservation (all in the head's pool) changes only if this job was there
             nrun_arr[0] = _run_remove(re, rj, nrun_arr[0], start[j] + est[j], j)
             if qpair[j] >= 0:
                 run_jobs[qpair[j]] -= 1

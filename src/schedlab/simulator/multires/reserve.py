@@ -33,7 +33,13 @@ def reserve(h, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_pt
     use_bits = excl or req[h, 0] > 0
     m = 0  # candidates: nodes that fit h now, then those that come to fit as jobs end
     r0, r1, r2 = req[h, 0], req[h, 1], req[h, 2]
+    ub = cnt[0][p]  # at most this many fit now (idle nodes; per resource, nodes with enough)
+    if not excl:
+        for r in range(R):
+            ub = min(ub if r else b - a, cnt[2][p, r, level(req[h, r], cnt[3][r])])
     for w in range((b - a + 63) // 64):
+        if m >= ub:  # all that can fit now are found
+            break
         word = bits[word_ptr[p] + w] if use_bits else np.int64(-1)
         if word == 0:
             continue
