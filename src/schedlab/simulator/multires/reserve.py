@@ -83,27 +83,40 @@ def reserve(h, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_pt
     if m >= nodes[h]:
         if k == 0:
             shadow = t
-        _pick(h, m, m_now, sel, excl, req, nodes, free, proj, touched, cand, in_resv, slack, resv_nodes)
+        _pick(h, m, m_now, sel, excl, req, nodes, free, proj, touched, cand, in_resv, slack, resv_nodes, pool_idx[a:b])
     for i in range(nt):
         touched[tlist[i]] = False
     return shadow if m >= nodes[h] else np.inf
 
 
 @njit(cache=True)
-def _pick(h, m, m_now, sel, excl, req, nodes, free, proj, touched, cand, in_resv, slack, resv_nodes):
+def _pick(h, m, m_now, sel, excl, req, nodes, free, proj, touched, cand, in_resv, slack, resv_nodes, pool_nodes):
     """The selection rule over the candidates at the shadow time (``cand[:m_now]``: those that fit
-    now, ascending; then those that came to fit); flags and slack of the pick."""
-    c = _merge(cand[:m_now], np.sort(cand[m_now:m]))  # pool order (ascending node index): first-fit
-    if sel != SEL_FIRST and not excl:
+    now, ascending; then those that came to fit); flags and slack of the pick.  First-fit marks the
+    candidates and walks the pool in order (no sort); best-fit sorts by its key."""
+    if sel == SEL_FIRST or excl:
+        for i in range(m):
+            in_resv[cand[i]] = True
+        k = 0
+        for n in pool_nodes:
+            if k == nodes[h]:
+                break
+            if in_resv[n]:
+                resv_nodes[k] = n
+                k += 1
+        for i in range(m):
+            in_resv[cand[i]] = False
+    else:
+        c = _merge(cand[:m_now], np.sort(cand[m_now:m]))  # pool order (ascending node index)
         key = np.empty(m)
         for i in range(m):
             n = c[i]
             st = proj if touched[n] else free
             key[i] = (st[n, 1] - req[h, 1]) * 1e12 + (st[n, 0] - req[h, 0]) * 1e6 + min(st[n, 2] - req[h, 2], 999999)
         c = c[np.argsort(key, kind="mergesort")]
+        resv_nodes[: nodes[h]] = c[: nodes[h]]
     for i in range(nodes[h]):
-        n = c[i]
-        resv_nodes[i] = n
+        n = resv_nodes[i]
         in_resv[n] = True
         st = proj if touched[n] else free
         for r in range(R):
