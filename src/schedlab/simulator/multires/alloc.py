@@ -11,7 +11,7 @@ Pools are CSR lists: ``pool_ptr``/``pool_idx`` (the nodes of each pool, ascendin
 counters ``cnt = (pool_idle, pool_free, lvl, div, bits, word_ptr, np_pos)`` are kept as nodes are
 taken and given back: ``pool_idle[p]`` counts idle nodes, ``pool_free[p, r]`` sums free resources,
 ``lvl[p, r, b]`` counts the nodes whose free amount of resource r is at least level b (levels:
-``min(value // div[r], B)``, B = 256, ``div[r]`` sized to the largest node), and ``bits`` holds one
+``min(value >> div[r], B)``, B = 256, the shift ``div[r]`` sized to the largest node), and ``bits`` holds one
 bit per pool position (64 to a word, each pool's words from ``word_ptr[p]``), set while the node
 has a free CPU.  A job whose pool cannot hold it by the counts (fewer than ``nodes[j]`` nodes with
 enough of some one resource) is rejected without a node scan; node scans skip the words of full
@@ -37,7 +37,8 @@ UNLIMITED = 2**50  # prepare's memory of a node type whose memory is not modelle
 
 @njit(cache=True, inline="always")
 def level(v, d):
-    return min(v // d, B)
+    """The fit-index level of amount ``v`` (``d``: the resource's shift, see build_counters)."""
+    return min(v >> d, B)
 
 
 @njit(cache=True)
@@ -56,13 +57,14 @@ def build_counters(tot, pool_ptr, pool_idx, np_ptr, np_idx):
                 if np_idx[k] == p:
                     np_pos[k] = pos
             bits[word_ptr[p] + pos // 64] |= np.int64(1) << np.int64(pos % 64)
-    div = np.ones(R, dtype=np.int64)
+    div = np.zeros(R, dtype=np.int64)
     for r in range(R):
         m = 0
         for n in range(tot.shape[0]):
             if tot[n, r] < UNLIMITED:
                 m = max(m, tot[n, r])
-        div[r] = max(1, (m + B - 1) // B)
+        while (m >> div[r]) > B:  # levels are powers of two wide: a shift, not a division
+            div[r] += 1
     pool_idle = np.zeros(P, dtype=np.int64)
     pool_free = np.zeros((P, R), dtype=np.int64)
     lvl = np.zeros((P, R, B + 1), dtype=np.int64)

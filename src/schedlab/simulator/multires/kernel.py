@@ -101,7 +101,7 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
     per job passing arrays costs more than the test (reference counting)."""
     excl, backfill, cnt, jl = machine[2], machine[4], machine[9], machine[10]
     qpair = jobs_q[0]
-    cache, rs = resv[5], resv[7]
+    cache, rs, aux = resv[5], resv[7], resv[8]
     pool_idle, lvl = cnt[0], cnt[2]
     rlvl, slvl, ridle = rs
     head, hp, shadow, w = -1, -1, np.inf, 0
@@ -115,6 +115,9 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
         p = pool[j]
         guard = head >= 0 and t + est[j] > shadow
         n_j = nodes[j]
+        if guard and p == hp and cache[3] == 0.0:  # the reservation's level summary, once per reservation
+            resv_levels(head, nodes, machine[0], machine[1], excl, resv[2], resv[3], cnt[3], rs)
+            cache[3] = 1.0
         if excl:
             ok = pool_idle[p] - (ridle[0] if guard and p == hp else 0) >= n_j
         else:
@@ -136,6 +139,7 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
                 if w != i + 1:
                     for k in range(i + 1, nq):
                         q[w + k - i - 1] = q[k]
+                aux[1], aux[2] = aux[0], j
                 return w + nq - i - 1
             head, hp = j, p
             shadow = _head_reservation(j, t, st, nodes, req, pool, machine, resv)
@@ -144,7 +148,100 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
     if head < 0 and cache[0] >= 0:
         clear_reservation(int(cache[0]), nodes, resv[1], resv[3])
         cache[0] = -1
+    aux[1], aux[2] = aux[0], head
     return w
+
+
+@njit(cache=True)
+def _arrivals_only(t, new_lo, new_hi, key, recalc, mode, st, machine, resv):
+    """Whether the pass at ``t`` may look at the new arrivals alone (:func:`_pass_arrivals`): no
+    job ended since the last pass, the queue order is as it was (a static or multifactor order
+    not just recalculated), every new job queues behind the last pass's blocked head, and that
+    head's reservation still stands.  Then every job the last pass left waiting still cannot
+    start: the machine only filled since, and the reservation and shadow time are the same."""
+    aux, cache = resv[8], resv[5]
+    if mode == PRIO_DYNAMIC or recalc or aux[1] != aux[0] or aux[2] == -2:
+        return False
+    h = aux[2]
+    if h >= 0:
+        for j in range(new_lo, new_hi):
+            if key[j] > key[h]:
+                return False
+        if machine[4] != 0 and not (cache[0] == h and cache[1] == st[11][0] and cache[2] > t):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _pass_arrivals(t, new_lo, new_hi, st, q, nq, key, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
+    """The pass when :func:`_arrivals_only` holds: the new jobs, in queue order, against the
+    machine and the standing reservation; returns the new queue length."""
+    backfill, cnt = machine[4], machine[9]
+    aux, cache = resv[8], resv[5]
+    head = aux[2]
+    if head >= 0 and backfill == 0:
+        return nq  # the new jobs queue behind the blocked job
+    shadow = cache[2] if head >= 0 else np.inf
+    nfail = np.zeros(1, dtype=np.int64)
+    new = np.arange(new_lo, new_hi)
+    for j in new[np.argsort(-key[new_lo:new_hi], kind="mergesort")]:
+        if jobs_q[0][j] >= 0 and _qos_blocked(j, *jobs_q):
+            continue
+        p = pool[j]
+        guard = head >= 0 and t + est[j] > shadow
+        hp = pool[head] if head >= 0 else -1
+        if guard and p == hp and cache[3] == 0.0:
+            resv_levels(head, nodes, machine[0], machine[1], machine[2], resv[2], resv[3], cnt[3], resv[7])
+            cache[3] = 1.0
+        if _quick_fit(j, p, guard and p == hp, nodes, machine[2], cnt, machine[10], resv[7]) and _try_start(
+            j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nfail
+        ):
+            nq = _remove(q, nq, key, j)
+            continue
+        if head < 0:
+            head = j
+            if backfill == 0:
+                break
+            shadow = _head_reservation(j, t, st, nodes, req, pool, machine, resv)
+            if not np.isfinite(out_resv[j]) or shadow < out_resv[j]:
+                out_resv[j] = shadow
+    aux[1], aux[2] = aux[0], head
+    return nq
+
+
+@njit(cache=True)
+def _quick_fit(j, p, in_resv_pool, nodes, excl, cnt, jl, rs):
+    """The pool counters' test of :func:`_pass` (written out there for speed)."""
+    pool_idle, lvl = cnt[0], cnt[2]
+    rlvl, slvl, ridle = rs
+    n_j = nodes[j]
+    if excl:
+        return pool_idle[p] - (ridle[0] if in_resv_pool else 0) >= n_j
+    free_ub, slack_ub = n_j, n_j
+    for r in range(R):
+        b = jl[j, r]
+        if lvl[p, r, b] < n_j:
+            return False
+        free_ub = min(free_ub, lvl[p, r, b] - rlvl[r, b])
+        slack_ub = min(slack_ub, slvl[r, b])
+    return not in_resv_pool or free_ub + slack_ub >= n_j
+
+
+@njit(cache=True)
+def _remove(q, nq, key, j):
+    """Take ``j`` out of the queue ``q[:nq]`` (kept in (key desc, job asc) order)."""
+    lo, hi = 0, nq
+    kj = key[j]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        o = q[mid]
+        if key[o] > kj or (key[o] == kj and o < j):
+            lo = mid + 1
+        else:
+            hi = mid
+    for i in range(lo, nq - 1):
+        q[i] = q[i + 1]
+    return nq - 1
 
 
 @njit(cache=True)
@@ -152,7 +249,7 @@ def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nf
     """Start ``j`` now if it fits (within the reservation's slack when ``guard``)."""
     free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _ = machine
     qpair, _, _, run_jobs, run_gpus, gpus_total = jobs_q
-    _, in_resv, slack, _, chosen, _, fails, rs = resv
+    _, in_resv, slack, _, chosen, _, fails, rs, _ = resv
     p = pool[j]
     out = chosen[: nodes[j]]
     if _known_fail(j, p, guard, nodes, req, fails, nfail[0]):
@@ -179,9 +276,10 @@ def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nf
 @njit(cache=True)
 def _head_reservation(j, t, st, nodes, req, pool, machine, resv):
     """The shadow time of the blocked head ``j``: the cached reservation when nothing started or
-    ended since it was made, else a new one (with its level summary for the quick test)."""
+    ended since it was made, else a new one (its level summary for the quick test is made by
+    :func:`_pass` when a job first needs it)."""
     free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _ = machine
-    scratch, in_resv, slack, resv_nodes, _, cache, _, rs = resv
+    scratch, in_resv, slack, resv_nodes, _, cache, _, _, _ = resv
     alloc, off, re, rj, nrun_arr, ver = st[1], st[2], st[3], st[4], st[5], st[11]
     if cache[0] == j and cache[1] == ver[0] and cache[2] > t:
         return cache[2]
@@ -191,9 +289,7 @@ def _head_reservation(j, t, st, nodes, req, pool, machine, resv):
         j, pool[j], t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_ptr, np_idx, cnt,
         re, rj, nrun_arr[0], alloc, off, scratch, in_resv, slack, resv_nodes,
     )  # fmt: skip
-    cache[0], cache[1], cache[2] = j, ver[0], shadow
-    if np.isfinite(shadow):
-        resv_levels(j, nodes, free, tot, excl, slack, resv_nodes, cnt[3], rs)
+    cache[0], cache[1], cache[2], cache[3] = j, ver[0], shadow, 0.0  # level summary: made when first needed
     return shadow
 
 
@@ -279,8 +375,9 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
          np.empty(N, dtype=np.int64)),
         np.zeros(N, dtype=np.bool_),
         np.zeros((N, R), dtype=np.int64), np.empty(maxn, dtype=np.int64), np.empty(maxn, dtype=np.int64),
-        np.array([-1.0, -1.0, -np.inf]), np.zeros((32, 3 + R), dtype=np.int64),
+        np.array([-1.0, -1.0, -np.inf, 0.0]), np.zeros((32, 3 + R), dtype=np.int64),
         (np.zeros((R, B + 1), dtype=np.int64), np.zeros((R, B + 1), dtype=np.int64), np.zeros(1, dtype=np.int64)),
+        np.array([0, 0, -2], dtype=np.int64),  # aux: job ends so far, ends at the last pass, its head
     )  # fmt: skip
     jl = np.empty((J, R), dtype=np.int64)  # each job's request as fit-index levels
     for j in range(J):
@@ -307,11 +404,13 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
             if resv[5][0] >= 0 and _touches_pool(j, pool[int(resv[5][0])], alloc, off, nodes, np_ptr, np_idx):
                 ver[0] += 1  # the reservation (all in the head's pool) changes only if this job was there
             nrun_arr[0] = _run_remove(re, rj, nrun_arr[0], start[j] + est[j], j)
+            resv[8][0] += 1
             if qpair[j] >= 0:
                 run_jobs[qpair[j]] -= 1
                 run_gpus[qpair[j]] -= gpus_total[j]
             if mode == PRIO_MULTIFACTOR:
                 pending[mf[6][j]] += cpus_charge[j] * (t - last_charge[j])
+        new_lo, recalc = i_arr, False
         while i_arr < J and sub[i_arr] <= t:
             j = i_arr
             if mode == PRIO_STATIC:
@@ -329,12 +428,16 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
                     ffac, tier)  # fmt: skip
             last_calc = t
             next_calc = t + calc_period
+            recalc = True
         elif mode == PRIO_DYNAMIC:
             for i in range(nq):
                 jj = q[i]
                 key[jj] = -_dyn_score(dyn_code, t, sub[jj], est[jj], procs[jj])
             _resort(q, nq, key)
-        nq = _pass(t, st, q, nq, est, nodes, req, pool, mach, jq, resv, resv_out)
+        if _arrivals_only(t, new_lo, i_arr, key, recalc, mode, st, mach, resv):
+            nq = _pass_arrivals(t, new_lo, i_arr, st, q, nq, key, est, nodes, req, pool, mach, jq, resv, resv_out)
+        else:
+            nq = _pass(t, st, q, nq, est, nodes, req, pool, mach, jq, resv, resv_out)
         passes += 1
     return start, alloc, resv_out, passes
 
