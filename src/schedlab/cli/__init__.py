@@ -17,6 +17,7 @@ from schedlab.cli import energy as _energy
 from schedlab.cli import explain as _explain
 from schedlab.cli import rl as _rl
 from schedlab.cli import simulate as _simulate
+from schedlab.cli import sweep as _sweep
 from schedlab.cli.common import err_console, fail, new_app, out_console
 
 app = new_app(
@@ -31,6 +32,7 @@ app = new_app(
 app.command()(_simulate.simulate)
 app.command()(_simulate.compare)
 app.command()(_simulate.traces)
+app.command()(_sweep.sweep)
 
 
 app.command()(_rl.train)
