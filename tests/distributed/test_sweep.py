@@ -109,3 +109,22 @@ def test_grid_validation(tmp_path):
     f.write_text("traces = [")
     with pytest.raises(SchedlabError, match="not a TOML"):
         grid_from_toml(f)
+
+
+def test_a_worker_that_dies_has_its_cells_run_again(serial, tmp_path, monkeypatch):
+    """The worker running the first 'sjf' cell exits (once); the pool is replaced, the cells are
+    run again, and the table is the serial one."""
+    flag = tmp_path / "crashed"
+    monkeypatch.setenv("SCHEDLAB_SWEEP_CRASH_ONCE", f"{flag}:sjf")
+    res = run_sweep(GRID, tmp_path / "crash", "processes", workers=2)
+    assert flag.exists()  # a worker did die
+    assert (res.table.status == "ok").all() and same(serial.table, res.table)
+
+
+def test_a_ray_worker_that_dies_has_its_task_retried(serial, tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    flag = tmp_path / "crashed"
+    monkeypatch.setenv("SCHEDLAB_SWEEP_CRASH_ONCE", f"{flag}:f1")  # Ray's workers inherit the driver's env
+    res = run_sweep(GRID, tmp_path / "raycrash", "ray", workers=2)
+    assert flag.exists()
+    assert (res.table.status == "ok").all() and same(serial.table, res.table)

@@ -9,6 +9,7 @@ reads each trace once.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict
 from functools import lru_cache
@@ -17,6 +18,9 @@ from schedlab.distributed.grid import Cell, SweepGrid
 
 #: a cell's row without metrics: its axes, then these
 STATUS_COLUMNS = ("status", "error", "cell_seconds")
+#: fault injection for the executors' tests: "FILE:POLICY" makes the worker running a cell of
+#: that policy exit at once, the first time only (FILE records that it happened)
+CRASH_ONCE = "SCHEDLAB_SWEEP_CRASH_ONCE"
 
 
 @lru_cache(maxsize=16)
@@ -49,6 +53,7 @@ def cell_workload(cell: Cell, workload=None):
 def run_cell(cell: Cell, grid: SweepGrid, workload=None) -> dict:
     """The row of ``cell`` (see the module docstring); an error becomes a failed row."""
     t0 = time.perf_counter()
+    _maybe_crash(cell)
     row = {**asdict(cell), "status": "ok", "error": ""}
     try:
         row.update(_measure(cell, grid, workload))
@@ -56,6 +61,18 @@ def run_cell(cell: Cell, grid: SweepGrid, workload=None) -> dict:
         row.update(status="failed", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     row["cell_seconds"] = time.perf_counter() - t0
     return row
+
+
+def _maybe_crash(cell: Cell) -> None:
+    spec = os.environ.get(CRASH_ONCE, "")
+    path, _, policy = spec.rpartition(":")
+    if path and cell.policy == policy:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        os.close(fd)
+        os._exit(3)
 
 
 def _measure(cell: Cell, grid: SweepGrid, workload) -> dict:
