@@ -91,12 +91,13 @@ def run_ray(cells: Sequence[Cell], grid: SweepGrid, on_row: OnRow, workers: int 
     started = not ray.is_initialized()
     if started:
         addr = address or os.environ.get("RAY_ADDRESS") or None
-        kw = {} if addr else {"num_cpus": workers or os.cpu_count()}
+        # "local": a new Ray of our own, never one another process started on this machine
+        kw = {"address": addr} if addr else {"address": "local", "num_cpus": workers or os.cpu_count()}
         # a local Ray without its dashboard cannot export metrics; trying stalls the first tasks
         # for about a minute on a small machine (measured: a 12-cell sweep 70 s -> 9 s)
         os.environ.setdefault("RAY_enable_metrics_collection", "0")
         try:
-            ray.init(address=addr, include_dashboard=False, log_to_driver=False, configure_logging=False,
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
                      runtime_env={"env_vars": dict(ONE_THREAD)}, **kw)  # fmt: skip
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise SchedlabError(f"cannot start or join Ray ({addr or 'local'}): {str(exc).splitlines()[0]}") from None

@@ -25,7 +25,7 @@ from numba import njit
 
 from schedlab.simulator.engine import _dyn_score, _heap_pop, _heap_push, _run_insert, _run_remove
 from schedlab.simulator.multires.alloc import SEL_FIRST, B, R, build_counters, choose, give_back, level, take
-from schedlab.simulator.multires.priority import decay_usage, fairshare_factors, job_priority
+from schedlab.simulator.multires.priority import decay_usage, fairshare_factors, job_priority, queue_priorities
 from schedlab.simulator.multires.reserve import clear_reservation, reserve, resv_levels, use_slack
 
 PRIO_STATIC, PRIO_DYNAMIC, PRIO_MULTIFACTOR = 0, 1, 2
@@ -52,6 +52,16 @@ def _insert(q, nq, key, j):
 
 @njit(cache=True)
 def _resort(q, nq, key):
+    """``q[:nq]`` in (key desc, job asc) order; left as it is when it already is (a priority
+    recalculation often keeps the order: an O(n) check instead of two sorts)."""
+    ordered = True
+    for i in range(1, nq):
+        a, b = q[i - 1], q[i]
+        if key[a] < key[b] or (key[a] == key[b] and a > b):
+            ordered = False
+            break
+    if ordered:
+        return
     part = np.sort(q[:nq])
     order = np.argsort(-key[part], kind="mergesort")
     q[:nq] = part[order]
@@ -76,8 +86,8 @@ def _recalc(t, last_calc, q, nq, key, sub, rj, nrun, last_charge, cpus_charge, u
         last_charge[j] = t
     decay_usage(usage, pending, 0.5 ** ((t - last_calc) / half_life))
     fairshare_factors(fs_mode, usage, assoc_acct, acct_shares, acct_users, ffac)
-    for i in range(nq):
-        key[q[i]] = _mf_key(q[i], t, sub, mf, ffac, tier)
+    weights, max_age, size_f, part_f, qos_f, nice, _ = mf
+    queue_priorities(q, nq, t, sub, weights, max_age, size_f, part_f, qos_f, nice, assoc, ffac, tier, TIER_SCALE, key)
     _resort(q, nq, key)
 
 

@@ -94,19 +94,30 @@ def fairshare_factors(mode, usage, assoc_acct, acct_shares, acct_users, out):
         out[a] = rank / n_assoc
 
 
+@njit(cache=True, inline="always")
+def _value(age, fs, size, part, qos, nice, w_age, w_fs, w_size, w_part, w_qos):
+    """The documented sum of weighted factors, floored, never below 0 (scalars only)."""
+    return max(np.floor(w_age * age + w_fs * fs + w_size * size + w_part * part + w_qos * qos - nice), 0.0)
+
+
 @njit(cache=True)
 def job_priority(j, now, submit, weights, max_age, size_f, part_f, qos_f, nice, assoc, fs):
     """The job's multifactor priority at ``now`` (integer-valued float, >= 0)."""
     age = min(max(now - submit[j], 0.0), max_age) / max_age
-    p = (
-        weights[W_AGE] * age
-        + weights[W_FS] * fs[assoc[j]]
-        + weights[W_SIZE] * size_f[j]
-        + weights[W_PART] * part_f[j]
-        + weights[W_QOS] * qos_f[j]
-        - nice[j]
-    )
-    return max(np.floor(p), 0.0)
+    return _value(age, fs[assoc[j]], size_f[j], part_f[j], qos_f[j], nice[j],
+                  weights[W_AGE], weights[W_FS], weights[W_SIZE], weights[W_PART], weights[W_QOS])  # fmt: skip
 
 
-__all__ = ["FS_CLASSIC", "FS_FAIR_TREE", "decay_usage", "fairshare_factors", "job_priority"]
+@njit(cache=True)
+def queue_priorities(q, nq, now, submit, weights, max_age, size_f, part_f, qos_f, nice, assoc, fs, tier, scale, key):
+    """``key[j] = tier[j] * scale + priority`` for every waiting job ``q[:nq]`` (one call per
+    PriorityCalcPeriod: a call per job passing the arrays costs more than the formula)."""
+    wa, wf, ws, wp, wq = weights[W_AGE], weights[W_FS], weights[W_SIZE], weights[W_PART], weights[W_QOS]
+    for i in range(nq):
+        j = q[i]
+        age = min(max(now - submit[j], 0.0), max_age) / max_age
+        p = _value(age, fs[assoc[j]], size_f[j], part_f[j], qos_f[j], nice[j], wa, wf, ws, wp, wq)
+        key[j] = tier[j] * scale + p
+
+
+__all__ = ["FS_CLASSIC", "FS_FAIR_TREE", "decay_usage", "fairshare_factors", "job_priority", "queue_priorities"]
