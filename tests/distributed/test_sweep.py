@@ -128,3 +128,18 @@ def test_a_ray_worker_that_dies_has_its_task_retried(serial, tmp_path, monkeypat
     res = run_sweep(GRID, tmp_path / "raycrash", "ray", workers=2)
     assert flag.exists()
     assert (res.table.status == "ok").all() and same(serial.table, res.table)
+
+
+def test_machines_axis_the_same_everywhere(tmp_path):
+    """A machine-description axis ('' = the trace's own machine, and a 16-CPU-node file): the
+    same table serially and on Ray (which ships the description through its object store)."""
+    pytest.importorskip("ray")
+    from pathlib import Path
+
+    machine = str(Path(__file__).parent.parent / "fixtures" / "cluster" / "cpu16.toml")
+    grid = SweepGrid(traces=("lublin_256",), clusters=("", machine), policies=("fcfs", "sjf"), windows=1,
+                     window_len=300)  # fmt: skip
+    a = run_sweep(grid, tmp_path / "s", "serial")
+    b = run_sweep(grid, tmp_path / "r", "ray", workers=2)
+    assert (a.table.status == "ok").all() and same(a.table, b.table)
+    assert set(a.table.cluster) == {"", machine}

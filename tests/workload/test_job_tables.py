@@ -380,3 +380,23 @@ def test_marconi_table_simulates_on_the_shipped_marconi100():
     assert c.dropped == {"with a time limit above the partition's MaxTime": 485} and c.kept == 7891
     assert len(res.start) == 7891 and np.all(res.start >= res.workload.submit)
     assert any("GPU counts" in n for n in c.notes)
+
+
+def test_surf_table_simulates_on_a_16_cpu_machine():
+    """SURF Lisa's week (16 CPUs a task, no GPUs, no memory, no users stated) on 96 nodes of 16
+    CPUs: every job runs, and the report says what the table lacks."""
+    from pathlib import Path
+
+    from schedlab.cluster import load_cluster
+    from schedlab.simulator import SimConfig, simulate
+
+    root = _dataset("surf_lisa", ["surf_week/tasks.parquet"])
+    machine = load_cluster(Path(__file__).parent.parent / "fixtures" / "cluster" / "cpu16.toml")
+    res = simulate(load_trace(root / "surf_week/tasks.parquet"), SimConfig(cluster=machine))
+    c = res.workload.cleaning
+    assert c.kept == len(res.start) == 6295 and not c.dropped
+    assert np.all(res.start >= res.workload.submit)
+    lacks = next(n for n in c.notes if n.startswith("not in this opendc table"))
+    assert "GPU counts" in lacks and "memory" in lacks and "users" in lacks
+    m = res.extra["multires"]
+    assert (m["prepared"].req[:, 0] == 16).all()  # each task holds a whole 16-CPU node

@@ -50,13 +50,14 @@ def cell_workload(cell: Cell, workload=None):
     return wl.scale_load(cell.load_scale) if cell.load_scale != 1.0 else wl
 
 
-def run_cell(cell: Cell, grid: SweepGrid, workload=None) -> dict:
-    """The row of ``cell`` (see the module docstring); an error becomes a failed row."""
+def run_cell(cell: Cell, grid: SweepGrid, workload=None, machine=None) -> dict:
+    """The row of ``cell`` (see the module docstring); an error becomes a failed row.  ``workload``
+    and ``machine``: the cell's trace and machine when the executor ships them (else loaded here)."""
     t0 = time.perf_counter()
     _maybe_crash(cell)
     row = {**asdict(cell), "status": "ok", "error": ""}
     try:
-        row.update(_measure(cell, grid, workload))
+        row.update(_measure(cell, grid, workload, machine))
     except Exception as exc:
         row.update(status="failed", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     row["cell_seconds"] = time.perf_counter() - t0
@@ -75,7 +76,7 @@ def _maybe_crash(cell: Cell) -> None:
         os._exit(3)
 
 
-def _measure(cell: Cell, grid: SweepGrid, workload) -> dict:
+def _measure(cell: Cell, grid: SweepGrid, workload, machine) -> dict:
     import numpy as np
 
     from schedlab.simulator import SimConfig
@@ -84,7 +85,10 @@ def _measure(cell: Cell, grid: SweepGrid, workload) -> dict:
 
     wl = cell_workload(cell, workload)
     cfg = SimConfig(
-        policy=_policy(cell.policy), backfill=cell.backfill, estimates=cell.estimates, cluster=_cluster(cell.cluster)
+        policy=_policy(cell.policy),
+        backfill=cell.backfill,
+        estimates=cell.estimates,
+        cluster=machine if machine is not None else _cluster(cell.cluster),
     )
     if grid.windows:
         parts = [wl.window(int(s), grid.window_len) for s in wl.window_starts(grid.windows, grid.window_len, cell.seed)]

@@ -6,7 +6,8 @@
                then recorded as failed.
 ``ray``        one Ray task per cell on a running cluster (``address``, or ``RAY_ADDRESS``) or on a
                local Ray started for the sweep (``workers`` CPUs) and stopped after it.  Each trace
-               is put in the object store once, and reaches a node once, not once per task; a task
+               and machine description is read here and put in the object store once (it reaches
+               a node once, not once per task, and need not exist there); a task
                whose worker dies is retried by Ray (``RETRIES``); workers run BLAS and torch at one
                thread each.
 
@@ -75,9 +76,9 @@ def run_processes(cells: Sequence[Cell], grid: SweepGrid, on_row: OnRow, workers
         on_row(_died(cell, f"worker process died ({RETRIES + 1} tries)"))
 
 
-def _ray_cell(cell, grid, workload):
+def _ray_cell(cell, grid, workload, machine):
     _one_thread()
-    return run_cell(cell, grid, workload)
+    return run_cell(cell, grid, workload, machine)
 
 
 def run_ray(cells: Sequence[Cell], grid: SweepGrid, on_row: OnRow, workers: int | None = None,
@@ -86,7 +87,7 @@ def run_ray(cells: Sequence[Cell], grid: SweepGrid, on_row: OnRow, workers: int 
         import ray
     except ImportError:
         raise SchedlabError("--executor ray needs Ray (pip install 'ray[default]')") from None
-    from schedlab.distributed.cells import _trace
+    from schedlab.distributed.cells import _cluster, _trace
 
     started = not ray.is_initialized()
     if started:
@@ -103,15 +104,17 @@ def run_ray(cells: Sequence[Cell], grid: SweepGrid, on_row: OnRow, workers: int 
             raise SchedlabError(f"cannot start or join Ray ({addr or 'local'}): {str(exc).splitlines()[0]}") from None
     try:
         task = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)(_ray_cell)
-        shipped = {}
+        shipped: dict = {}
         pending = {}
         for cell in cells:
-            if cell.trace not in shipped:
-                try:
-                    shipped[cell.trace] = ray.put(_trace(cell.trace))
-                except Exception:
-                    shipped[cell.trace] = None
-            pending[task.remote(cell, grid, shipped[cell.trace])] = cell
+            for kind, spec, load in (("trace", cell.trace, _trace), ("cluster", cell.cluster, _cluster)):
+                if (kind, spec) not in shipped:
+                    try:  # what does not load here fails its cells, in the worker, with its error
+                        shipped[kind, spec] = ray.put(load(spec)) if spec else None
+                    except Exception:
+                        shipped[kind, spec] = None
+            ref = task.remote(cell, grid, shipped["trace", cell.trace], shipped["cluster", cell.cluster])
+            pending[ref] = cell
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
