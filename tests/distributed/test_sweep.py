@@ -143,3 +143,24 @@ def test_machines_axis_the_same_everywhere(tmp_path):
     b = run_sweep(grid, tmp_path / "r", "ray", workers=2)
     assert (a.table.status == "ok").all() and same(a.table, b.table)
     assert set(a.table.cluster) == {"", machine}
+
+
+def test_cli_sweep_json_and_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from schedlab.cli import app
+
+    runner = CliRunner()
+    args = ["sweep", "--traces", "lublin_256", "--policies", "fcfs,sjf", "--backfill", "easy", "--windows", "1",
+            "--window-len", "100", "--out", str(tmp_path / "cli")]  # fmt: skip
+    r = runner.invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["cells"] == 2 == doc["ran_now"] and {row["policy"] for row in doc["results"]} == {"fcfs", "sjf"}
+    assert (tmp_path / "cli" / "results.parquet").exists()
+    r = runner.invoke(app, [*args, "--json"])  # the same sweep again: nothing to run
+    assert json.loads(r.stdout)["ran_now"] == 0
+    for bad, message in ((["--seeds", "1.5"], "integers"), (["--executor", "slurm"], "unknown executor"),
+                         (["--load-scales", "-1"], "load_scales")):  # fmt: skip
+        r = runner.invoke(app, [*args[:-2], "--out", str(tmp_path / "bad"), *bad])
+        assert r.exit_code == 2 and message in r.output, r.output

@@ -16,6 +16,7 @@ from schedlab.cli.common import (
     fail,
     fmt,
     out_console,
+    parse_ints,
     parse_list,
     print_json,
     print_written,
@@ -110,7 +111,7 @@ def sweep(
         if load_scales is not None:
             base["load_scales"] = _floats(load_scales, "load scale")
         if seeds is not None:
-            base["seeds"] = [int(x) for x in _floats(seeds, "seed")]
+            base["seeds"] = parse_ints(seeds, "seed")
         for key, value in (("windows", windows), ("window_len", window_len)):
             if value is not None:
                 base[key] = value
