@@ -236,7 +236,8 @@ def _build(path, fmt: str, c: dict, order, submit, run, req_time, req: dict, rep
     )
     max_procs, max_nodes = int(req["procs"].max()), int(req["nodes"].max())
     report.notes.append(
-        f"machine size not in a job table: taken as the largest job, {max_procs:,} CPUs on {max_nodes:,} node(s)"
+        f"machine size not in a job table: without a machine description (--cluster), taken as the largest job, "
+        f"{max_procs:,} CPUs on {max_nodes:,} node(s)"
     )
     report.kept = n
     relative = fmt in RELATIVE_TIMES or any("no UnixStartTime" in note for note in report.notes)
