@@ -164,3 +164,14 @@ def test_cli_sweep_json_and_errors(tmp_path):
                          (["--load-scales", "-1"], "load_scales")):  # fmt: skip
         r = runner.invoke(app, [*args[:-2], "--out", str(tmp_path / "bad"), *bad])
         assert r.exit_code == 2 and message in r.output, r.output
+
+
+def test_ray_workers_env(monkeypatch):
+    from schedlab.distributed.executors import _worker_env
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    local, joined = _worker_env(joining=False), _worker_env(joining=True)
+    assert local["OMP_NUM_THREADS"] == joined["OPENBLAS_NUM_THREADS"] == "1"
+    assert "NUMBA_CACHE_DIR" not in local and joined["NUMBA_CACHE_DIR"].endswith("schedlab-numba-cache")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "/scratch/numba")
+    assert _worker_env(joining=True)["NUMBA_CACHE_DIR"] == "/scratch/numba"

@@ -12,12 +12,14 @@
                thread each.
 
 Every worker caches what it loaded (:mod:`.cells`), and numba loads its compiled kernels from the
-on-disk cache, so a worker compiles nothing after its first cell.
+on-disk cache, so a worker compiles nothing after its first cell.  On a Ray cluster joined with an
+address, workers keep that cache in a node-local folder (see :func:`_worker_env`).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -76,6 +78,18 @@ def run_processes(cells: Sequence[Cell], grid: SweepGrid, on_row: OnRow, workers
         on_row(_died(cell, f"worker process died ({RETRIES + 1} tries)"))
 
 
+def _worker_env(joining: bool) -> dict:
+    """One thread per task; on a cluster joined (other nodes), numba's cache in a node-local folder
+    unless NUMBA_CACHE_DIR is set: each node compiles the kernels once, in its first task, instead
+    of sharing a cache folder over the network or writing into a read-only install."""
+    env = dict(ONE_THREAD)
+    if joining and "NUMBA_CACHE_DIR" not in os.environ:
+        env["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "schedlab-numba-cache")
+    elif "NUMBA_CACHE_DIR" in os.environ:
+        env["NUMBA_CACHE_DIR"] = os.environ["NUMBA_CACHE_DIR"]
+    return env
+
+
 def _ray_cell(cell, grid, workload, machine):
     _one_thread()
     return run_cell(cell, grid, workload, machine)
@@ -99,7 +113,7 @@ def run_ray(cells: Sequence[Cell], grid: SweepGrid, on_row: OnRow, workers: int 
         os.environ.setdefault("RAY_enable_metrics_collection", "0")
         try:
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
-                     runtime_env={"env_vars": dict(ONE_THREAD)}, **kw)  # fmt: skip
+                     runtime_env={"env_vars": _worker_env(joining=bool(addr))}, **kw)  # fmt: skip
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise SchedlabError(f"cannot start or join Ray ({addr or 'local'}): {str(exc).splitlines()[0]}") from None
     try:
