@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -175,3 +176,13 @@ def test_ray_workers_env(monkeypatch):
     assert "NUMBA_CACHE_DIR" not in local and joined["NUMBA_CACHE_DIR"].endswith("schedlab-numba-cache")
     monkeypatch.setenv("NUMBA_CACHE_DIR", "/scratch/numba")
     assert _worker_env(joining=True)["NUMBA_CACHE_DIR"] == "/scratch/numba"
+
+
+def test_plots_along_every_axis_that_varies(tmp_path):
+    grid = SweepGrid(traces=("lublin_256",), policies=("fcfs", "sjf"), load_scales=(0.8, 1.0),
+                     estimates=("requested", "actual"), windows=1, window_len=100)  # fmt: skip
+    res = run_sweep(grid, tmp_path / "plots")
+    names = {Path(f).name for f in res.files}
+    assert {"metrics.png", "by_load_scale.png", "by_estimates.png"} <= names and "by_seed.png" not in names
+    for name in ("metrics.png", "by_load_scale.png"):
+        assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

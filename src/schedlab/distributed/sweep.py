@@ -3,7 +3,8 @@
 The output folder holds ``sweep.json`` (the grid), ``cells/KEY.json`` (one finished cell each,
 written atomically) and, once every cell is done, ``results.parquet``/``results.csv`` (one row per
 cell in grid order: the axes, ``status``, ``error``, the metrics of ``compare``,
-``cell_seconds``), ``summary.json`` (the grid, counts, executor, wall time) and ``metrics.png``.
+``cell_seconds``), ``summary.json`` (the grid, counts, executor, wall time) and the plots
+(``metrics.png`` by policy and backfilling, ``by_AXIS.png`` along every other axis that varies).
 Run again with the same grid, a stopped sweep continues: finished cells are not run again.  A
 folder holding another sweep is replaced only with ``force``.
 """
@@ -107,7 +108,7 @@ def _write_results(path: Path, table: pd.DataFrame, grid: SweepGrid, executor_na
     if len(ok) and "mean_bsld" in ok:
         from schedlab.distributed.plots import plot_sweep
 
-        files.append(plot_sweep(ok, path / "metrics.png"))
+        files += plot_sweep(ok, path)
     return [str(path / f) for f in files]
 
 
