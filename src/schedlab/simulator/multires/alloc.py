@@ -29,10 +29,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from schedlab.simulator.multires.prepare import UNLIMITED_MEM
+
 R = 3  # CPU, GPU, memory
 SEL_FIRST, SEL_BEST = 0, 1
 B = 256  # levels per resource in the fit index
-UNLIMITED = 2**50  # prepare's memory of a node type whose memory is not modelled
+UNLIMITED = UNLIMITED_MEM  # the memory of a node type whose memory is not modelled
 
 
 @njit(cache=True, inline="always")
@@ -79,37 +81,20 @@ def build_counters(tot, pool_ptr, pool_idx, np_ptr, np_idx):
     return pool_idle, pool_free, lvl, div, bits, word_ptr, np_pos
 
 
-@njit(cache=True, inline="always")
-def node_fits(n, j, free, tot, req, excl):
-    if excl:
-        for r in range(R):  # noqa: SIM110 (numba: no generator in all())
-            if free[n, r] != tot[n, r]:
-                return False
-        return True
-    for r in range(R):  # noqa: SIM110
-        if free[n, r] < req[j, r]:
-            return False
-    return True
-
-
 @njit(cache=True)
-def choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, slack, guard, out, cnt):
-    """Pick ``nodes[j]`` nodes of pool ``p`` for job ``j`` into ``out``; True when enough fit.
-
-    ``guard``: the job ends after the shadow time, so reserved nodes are usable only within their
-    slack.  First-fit takes the lowest node indices; best-fit the nodes left with the least free
-    GPUs, then CPUs, then memory after the job takes its share (ties: lowest index).  Only nodes
-    with a free CPU are looked at (all of them for a job asking no CPU).  (The tests are written
-    out here, not called: a call in this loop makes it many times slower under numba.)"""
-    need = nodes[j]
+def fitting_nodes(j, p, free, req, excl, pool_ptr, pool_idx, cnt, in_resv, slack, guard, limit, out):
+    """The nodes of pool ``p`` where job ``j`` fits now, in pool order, into ``out`` (at most
+    ``limit``); returns how many.  ``guard``: the job ends after the shadow time, so a reserved node
+    counts only within its slack.  Only nodes with a free CPU are looked at (all of them for a job
+    asking no CPU).  (The tests are written out, not called: a call in this loop made it many times
+    slower under numba.)"""
     a, b = pool_ptr[p], pool_ptr[p + 1]
     bits, wp = cnt[4], cnt[5][p]
     r0, r1, r2 = req[j, 0], req[j, 1], req[j, 2]
     use_bits = excl or r0 > 0
-    first = sel == SEL_FIRST or need == b - a
     m = 0
-    cand = np.empty(0 if first else b - a, dtype=np.int64)
-    key = np.empty(0 if first else b - a)
+    if limit <= 0:
+        return 0
     for w in range((b - a + 63) // 64):
         word = bits[wp + w] if use_bits else np.int64(-1)
         if word == 0:
@@ -126,18 +111,33 @@ def choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, 
                     continue
                 if guard and in_resv[n] and (slack[n, 0] < r0 or slack[n, 1] < r1 or slack[n, 2] < r2):
                     continue
-            if first:
-                out[m] = n
-                m += 1
-                if m == need:
-                    return True
-                continue
-            cand[m] = n  # leftover GPUs dominate, then CPUs, then memory (scaled into one float key)
-            key[m] = 0.0 if excl else (free[n, 1] - r1) * 1e12 + (free[n, 0] - r0) * 1e6 + min(free[n, 2] - r2, 999999)
+            out[m] = n
             m += 1
-    if first or m < need:
+            if m == limit:
+                return m
+    return m
+
+
+@njit(cache=True)
+def choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, slack, guard, out, cnt):
+    """Pick ``nodes[j]`` nodes of pool ``p`` for job ``j`` into ``out``; True when enough fit
+    (:func:`fitting_nodes`).  First-fit takes the lowest node indices; best-fit the nodes left with
+    the least free GPUs, then CPUs, then memory after the job takes its share (ties: lowest index)."""
+    need = nodes[j]
+    size = pool_ptr[p + 1] - pool_ptr[p]
+    if sel == SEL_FIRST or need == size:
+        return fitting_nodes(j, p, free, req, excl, pool_ptr, pool_idx, cnt, in_resv, slack, guard, need, out) == need
+    cand = np.empty(size, dtype=np.int64)
+    m = fitting_nodes(j, p, free, req, excl, pool_ptr, pool_idx, cnt, in_resv, slack, guard, size, cand)
+    if m < need:
         return False
-    order = np.argsort(key[:m], kind="mergesort")
+    key = np.zeros(m)  # leftover GPUs dominate, then CPUs, then memory (scaled into one float key)
+    if not excl:
+        for i in range(m):
+            n = cand[i]
+            g, c, mem = free[n, 1] - req[j, 1], free[n, 0] - req[j, 0], free[n, 2] - req[j, 2]
+            key[i] = g * 1e12 + c * 1e6 + min(mem, 999999)
+    order = np.argsort(key, kind="mergesort")
     for k in range(need):
         out[k] = cand[order[k]]
     return True
@@ -199,8 +199,8 @@ __all__ = [
     "R",
     "build_counters",
     "choose",
+    "fitting_nodes",
     "give_back",
     "level",
-    "node_fits",
     "take",
 ]  # fmt: skip

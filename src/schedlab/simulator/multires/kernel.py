@@ -33,8 +33,8 @@ TIER_SCALE = 2.0**33
 
 
 @njit(cache=True)
-def _insert(q, nq, key, j):
-    """Insert ``j`` into the queue ``q[:nq]`` kept in (key desc, job asc) order."""
+def _position(q, nq, key, j):
+    """Where ``j`` stands (or would stand) in the queue ``q[:nq]``, kept in (key desc, job asc) order."""
     lo, hi = 0, nq
     kj = key[j]
     while lo < hi:
@@ -44,6 +44,13 @@ def _insert(q, nq, key, j):
             lo = mid + 1
         else:
             hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _insert(q, nq, key, j):
+    """Insert ``j`` into the queue ``q[:nq]``."""
+    lo = _position(q, nq, key, j)
     for i in range(nq, lo, -1):
         q[i] = q[i - 1]
     q[lo] = j
@@ -239,17 +246,8 @@ def _quick_fit(j, p, in_resv_pool, nodes, excl, cnt, jl, rs):
 
 @njit(cache=True)
 def _remove(q, nq, key, j):
-    """Take ``j`` out of the queue ``q[:nq]`` (kept in (key desc, job asc) order)."""
-    lo, hi = 0, nq
-    kj = key[j]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        o = q[mid]
-        if key[o] > kj or (key[o] == kj and o < j):
-            lo = mid + 1
-        else:
-            hi = mid
-    for i in range(lo, nq - 1):
+    """Take ``j`` out of the queue ``q[:nq]``."""
+    for i in range(_position(q, nq, key, j), nq - 1):
         q[i] = q[i + 1]
     return nq - 1
 

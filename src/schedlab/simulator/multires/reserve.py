@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from schedlab.simulator.multires.alloc import SEL_FIRST, R, level
+from schedlab.simulator.multires.alloc import SEL_FIRST, R, fitting_nodes, level
 
 
 @njit(cache=True)
@@ -29,27 +29,13 @@ def reserve(h, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_pt
     (``touched`` is left all False)."""
     proj, touched, tlist, cand = scratch
     a, b = pool_ptr[p], pool_ptr[p + 1]
-    bits, word_ptr = cnt[4], cnt[5]
-    use_bits = excl or req[h, 0] > 0
-    m = 0  # candidates: nodes that fit h now, then those that come to fit as jobs end
-    r0, r1, r2 = req[h, 0], req[h, 1], req[h, 2]
     ub = cnt[0][p]  # at most this many fit now (idle nodes; per resource, nodes with enough)
     if not excl:
         for r in range(R):
             ub = min(ub if r else b - a, cnt[2][p, r, level(req[h, r], cnt[3][r])])
-    for w in range((b - a + 63) // 64):
-        if m >= ub:  # all that can fit now are found
-            break
-        word = bits[word_ptr[p] + w] if use_bits else np.int64(-1)
-        if word == 0:
-            continue
-        for bit in range(min(64, b - a - w * 64)):
-            if ((word >> bit) & 1) == 0:
-                continue
-            n = pool_idx[a + w * 64 + bit]
-            if excl or (free[n, 0] >= r0 and free[n, 1] >= r1 and free[n, 2] >= r2):  # (written out: speed)
-                cand[m] = n
-                m += 1
+    # candidates: the nodes that fit h now, then those that come to fit as jobs end
+    m = fitting_nodes(h, p, free, req, excl, pool_ptr, pool_idx, cnt, in_resv, slack, False, ub, cand)
+    r0, r1, r2 = req[h, 0], req[h, 1], req[h, 2]
     m_now = m
     shadow, k, nt = np.inf, 0, 0
     while m < nodes[h] and k < nrun:
