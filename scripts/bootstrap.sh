@@ -35,12 +35,32 @@ PYEOF
 fi
 
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Debian packages the tests use (a loopback Slurm, a headless browser): listed one per line in
+# scripts/apt-packages.txt.  Installed when missing and when this runs as root with apt-get
+# (CI does); otherwise the tests that need them say what is missing and skip.
+install_system_packages() {
+  local missing=()
+  while read -r pkg; do
+    case "$pkg" in ''|'#'*) continue ;; esac
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done < scripts/apt-packages.txt
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian packages: ${missing[*]}" >&2
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "note: Debian packages missing (${missing[*]}); tests that need them will skip" >&2
+  fi
+}
 case "$what" in
   run)
     .venv/bin/python -m pip install -q -e . 
     .venv/bin/schedlab compare --trace theta_2022 --policies fcfs,sjf,wfp3,f1 --backfill none,easy,conservative --out out/theta_2022
     ;;
   test)
+    install_system_packages
     .venv/bin/python -m pip install -q -e '.[test]'
     .venv/bin/ruff check . && .venv/bin/ruff format --check .
     .venv/bin/python -m pytest -q -n 2 tests
