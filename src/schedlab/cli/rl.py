@@ -10,6 +10,7 @@ from rich.table import Table
 
 from schedlab.cli.common import (
     JSON_HELP,
+    ClusterOpt,
     CorrectionOpt,
     EstimatesOpt,
     ForceOpt,
@@ -286,6 +287,16 @@ def train(
             "runtimes would want to know.",
         ),
     ] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Train on a machine description (TOML, a site's slurm.conf, or a shipped name such as curie3, "
+            "polaris): the agent then also sees each visible job's GPU and memory request and how free its "
+            "partition is, and jobs wait for every resource they ask. Jobs the machine would refuse are dropped "
+            "and counted; the curriculum is the real trace only. The model keeps the machine's name or path.",
+        ),
+    ] = None,
 ):
     """Train an RL scheduling agent with PPO; progress bar with live metrics, CSV log, checkpoints."""
     from schedlab.rl.training import TrainConfig, train_run
@@ -298,7 +309,7 @@ def train(
         steps=steps, seed=seed, window_len=window_len, visible=visible, backfill=backfill,
         backfill_order=backfill_order, imitate=_none(imitate), baseline=_none(baseline), curriculum=curriculum,
         preset=preset, load_scales=_scales(load_scales), val_metric=val_metric, ppo=ppo, time_budget=time_budget,
-        estimates=estimates, correction=correction, history_features=history_features,
+        estimates=estimates, correction=correction, history_features=history_features, cluster=cluster,
     )  # fmt: skip
     with progress_bar("training", live=True) as prog, folder.progressive() as run_dir:
         task = prog.add_task("train", total=steps, live="")
@@ -483,6 +494,7 @@ def evaluate(
     correction: CorrectionOpt = Correction.REQTIME,
     load_scale: LoadScaleOpt = 1.0,
     tau: TauOpt = 10.0,
+    cluster: ClusterOpt = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -509,6 +521,7 @@ def evaluate(
     from schedlab.rl.episodes import split_bounds
     from schedlab.rl.evaluation import Protocol, temporal_evaluation
     from schedlab.rl.evaluation import evaluate as run_eval
+    from schedlab.rl.training import on_machine
     from schedlab.simulator.compare import warm_up
     from schedlab.workload import load_trace
 
@@ -518,8 +531,9 @@ def evaluate(
     folder = check_out(out, force)
     policy = resolve("model:" + model.removeprefix("model:"))  # loaded once, here; NAME or model:NAME
     tree_policy = resolve("tree:" + tree.removeprefix("tree:")) if tree else None
-    wl = load_trace(trace, rules=preset)
-    same = dict(backfill=backfill, preset=preset, estimates=estimates, correction=correction, load_scale=load_scale)
+    wl = on_machine(load_trace(trace, rules=preset), cluster)
+    same = dict(backfill=backfill, preset=preset, estimates=estimates, correction=correction, load_scale=load_scale,
+                cluster=cluster)  # fmt: skip
     warm_up()
     if chosen is Protocol.WINDOWS:
         starts = _evaluation_starts(wl, preset, window_starts, windows, window_len, split, seed, train_split)

@@ -114,10 +114,16 @@ class DrasAgent(nn.Module):
         return logits, self.value(ctx).squeeze(-1)
 
 
-def build_agent(agent: str, visible: int, stop_action: bool, history: bool = False) -> nn.Module:
-    """The network of ``agent``; ``history``: it also reads the per-job history features."""
+def build_agent(
+    agent: str, visible: int, stop_action: bool, history: bool = False, multires: bool = False
+) -> nn.Module:
+    """The network of ``agent``; ``history``: it also reads the per-job history features;
+    ``multires``: the per-job rows of a multi-resource machine
+    (:data:`~schedlab.rl.multires_env.MULTI_FEATURES`)."""
+    from schedlab.rl.multires_env import N_MULTI_FEATURES
+
     agent = choose(Agent, agent, "agent")
-    extra = N_HISTORY_FEATURES if history else 0
+    extra = (N_HISTORY_FEATURES if history else 0) + (N_MULTI_FEATURES if multires else 0)
     if agent is Agent.DRAS:
         return DrasAgent(visible, stop_action, extra=extra)
     return ScorerAgent(visible, stop_action, extra=extra)
@@ -263,7 +269,9 @@ def model_network(where: str | Path, agent, options: EnvOptions, state: dict) ->
     anything reads a tensor's values: a file may declare a huge view over a tiny storage), dense
     and finite (a NaN weight scores every job NaN: an arbitrary order).  ``where`` names the file."""
     agent = choose(Agent, agent, "agent")
-    net = build_agent(agent, options.visible, options.stop_action, options.history_features)
+    net = build_agent(
+        agent, options.visible, options.stop_action, options.history_features, options.cluster is not None
+    )
     want = net.state_dict()
     _check_keys(str(where), agent, options, want, state)
     for name, p in want.items():

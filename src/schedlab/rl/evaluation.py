@@ -110,8 +110,8 @@ def _rows(policy, source, tree, others, parts, whole, config, tau, load_scale) -
     return rows
 
 
-def _sim_config(backfill, preset, estimates, correction) -> SimConfig:
-    opts = dict(backfill=backfill, preset=preset, estimates=estimates, correction=correction)
+def _sim_config(backfill, preset, estimates, correction, cluster=None) -> SimConfig:
+    opts = dict(backfill=backfill, preset=preset, estimates=estimates, correction=correction, cluster=cluster)
     if preset == "rlscheduler":
         opts.update(capacity_unit="nodes", kill_at_request=False)
     return SimConfig(**opts)
@@ -186,13 +186,14 @@ def evaluate(
     correction: str = "reqtime",
     load_scale: float = 1.0,
     tree=None,
+    cluster=None,
 ) -> dict:
     """The ``windows`` protocol: mean and per-window metrics of the model (and ``tree``, a resolved
     ``tree:`` policy, when given) and each heuristic on the windows of ``window_len`` jobs at
     ``starts``.  ``model`` is a model file or run folder (or a shipped model's name, or an already
     loaded :class:`ModelPolicy`); it is loaded once."""
     policy, source = _load_model(model)
-    config = _sim_config(backfill, preset, estimates, correction)
+    config = _sim_config(backfill, preset, estimates, correction, cluster)
     scaled = workload if load_scale == 1.0 else workload.scale_load(load_scale)
     parts = [scaled.window(int(s), window_len) for s in starts]
     rows = _rows(policy, source, tree, [("heuristic", h) for h in heuristics], parts, None, config, tau, load_scale)
@@ -222,14 +223,18 @@ def temporal_evaluation(
     tau: float = 10.0,
     heuristics=EVERY_HEURISTIC,
     baselines=BASELINES,
+    cluster=None,
 ) -> dict:
     """The ``consecutive`` protocol on jobs [lo, hi) (the later period): every row on the
     consecutive windows of :func:`consecutive_windows` and on the whole period as one run, all
     with the same estimates, correction, load scale and backfilling.  ``tree``: a resolved
     ``tree:`` policy, added as a row.  Rows' ``config`` is what each ran under (plus the load
-    scale); ``same_information`` says whether it planned with the estimates given."""
+    scale); ``same_information`` says whether it planned with the estimates given.  ``cluster``: a
+    machine description every row runs on (easy++, which plans on predictions, is left out there)."""
     policy, source = _load_model(model)
-    config = _sim_config(backfill, preset, estimates, correction)
+    config = _sim_config(backfill, preset, estimates, correction, cluster)
+    if cluster is not None:
+        baselines = tuple(b for b in baselines if b != "easy++")
     scaled = workload if load_scale == 1.0 else workload.scale_load(load_scale)
     spans = consecutive_windows(lo, hi, window_len)
     parts = [scaled.window(s, n) for s, n in spans]

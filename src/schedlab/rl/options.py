@@ -34,6 +34,7 @@ CHECKPOINT_FIELDS = (
     "baseline",
     "correction",
     "history_features",
+    "cluster",
 )
 #: What a tree file records: how the tree schedules (the rest comes from the simulation's config).
 #: the most waiting jobs an agent may see (observation rows are allocated per visible slot)
@@ -49,7 +50,10 @@ SAVED_TYPES = {
     "eval_seed": (int,),
     "baseline": (str, type(None)),
     "history_features": (bool,),
+    "cluster": (str, type(None)),
 }
+#: the longest a saved string option may be (a machine's path is longer than any option value)
+MAX_SAVED_STR = {"cluster": 4096}
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,10 @@ class EnvOptions:
     history_features  add the per-job :data:`~schedlab.simulator.stepper.HISTORY_FEATURES`
                    (requested time, the key's recent prediction accuracy) after the cluster
                    features; off: the observation of models trained before they existed
+    cluster        None: the trace's own single-resource machine; else a machine description
+                   (a shipped name, a TOML file or a slurm.conf) and the environment is
+                   :class:`~schedlab.rl.multires_env.MultiSchedulingEnv` (GPUs, memory,
+                   partitions; its observation adds per-job GPU/memory and pool-free rows)
 
     Values are checked here, once: a bad one raises :class:`~schedlab.errors.OptionError` (or
     :class:`~schedlab.errors.SchedlabError`) naming the option and the allowed values.
@@ -94,6 +102,7 @@ class EnvOptions:
     baseline: str | None = None
     correction: Correction = Correction.REQTIME
     history_features: bool = False
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)
@@ -109,6 +118,11 @@ class EnvOptions:
         if not isinstance(self.history_features, bool | np.bool_):
             raise SchedlabError(f"history features must be true or false, got {self.history_features!r}")
         set_("history_features", bool(self.history_features))
+        if self.cluster is not None:
+            if hasattr(self.cluster, "partitions"):  # a loaded machine: keep its name
+                set_("cluster", self.cluster.name)
+            if not isinstance(self.cluster, str) or not self.cluster.strip() or "\x00" in self.cluster:
+                raise SchedlabError(f"cluster must be a machine's name or file, got {self.cluster!r}")
         if self.baseline is not None and (not isinstance(self.baseline, str) or self.baseline not in POLICY_NAMES):
             raise SchedlabError(f"unknown baseline policy {self.baseline!r}; choose one of {', '.join(POLICY_NAMES)}")
         visible = self.visible
@@ -184,7 +198,7 @@ class EnvOptions:
                 raise SchedlabError(f"unknown environment option {shown}")
             want = SAVED_TYPES.get(name, (str,))
             ok = isinstance(value, want) and not (isinstance(value, bool) and bool not in want)
-            if ok and isinstance(value, str) and len(value) > 64:
+            if ok and isinstance(value, str) and len(value) > MAX_SAVED_STR.get(name, 64):
                 raise SchedlabError(f"option {name} is a string of {len(value):,} characters, not a known value")
             if not ok:
                 shown = repr(value) if isinstance(value, str | bool | float) and len(repr(value)) <= 40 else None
@@ -202,6 +216,12 @@ class EnvOptions:
         observation it was trained on (``history_features``) kept.  The caller rejects
         conservative backfilling first."""
         backfill = EnvBackfill.AGENT if self.backfill is EnvBackfill.AGENT else choose(EnvBackfill, config.backfill)
+        machine = getattr(config, "cluster", None)
+        if machine is not None and self.cluster is None:
+            raise SchedlabError(
+                "this model or tree was made on a single-resource machine: its observation has no GPU or memory "
+                "rows, so it cannot schedule a --cluster machine (train it with --cluster)"
+            )
         return EnvOptions(
             window_len=None,
             split=Split.ALL,
@@ -214,6 +234,7 @@ class EnvOptions:
             kill_at_request=config.kill_at_request,
             correction=config.correction,
             history_features=self.history_features,
+            cluster=machine.name if machine is not None else self.cluster,
         )
 
 

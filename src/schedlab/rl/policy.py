@@ -24,6 +24,7 @@ from schedlab.rl.agents import TrainedPolicy, load_policy
 from schedlab.rl.env import SchedulingEnv
 from schedlab.rl.episodes import run_episode
 from schedlab.rl.models import find_model
+from schedlab.rl.multires_env import make_env
 from schedlab.rl.options import EnvOptions
 from schedlab.simulator.config import SimConfig
 from schedlab.simulator.result import SimResult
@@ -76,7 +77,7 @@ def simulate_agent(
 ) -> SimResult:
     """``workload`` as one episode of the environment (``options``: window_len None, split all),
     ``act(env)`` taking every decision; the schedule as a SimResult (``extra`` in its ``extra``)."""
-    env = SchedulingEnv(workload, options)
+    env = make_env(workload, options, cluster=getattr(config, "cluster", None))
     t0 = time.perf_counter()
     run_episode(env, act, 0)
     return episode_result(env, config, time.perf_counter() - t0, extra)
@@ -95,7 +96,7 @@ def episode_result(env: SchedulingEnv, config: SimConfig, seconds: float, extra:
         reservation=np.full(env.L, np.inf),
         sim_seconds=seconds,
         passes=env.decisions,
-        extra=extra,
+        extra={**extra, **(env.result_extra() if hasattr(env, "result_extra") else {})},
     )
 
 

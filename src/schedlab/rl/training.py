@@ -37,8 +37,8 @@ from schedlab.options import (
     choose,
 )
 from schedlab.report.outputs import dumps, write_json
-from schedlab.rl.env import SchedulingEnv
 from schedlab.rl.episodes import split_bounds
+from schedlab.rl.multires_env import make_env
 from schedlab.rl.options import EnvOptions
 from schedlab.rl.ppo import PPOConfig, Stage, train
 from schedlab.workload import load_trace
@@ -126,7 +126,7 @@ def validation_set(
     options = env_options.replace(split=Split.ALL, window_len=length)
     out = []
     for wl in scaled(workload, load_scales):
-        out += list(zip([SchedulingEnv(wl, options) for _ in range(n)], starts, strict=False))
+        out += list(zip([make_env(wl, options) for _ in range(n)], starts, strict=False))
     return out
 
 
@@ -160,6 +160,7 @@ def _env_options(
     estimates,
     correction,
     history=False,
+    cluster=None,
 ) -> dict:
     """The environment options as given (run.json records them so; a resumed run must give the same)."""
     env_options = {
@@ -179,7 +180,21 @@ def _env_options(
         env_options["correction"] = str(correction)
     if history:
         env_options["history_features"] = True
+    if cluster is not None:
+        env_options["cluster"] = str(cluster)
     return env_options
+
+
+def on_machine(workload: Workload, cluster: str | None) -> Workload:
+    """``workload`` as ``cluster`` accepts it (None: as it is): jobs the machine would refuse are
+    dropped here, once, and counted in its cleaning report, so that window positions (training,
+    validation and test splits) count the jobs every run schedules."""
+    if cluster is None:
+        return workload
+    from schedlab.cluster import load_cluster
+    from schedlab.simulator.multires.prepare import prepare
+
+    return prepare(workload, load_cluster(cluster)).workload
 
 
 def run_training(
@@ -209,6 +224,7 @@ def run_training(
     estimates: str = "requested",
     correction: str = "reqtime",
     history_features: bool = False,
+    cluster: str | None = None,
 ) -> dict:
     """Train (see the module docstring); ``time_budget``: minutes of wall-clock time, from here, after
     which the run stops between two PPO updates (:func:`budgeted`).  Returns the last update's statistics."""
@@ -216,21 +232,11 @@ def run_training(
     choose(Reward, objective, "objective")
     opts = preset_options(preset)
     rules = opts.pop("rules")
-    workload = load_trace(trace, rules=rules)
+    workload = on_machine(load_trace(trace, rules=rules), cluster)
+    curriculum = "none" if cluster is not None else curriculum  # its resampled and DRAS job sets: single-resource
     backfill = backfill or ("agent" if agent == "dras" else "easy")
-    env_options = _env_options(
-        opts,
-        window_len,
-        visible,
-        backfill,
-        objective,
-        backfill_order,
-        train_split,
-        baseline,
-        estimates,
-        correction,
-        history_features,
-    )
+    env_options = _env_options(opts, window_len, visible, backfill, objective, backfill_order, train_split, baseline,
+                               estimates, correction, history_features, cluster)  # fmt: skip
     if not 0 <= val_fraction < 1:
         raise SchedlabError(f"the validation fraction must be in [0, 1), got {val_fraction}")
     load_scales = tuple(float(f) for f in load_scales)
@@ -397,6 +403,7 @@ class TrainConfig:
     estimates: Estimates = Estimates.REQUESTED
     correction: Correction = Correction.REQTIME
     history_features: bool = False
+    cluster: str | None = None  # a machine description (None: the trace's own machine)
 
     def __post_init__(self) -> None:
         from schedlab.policies import POLICY_NAMES, STATIC
@@ -459,5 +466,5 @@ def train_run(
         visible=c.visible, backfill=c.backfill, baseline=c.baseline, curriculum=c.curriculum, preset=c.preset,
         backfill_order=c.backfill_order, resume=resume, ppo_overrides=ppo, on_update=on_update, command=command,
         val_fraction=c.val_fraction, load_scales=c.load_scales, val_metric=c.val_metric, time_budget=c.time_budget,
-        estimates=c.estimates, correction=c.correction, history_features=c.history_features,
+        estimates=c.estimates, correction=c.correction, history_features=c.history_features, cluster=c.cluster,
     )  # fmt: skip
