@@ -19,6 +19,7 @@ from schedlab.errors import SchedlabError
 from schedlab.options import Allocation, Backfill, Estimates, NodeSelect, PolicyKind
 from schedlab.policies import priority_ranks
 from schedlab.simulator.multires.alloc import SEL_BEST, SEL_FIRST
+from schedlab.simulator.multires.conservative import simulate_conservative_kernel
 from schedlab.simulator.multires.kernel import PRIO_DYNAMIC, PRIO_MULTIFACTOR, PRIO_STATIC, simulate_multi_kernel
 from schedlab.simulator.multires.prepare import Prepared, prepare
 from schedlab.simulator.multires.priority import FS_CLASSIC, FS_FAIR_TREE
@@ -94,8 +95,11 @@ def _qos_limits(cluster: Cluster, prep: Prepared, wl: Workload):
 def simulate_multi(workload: Workload, config, policy, cluster: Cluster | None) -> SimResult:
     """``workload`` on ``cluster`` (None: the trace's own machine) under ``config`` and the resolved
     ``policy`` (a static or dynamic heuristic, or multifactor)."""
-    if config.backfill == Backfill.CONSERVATIVE:
-        raise SchedlabError("on a multi-resource machine, backfill is none or easy (conservative: not yet)")
+    if config.backfill == Backfill.CONSERVATIVE and policy.kind is not PolicyKind.STATIC:
+        raise SchedlabError(
+            f"conservative backfilling on a multi-resource machine takes a static queue order (fcfs, sjf, f1, ...), "
+            f"not {policy.spec}"
+        )
     if config.estimates not in (Estimates.REQUESTED, Estimates.ACTUAL):
         raise SchedlabError("on a multi-resource machine, estimates are requested or actual (predictions: not yet)")
     cluster = machine_for(workload, cluster)
@@ -133,11 +137,18 @@ def simulate_multi(workload: Workload, config, policy, cluster: Cluster | None) 
     cpus_charge = procs.copy()
     prio = (mode, rank, dyn, procs, np.asarray(tier, dtype=np.float64), float(cluster.priority.calc_period_s))
     t0 = time.perf_counter()
-    start, alloc, resv, passes = simulate_multi_kernel(
+    if config.backfill == Backfill.CONSERVATIVE:
+        start, alloc, resv, passes = simulate_conservative_kernel(
+            np.ascontiguousarray(wl.submit, dtype=np.float64), np.ascontiguousarray(run, dtype=np.float64), est,
+            prep.nodes, prep.req, prep.pool, off, (prep.tot, excl, sel, prep.pool_ptr, prep.pool_idx),
+            _qos_limits(cluster, prep, wl), rank,
+        )  # fmt: skip
+    else:
+        start, alloc, resv, passes = simulate_multi_kernel(
         np.ascontiguousarray(wl.submit, dtype=np.float64), np.ascontiguousarray(run, dtype=np.float64), est,
-        prep.nodes, prep.req, prep.pool, off, machine, _qos_limits(cluster, prep, wl), prio, mf, fs,
-        (cpus_charge, n_assoc),
-    )  # fmt: skip
+            prep.nodes, prep.req, prep.pool, off, machine, _qos_limits(cluster, prep, wl), prio, mf, fs,
+            (cpus_charge, n_assoc),
+        )  # fmt: skip
     elapsed = time.perf_counter() - t0
     held = prep.tot[alloc, 0] if excl else np.repeat(prep.req[:, 0], prep.nodes)
     size = np.add.reduceat(held, off[:-1]) if J else np.zeros(0, dtype=np.int64)
