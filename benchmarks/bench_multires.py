@@ -56,10 +56,15 @@ def main():
     ap.add_argument("--quick", action="store_true", help="3 repeats on the first 100k jobs")
     ap.add_argument("--repeats", type=int, default=None, help="repeats per measurement (default 5, quick 3)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "multires.json"))
+    ap.add_argument("--conservative", type=int, default=0, metavar="N",
+                    help="only time conservative against EASY on N Curie jobs from job 150,000 (its search grows "
+                    "with queue x partition size: see the README)")  # fmt: skip
     args = ap.parse_args()
     if not CURIE.exists():
         sys.exit(f"CEA-Curie not found at {CURIE}")
     repeats = args.repeats or (3 if args.quick else 5)
+    if args.conservative:
+        return conservative_rows(args.conservative, repeats)
     warm_up()
     warm_up_multires(SimConfig())
     plain = load_trace(CURIE)
@@ -85,6 +90,18 @@ def main():
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))
     print(f"\nwrote {args.out}")
+
+
+def conservative_rows(n: int, repeats: int) -> None:
+    """Conservative and EASY side by side on ``n`` Curie jobs (from job 150,000) on curie3."""
+    wl = with_resources(load_trace(CURIE).subset(slice(150_000, 150_000 + n)), seed=0)
+    machine = load_cluster("curie3")
+    for bf in ("easy", "conservative"):  # compile first
+        simulate(wl.subset(slice(0, 50)), SimConfig(policy="fcfs", backfill=bf, cluster=machine))
+    print(f"{'backfill':<14} {'jobs':>7} {'median s':>9} {'jobs/s':>9} {'mean bsld':>10}")
+    for bf in ("easy", "conservative"):
+        r = timed(wl, repeats, policy="fcfs", backfill=bf, cluster=machine)
+        print(f"{bf:<14} {r['jobs']:>7,} {r['median_s']:>9.3f} {r['jobs_per_s']:>9,.0f} {r['mean_bsld']:>10.2f}")
 
 
 if __name__ == "__main__":

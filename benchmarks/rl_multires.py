@@ -57,6 +57,7 @@ def main() -> None:
     ap.add_argument("--first", type=int, default=150_000, help="index of the first Curie job used")
     ap.add_argument("--minutes", type=float, default=10.0, help="training time budget (minutes)")
     ap.add_argument("--out", default="out/rl_multires", help="folder for the job table and the run")
+    ap.add_argument("--imitate", default="sjf", help="heuristic the agent imitates before PPO (train --imitate)")
     ap.add_argument("--json-out", default=str(ROOT / "benchmarks" / "results" / "rl_multires.json"))
     args = ap.parse_args()
     if not CURIE.exists():
@@ -65,8 +66,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     table = job_table(args.first, args.jobs, out / "jobs.csv")
     train = [SCHEDLAB, "train", "--agent", "scorer", "--trace", str(table), "--cluster", "curie3", "--window-len",
-             "256", "--visible", "32", "--time-budget", f"{args.minutes:g}", "--steps", "2000000", "--out",
-             str(out / "run"), "--force"]  # fmt: skip
+             "256", "--visible", "32", "--time-budget", f"{args.minutes:g}", "--steps", "2000000", "--imitate",
+             args.imitate, "--out", str(out / "run"), "--force"]  # fmt: skip
     t0 = time.perf_counter()
     subprocess.run(train, check=True)
     train_s = time.perf_counter() - t0
@@ -80,6 +81,7 @@ def main() -> None:
         print(f"{name:<28} {r['mean_bsld']:>10.2f} {r['mean_wait'] / 3600:>12.2f} {whole:>11.2f}")
     summary = {
         "commands": [" ".join(train), " ".join(evaluate)], "jobs": args.jobs, "first": args.first,
+        "imitate": args.imitate,
         "train_seconds": round(train_s, 1), "best_heuristic": res.get("best_heuristic"),
         "agent_vs_best_heuristic": res.get("bsld_vs_best_heuristic"), "results": res["results"],
     }  # fmt: skip

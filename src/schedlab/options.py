@@ -63,11 +63,13 @@ class FairShare(StrEnum):
 
 class Preset(StrEnum):
     """Semantics bundle: textbook (schedlab's defaults), rlscheduler (RLScheduler's SchedGym, SC20),
-    cqsim (CQSim's rules and EASY variant)."""
+    cqsim (CQSim's rules and EASY variant), slurm (Slurm 22.05's main and backfill cycles on a
+    machine description: :mod:`schedlab.simulator.parity.slurm`)."""
 
     TEXTBOOK = "textbook"
     RLSCHEDULER = "rlscheduler"
     CQSIM = "cqsim"
+    SLURM = "slurm"
 
 
 class CapacityUnit(StrEnum):

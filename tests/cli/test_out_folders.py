@@ -218,6 +218,6 @@ def test_every_command_with_out_has_force():
             yield cmd
 
     with_out = [c for c in commands(typer.main.get_command(app)) if any("--out" in p.opts for p in c.params)]
-    assert len(with_out) == 11  # sweep included
+    assert len(with_out) == 14  # sweep, slurm replay, deploy lua and deploy simulate included
     for c in with_out:
         assert any("--force" in p.opts for p in c.params), c.name

@@ -11,12 +11,15 @@ import sys
 
 from schedlab.cli import analyze as _analyze
 from schedlab.cli import cluster as _cluster
+from schedlab.cli import dashboard as _dashboard
 from schedlab.cli import data as _data
+from schedlab.cli import deploy as _deploy
 from schedlab.cli import elastic as _elastic
 from schedlab.cli import energy as _energy
 from schedlab.cli import explain as _explain
 from schedlab.cli import rl as _rl
 from schedlab.cli import simulate as _simulate
+from schedlab.cli import slurm as _slurm
 from schedlab.cli import sweep as _sweep
 from schedlab.cli.common import err_console, fail, new_app, out_console
 
@@ -41,8 +44,11 @@ app.command()(_rl.models)
 app.command()(_explain.explain)
 app.command()(_elastic.bftrainer)
 app.command()(_analyze.analyze)
+app.command()(_dashboard.dashboard)
 app.add_typer(_data.app, name="data")
 app.add_typer(_cluster.app, name="cluster")
+app.add_typer(_slurm.app, name="slurm")
+app.add_typer(_deploy.app, name="deploy")
 
 energy_app = new_app(help=_energy.HELP)
 energy_app.command("ecosched")(_energy.ecosched)

@@ -174,8 +174,11 @@ PresetOpt = Annotated[
     typer.Option(
         "--preset",
         help="Semantics: textbook (schedlab defaults), rlscheduler (RLScheduler SchedGym, SC20: its loading rules, "
-        "whole nodes, its loop) or cqsim (CQSim's rules and EASY variant). A preset sets its own loading rules and "
-        "overrides --capacity-unit/--estimates/--overrun.",
+        "whole nodes, its loop), cqsim (CQSim's rules and EASY variant) or slurm (Slurm 22.05's main scheduler and "
+        "backfill cycles at their default timers, multifactor or basic priority, cons_tres node choice; needs "
+        "--cluster; a pure-Python model for traces of a few thousand jobs, checked against a real Slurm by "
+        "`schedlab slurm replay`). A preset sets its own loading rules and overrides --capacity-unit/--estimates/"
+        "--overrun.",
     ),
 ]
 UnitOpt = Annotated[

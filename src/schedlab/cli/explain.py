@@ -53,7 +53,7 @@ def _render_tree_run(wl, tree, res, windows, window_len) -> None:
         lat = res["latency_s"]
         out_console.print(
             f"per decision: teacher {lat['teacher'] * 1e6:.1f} us, tree {lat['tree'] * 1e6:.1f} us "
-            f"({res['speedup']:.0f}x faster)"
+            + (f"({res['speedup']:.0f}x faster)" if res["speedup"] >= 1 else f"({1 / res['speedup']:.0f}x slower)")
         )
 
 
@@ -229,6 +229,35 @@ def explain(
             "log2 of runtime / estimate). Default: when the teacher was trained with --history-features.",
         ),
     ] = None,
+    features: Annotated[
+        str,
+        typer.Option(
+            "--features",
+            help="What the tree may split on: decision (the queue at each decision: waited time, fits now, ranks, "
+            "...) or submit (only what a job shows when submitted: requested time, size, its user's last accuracy "
+            "and the predicted runtime; such a tree deploys into Slurm with `schedlab deploy lua` or `deploy "
+            "daemon`).",
+        ),
+    ] = "decision",
+    rollout_workers: Annotated[
+        int,
+        typer.Option(
+            "--rollout-workers",
+            min=1,
+            max=1024,
+            help="Worker processes that roll out each DAgger iteration's windows in parallel (teacher labels "
+            "included); 1: everything in this process. With more than one, each window mixes teacher and tree "
+            "with its own seeded generator: any number of workers gives the same tree.",
+        ),
+    ] = 1,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="Where the rollout workers run: processes (on this machine) or ray (a local Ray started for the "
+            "run, or the cluster RAY_ADDRESS names). Same tree either way.",
+        ),
+    ] = "processes",
     as_json: Annotated[
         bool,
         typer.Option(
@@ -272,6 +301,7 @@ def explain(
             train_split=train_split, window_len=window_len, windows=windows, val_windows=val_windows, eval_seed=seed,
             seed=seed, prune=prune, prune_tolerance=prune_tolerance, progress=progress, any_trace=any_trace,
             command=command_line(), estimates=estimates, correction=correction, history_features=history_features,
+            features=features, rollout_workers=rollout_workers, executor=executor,
         )  # fmt: skip
     written = write_out(folder, lambda d: write_outputs(tree, res, d))
     if as_json:

@@ -264,6 +264,25 @@ def train(
     threads: Annotated[
         int, typer.Option("--threads", min=1, max=1024, help=("torch threads (1 is fastest on small shared machines)."))
     ] = 1,
+    rollout_workers: Annotated[
+        int,
+        typer.Option(
+            "--rollout-workers",
+            min=1,
+            max=1024,
+            help="Worker processes that collect each PPO rollout in parallel, each stepping its share of the "
+            "--num-envs environments with a copy of the policy (at most --num-envs); the update stays in this "
+            "process. 1: everything in this process. The same seed and the same number of workers give the same run.",
+        ),
+    ] = 1,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="Where the rollout workers run: processes (started on this machine) or ray (a local Ray started "
+            "for the run, or the cluster RAY_ADDRESS names). Same results either way.",
+        ),
+    ] = "processes",
     time_budget: Annotated[
         float | None,
         typer.Option(
@@ -303,7 +322,7 @@ def train(
 
     folder = check_out(out, force, resume=resume)
     ppo = {"num_envs": num_envs, "validate_every": validate_every, "learning_rate": lr, "ent_coef": ent_coef,
-           "torch_threads": threads}  # fmt: skip
+           "torch_threads": threads, "rollout_workers": rollout_workers, "rollout_executor": executor}  # fmt: skip
     cfg = TrainConfig(
         agent=agent, trace=trace, objective=objective, train_split=train_split, val_fraction=val_fraction,
         steps=steps, seed=seed, window_len=window_len, visible=visible, backfill=backfill,

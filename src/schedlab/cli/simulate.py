@@ -62,7 +62,7 @@ def load_workload(trace: str, preset: Preset, lenient: bool = False, load_scale:
     """The trace, cleaned by the preset's rules and load-scaled."""
     from schedlab.workload import load_trace
 
-    wl = load_trace(trace, rules=preset, lenient=lenient)
+    wl = load_trace(trace, rules="textbook" if preset == Preset.SLURM else preset, lenient=lenient)
     return wl.scale_load(load_scale) if load_scale != 1.0 else wl
 
 

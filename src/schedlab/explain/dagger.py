@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from schedlab.errors import SchedlabError
-from schedlab.explain.features import EXTENDED_FEATURES, FEATURES, candidate_rows
+from schedlab.explain.features import FEATURES, candidate_rows, feature_set
 from schedlab.explain.tree import Tree
 from schedlab.options import TreeForm, choose
 from schedlab.rl.env import SchedulingEnv
@@ -200,8 +200,10 @@ class DaggerDistiller:
     prune: bool = True
     prune_candidates: int = 8  # pruning levels tried on validation
     prune_tolerance: float = 0.01  # keep the smallest tree within 1% of the best validation bsld
-    history: bool = False  # the tree also reads the history features (the env must keep them)
+    history: bool | str = False  # the tree also reads the history features; "submit": submit features only
     seed: int = 0
+    rollout_workers: int = 1  # workers rolling out each iteration's windows (1: here; see explain/rollouts.py)
+    executor: str = "processes"  # processes | ray (with rollout_workers > 1)
 
     def _fit_tree(self, X, y, ccp_alpha: float = 0.0):
         from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -216,9 +218,15 @@ class DaggerDistiller:
         return est.fit(X, y)
 
     def _tree(self, est) -> Tree:
-        return Tree.from_sklearn(est, features=EXTENDED_FEATURES if self.history else FEATURES)
+        return Tree.from_sklearn(est, features=feature_set(self.history))
 
     def fit(self, teacher, env: SchedulingEnv, train_starts, val_starts, progress=None) -> DaggerDistiller:
+        from schedlab.explain.rollouts import dagger_rollouts
+
+        with dagger_rollouts(self, teacher, env) as collect:
+            return self._fit(collect, teacher, env, train_starts, val_starts, progress)
+
+    def _fit(self, collect, teacher, env: SchedulingEnv, train_starts, val_starts, progress) -> DaggerDistiller:
         if self.history and not env.history:
             raise SchedlabError("a tree over the history features needs an environment that keeps them")
         form = choose(TreeForm, self.form, "student form")
@@ -236,8 +244,7 @@ class DaggerDistiller:
             picks = rng.choice(
                 len(train_starts), size=min(self.episodes_per_iteration, len(train_starts)), replace=False
             )
-            for p in picks:
-                rollout(env, train_starts[p], teacher, tree, beta, rng, data, self.history)
+            collect([train_starts[p] for p in picks], tree, beta, rng, data, it)
             idx = data.select(self.critical)
             if len(idx) == 0 and len(data) == 0:
                 raise SchedlabError(

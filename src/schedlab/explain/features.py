@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from schedlab.errors import SchedlabError
 from schedlab.simulator.stepper import LOG_WEEK, DecisionView, log_minutes_f32
 
 #: Row features, in order (hours are wall-clock hours; units are the env's capacity unit).
@@ -52,6 +53,29 @@ HISTORY_FEATURES = (
     "key_accuracy",  # log2(runtime / estimate) of the last job of its user (or similar requests) that completed
 )
 EXTENDED_FEATURES = FEATURES + HISTORY_FEATURES
+#: What a job shows when it is submitted (``explain --features submit``; ``candidate_rows(view,
+#: history="submit")``): a tree over these is a priority fixed at submit, which Slurm's
+#: job_submit.lua and the SiteFactor daemon compute (:mod:`schedlab.slurm.deploy_lua`).
+SUBMIT_FEATURES = (
+    "request_h",  # the requested time (Slurm: the time limit), hours
+    "procs",  # processors (or nodes) requested
+    "user_accuracy",  # log2(runtime / request) of the user's (the key's) last completed job; 0 before one
+    "predicted_h",  # predicted runtime: request_h x min(1, 2 ** user_accuracy), hours
+)
+
+
+def feature_set(history: bool | str = False) -> tuple[str, ...]:
+    """The features rows hold: :data:`FEATURES`, :data:`EXTENDED_FEATURES` (``history=True``) or
+    :data:`SUBMIT_FEATURES` (``history="submit"``)."""
+    return SUBMIT_FEATURES if history == "submit" else EXTENDED_FEATURES if history else FEATURES
+
+
+def submit_values(request_h, procs, user_accuracy) -> np.ndarray:
+    """Rows of :data:`SUBMIT_FEATURES` from their inputs (what Lua and the daemon compute alike)."""
+    request_h, procs = np.asarray(request_h, dtype=np.float64), np.asarray(procs, dtype=np.float64)
+    acc = np.asarray(user_accuracy, dtype=np.float64)
+    predicted = request_h * np.minimum(1.0, np.exp2(np.minimum(acc, 0.0)))
+    return np.column_stack([request_h, procs, acc, predicted])
 
 
 def observed_delay_h(start_delay: np.ndarray) -> np.ndarray:
@@ -59,9 +83,12 @@ def observed_delay_h(start_delay: np.ndarray) -> np.ndarray:
     return np.expm1(log_minutes_f32(start_delay) * LOG_WEEK) / 60.0
 
 
-def candidate_rows(view: DecisionView, history: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def candidate_rows(view: DecisionView, history: bool | str = False) -> tuple[np.ndarray, np.ndarray]:
     """(actions, X): the valid actions of the decision ``view`` shows and one feature row each
-    (:data:`FEATURES`, or :data:`EXTENDED_FEATURES` with ``history``)."""
+    (:data:`FEATURES`, :data:`EXTENDED_FEATURES` with ``history``, :data:`SUBMIT_FEATURES` with
+    ``history="submit"``)."""
+    if history == "submit":
+        return submit_rows(view)
     n = len(view.slots)
     free = float(view.free)
     X = np.zeros((n + (1 if view.stop else 0), len(EXTENDED_FEATURES) if history else N_FEATURES))
@@ -91,3 +118,13 @@ def candidate_rows(view: DecisionView, history: bool = False) -> tuple[np.ndarra
         X[n, 7] = 1.0
         actions = np.append(view.slots, view.stop_action)
     return actions.astype(np.int64), X
+
+
+def submit_rows(view: DecisionView) -> tuple[np.ndarray, np.ndarray]:
+    """(actions, X) over :data:`SUBMIT_FEATURES`: the candidate jobs only (a submit-time priority
+    has no ``stop`` action: an environment whose agent picks backfill jobs is refused)."""
+    if view.stop:
+        raise SchedlabError("a tree over submit features cannot choose when to stop backfilling (use backfill easy)")
+    request = view.req_time if view.request is None else view.request
+    acc = np.zeros(len(view.slots)) if view.accuracy is None else view.accuracy
+    return view.slots.astype(np.int64), submit_values(request / 3600.0, view.size, acc)

@@ -81,12 +81,19 @@ def explain(
     estimates: str | None = None,
     correction: str | None = None,
     history_features: bool | None = None,
+    features: str = "decision",
+    rollout_workers: int = 1,
+    executor: str = "processes",
 ) -> tuple[Tree, dict]:
     """Distil ``model`` into a tree on ``workload``; ``estimates``/``correction``: the runtime
     estimates the teacher, the tree and the heuristics schedule with (None: the teacher's own);
     ``history_features``: the tree also reads the requested time and the key's last accuracy
-    (None: when the teacher was trained with them)."""
+    (None: when the teacher was trained with them); ``features``: ``decision`` (what the queue
+    shows at each decision) or ``submit`` (what a job shows at submit: a tree Slurm can run, see
+    :mod:`schedlab.slurm.deploy_lua`); ``rollout_workers``/``executor``: DAgger's rollouts in that many
+    worker processes or Ray actors (:mod:`schedlab.explain.rollouts`)."""
     teacher, env_opts = load_teacher(model, workload, any_trace)
+    history_features = _submit_history(features, teacher, env_opts, history_features)
     changes = {
         k: v
         for k, v in (("estimates", estimates), ("correction", correction), ("history_features", history_features))
@@ -114,8 +121,10 @@ def explain(
         critical=critical,
         prune=prune,
         prune_tolerance=prune_tolerance,
-        history=env_opts.history_features,
+        history="submit" if features == "submit" else env_opts.history_features,
         seed=seed,
+        rollout_workers=rollout_workers,
+        executor=executor,
     )
     d.fit(teacher, env, train_starts, val_starts, progress=progress)
     tree = d.tree_
@@ -133,6 +142,7 @@ def explain(
         "val_windows": val_windows,
         "importances": tree.importances(d.n_samples_),
         "val_bsld": d.val_bsld_,
+        "feature_set": features,
     }
     result = {"teacher": str(model), "trace": workload.name, "form": form, "critical": critical}
     result.update(held_out(teacher, tree, env, test_starts, rng, heuristics))
@@ -147,6 +157,26 @@ def explain(
         }
     )
     return tree, result
+
+
+def _submit_history(features: str, teacher, env_opts: EnvOptions, history_features: bool | None) -> bool | None:
+    """``history_features`` as the feature set needs it: a submit tree reads the users' last
+    accuracy, so its episodes keep it (a model teacher must have been trained with it: its
+    observation holds it); submit trees pick no backfill jobs."""
+    if features not in ("decision", "submit"):
+        raise SchedlabError(f"unknown feature set {features!r}; use decision or submit")
+    if features == "decision":
+        return history_features
+    if history_features is False:
+        raise SchedlabError("submit features include the user's history: drop --no-history-features")
+    if isinstance(teacher, ModelTeacher) and not env_opts.history_features:
+        raise SchedlabError(
+            "a submit tree reads the user's history, which this model's observation lacks: distil a model "
+            "trained with --history-features, or a heuristic teacher (e.g. --model sjf)"
+        )
+    if env_opts.backfill == "agent":
+        raise SchedlabError("this teacher picks its own backfill jobs: a submit-time priority cannot (stop action)")
+    return True
 
 
 def explain_windows(
@@ -184,7 +214,7 @@ def held_out(teacher, tree: Tree, env: SchedulingEnv, test_starts, rng, heuristi
     from schedlab.simulator.compare import compare
 
     held = Decisions()
-    teacher_runs = [rollout(env, s, teacher, None, 1.0, rng, held, tree.history) for s in test_starts]
+    teacher_runs = [rollout(env, s, teacher, None, 1.0, rng, held, tree.rows) for s in test_starts]
     tree_runs = schedule(tree.act, env, test_starts)
     rows = {f"teacher ({teacher.name})": teacher_runs, f"tree ({tree.n_leaves} leaves)": tree_runs}
     cfg_backfill = "none" if env.backfill == "none" else "easy"

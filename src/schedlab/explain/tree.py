@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from schedlab.errors import SchedlabError
-from schedlab.explain.features import EXTENDED_FEATURES, FEATURES, candidate_rows
+from schedlab.explain.features import EXTENDED_FEATURES, FEATURES, SUBMIT_FEATURES, candidate_rows
 from schedlab.rl.options import TREE_FIELDS, EnvOptions
 from schedlab.simulator.stepper import LOG_WEEK, DecisionView, log_minutes, view_values
 
@@ -41,10 +41,15 @@ class Tree:
     meta: dict = field(default_factory=dict)  # where it came from (teacher, trace, command, ...)
 
     def __post_init__(self) -> None:
-        if self.features not in (FEATURES, EXTENDED_FEATURES):
+        if self.features not in (FEATURES, EXTENDED_FEATURES, SUBMIT_FEATURES):
             more = EXTENDED_FEATURES[len(FEATURES) :]
-            raise SchedlabError(f"tree reads features {self.features}, this schedlab computes {FEATURES} (+ {more})")
-        if self.history and not self.env.history_features:  # the episode must keep the history it reads
+            raise SchedlabError(
+                f"tree reads features {self.features}, this schedlab computes {FEATURES} (+ {more}) "
+                f"or {SUBMIT_FEATURES}"
+            )
+        if (
+            self.history or self.submit
+        ) and not self.env.history_features:  # the episode must keep the history it reads
             self.env = self.env.replace(history_features=True)
         #: the node arrays as one (n_nodes, 5) float array for the compiled path
         self.packed = np.ascontiguousarray(
@@ -56,6 +61,17 @@ class Tree:
     def history(self) -> bool:
         """Whether it reads the history features (requested time, the key's last accuracy) too."""
         return self.features == EXTENDED_FEATURES
+
+    @property
+    def submit(self) -> bool:
+        """Whether it reads only what a job shows at submit (:data:`SUBMIT_FEATURES`): deployable
+        into Slurm as job_submit.lua rules or SiteFactor values."""
+        return self.features == SUBMIT_FEATURES
+
+    @property
+    def rows(self) -> bool | str:
+        """What ``candidate_rows(view, history=...)`` takes to build this tree's rows."""
+        return "submit" if self.submit else self.history
 
     @property
     def n_nodes(self) -> int:
@@ -92,13 +108,15 @@ class Tree:
         """The tree's action at the decision ``env`` (a SchedulingEnv) has due: features and descent
         in one compiled call over the decision's view values (:func:`fast_act` on the same view,
         without building the Python value; a tree reading history features goes through the view)."""
+        if self.submit:
+            return self.act_reference(env)
         if self.history:
             return fast_act(self, env.decision_view())
         return int(env.compiled_decision(_act_on_view, self.packed))
 
     def act_reference(self, env) -> int:
         """The same choice through ``candidate_rows`` and ``predict`` (plain numpy; for tests)."""
-        actions, X = candidate_rows(env.decision_view(), history=self.history)
+        actions, X = candidate_rows(env.decision_view(), history=self.rows)
         return int(actions[int(np.argmax(self.predict(X)))])
 
     def importances(self, n_samples: np.ndarray | None = None) -> dict[str, float]:
@@ -359,6 +377,9 @@ def _act_on_view(W, capacity, submit, est, size, re, rj, q, ist, fst, mask, pack
 def fast_act(tree: Tree, view: DecisionView) -> int:
     """The tree's action at the decision ``view`` shows, through the compiled path (what
     ``tree:PATH`` policies use)."""
+    if tree.submit:  # its rows are not the compiled path's
+        actions, X = candidate_rows(view, history="submit")
+        return int(actions[int(np.argmax(tree.predict(X)))])
     return int(
         _pick(
             view.slots,

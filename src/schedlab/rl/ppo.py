@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch.distributions import Categorical
 
-from schedlab.errors import SchedlabError
+from schedlab.errors import OptionError, SchedlabError
 from schedlab.options import Agent, Split, choose
 from schedlab.rl.agents import build_agent, checkpoint_options, masked_logits, to_action, to_index
 from schedlab.rl.checkpoint import (
@@ -46,6 +46,7 @@ from schedlab.rl.checkpoint import (
 )
 from schedlab.rl.env import SchedulingEnv
 from schedlab.rl.episodes import run_episodes
+from schedlab.rl.multires_env import make_env
 from schedlab.rl.options import CHECKPOINT_FIELDS, EnvOptions
 from schedlab.rl.train_log import TrainLog
 
@@ -77,11 +78,20 @@ class PPOConfig:
     bc_updates: int = 30  # imitation rounds, each num_envs x num_steps teacher decisions
     bc_epochs: int = 4
     bc_learning_rate: float = 1e-3
+    rollout_workers: int = 1  # worker processes collecting each rollout (1: this process; see rl/rollouts.py)
+    rollout_executor: str = "processes"  # processes | ray (with rollout_workers > 1)
     env: EnvOptions = field(default_factory=EnvOptions)  # the environments' options (a dict is converted)
 
     def __post_init__(self) -> None:
         self.agent = choose(Agent, self.agent, "agent")
         self.env = EnvOptions.coerce(self.env)
+        if not 1 <= self.rollout_workers <= self.num_envs:
+            raise OptionError(
+                f"rollout workers ({self.rollout_workers}) must be between 1 and the number of environments "
+                f"({self.num_envs})"
+            )
+        if self.rollout_executor not in ("processes", "ray"):
+            raise OptionError(f"unknown rollout executor {self.rollout_executor!r} (known: processes, ray)")
 
     def to_dict(self) -> dict:
         """Plain data (enums as strings, the options as a dict), as checkpoints record it."""
@@ -111,7 +121,7 @@ def make_envs(cfg: PPOConfig, stage: Stage, seed: int) -> list[SchedulingEnv]:
     envs = []
     options = cfg.env.replace(split=stage.split)
     for i in range(cfg.num_envs):
-        env = SchedulingEnv(stage.workloads[i % len(stage.workloads)], options)
+        env = make_env(stage.workloads[i % len(stage.workloads)], options)
         env.reset(seed=seed + i)
         envs.append(env)
     return envs
@@ -205,6 +215,8 @@ def train(
     The best checkpoint is the lowest mean bsld over the validation windows or, with
     ``validation_reference`` (a reference heuristic's bsld per window), the lowest mean ratio
     bsld / reference: windows at different loads then weigh the same."""
+    from schedlab.rl.rollouts import rollout_workers
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()  # elapsed time includes the imitation warm start
@@ -227,52 +239,55 @@ def train(
     stats: dict = {}
     ep_return = np.zeros(cfg.num_envs)
     steps_at_start = progress.global_step
-    while progress.update < n_updates:
-        if stop_after_updates is not None and progress.update >= stop_after_updates:
-            break
-        lr = cfg.learning_rate * ((1.0 - progress.update / n_updates) if cfg.anneal_lr else 1.0)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        finished, returns_done = rollout(cfg, net, envs, buf, ep_return)
-        progress.global_step += cfg.num_steps * cfg.num_envs
-        adv, ret = advantages(cfg, net, envs, buf)
-        losses = ppo_update(cfg, net, opt, buf, adv, ret)
-        progress.update += 1
-        progress.episodes += len(finished)
+    with rollout_workers(cfg, stages) as collect:  # this process, or parallel workers
+        while progress.update < n_updates:
+            if stop_after_updates is not None and progress.update >= stop_after_updates:
+                break
+            lr = cfg.learning_rate * ((1.0 - progress.update / n_updates) if cfg.anneal_lr else 1.0)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            finished, returns_done = collect(net, envs, buf, ep_return, progress)
+            progress.global_step += cfg.num_steps * cfg.num_envs
+            adv, ret = advantages(cfg, net, envs, buf)
+            losses = ppo_update(cfg, net, opt, buf, adv, ret)
+            progress.update += 1
+            progress.episodes += len(finished)
 
-        # ---- bookkeeping: validation (a better model replaces model.pt), curriculum, log, checkpoint
-        val_bsld = val_ratio = float("nan")
-        if validating and (progress.update % cfg.validate_every == 0 or progress.update == n_updates):
-            val_bsld, val_ratio, score = validate()
-            if -score > progress.best:
-                progress.best = -score
-                elapsed = progress.elapsed_s + time.perf_counter() - t_start
-                scores = {"val_bsld": val_bsld, "val_ratio": val_ratio, "global_step": progress.global_step}
-                save_checkpoint(out / "model.pt", net, {**meta, **scores, "elapsed_s": elapsed})
-        new_stage = stage_at(stages, progress.update / n_updates)
-        if new_stage != progress.stage:
-            progress.stage = new_stage
-            envs = make_envs(cfg, stages[progress.stage], cfg.seed * 1000 + progress.update)
-            ep_return[:] = 0.0
-        elapsed = time.perf_counter() - t_start
-        stats = {
-            "update": progress.update,
-            "global_step": progress.global_step,
-            "stage": stages[progress.stage].name,
-            "episodes": progress.episodes,
-            **episode_stats(finished, returns_done),
-            **losses,
-            "lr": lr,
-            "val_bsld": val_bsld,
-            "val_ratio": val_ratio,
-            "steps_per_s": (progress.global_step - steps_at_start) / max(elapsed, 1e-9),
-            "elapsed_s": progress.elapsed_s + elapsed,
-        }
-        log.write(stats)
-        if progress.update % cfg.checkpoint_every == 0 or progress.update == n_updates:
-            save_training_state(out / "last.pt", net, meta, opt, replace(progress, elapsed_s=stats["elapsed_s"]), envs)
-        if on_update:
-            on_update(stats)
+            # ---- bookkeeping: validation (a better model replaces model.pt), curriculum, log, checkpoint
+            val_bsld = val_ratio = float("nan")
+            if validating and (progress.update % cfg.validate_every == 0 or progress.update == n_updates):
+                val_bsld, val_ratio, score = validate()
+                if -score > progress.best:
+                    progress.best = -score
+                    elapsed = progress.elapsed_s + time.perf_counter() - t_start
+                    scores = {"val_bsld": val_bsld, "val_ratio": val_ratio, "global_step": progress.global_step}
+                    save_checkpoint(out / "model.pt", net, {**meta, **scores, "elapsed_s": elapsed})
+            new_stage = stage_at(stages, progress.update / n_updates)
+            if new_stage != progress.stage:
+                progress.stage = new_stage
+                envs = make_envs(cfg, stages[progress.stage], cfg.seed * 1000 + progress.update)
+                ep_return[:] = 0.0
+            elapsed = time.perf_counter() - t_start
+            stats = {
+                "update": progress.update,
+                "global_step": progress.global_step,
+                "stage": stages[progress.stage].name,
+                "episodes": progress.episodes,
+                **episode_stats(finished, returns_done),
+                **losses,
+                "lr": lr,
+                "val_bsld": val_bsld,
+                "val_ratio": val_ratio,
+                "steps_per_s": (progress.global_step - steps_at_start) / max(elapsed, 1e-9),
+                "elapsed_s": progress.elapsed_s + elapsed,
+            }
+            log.write(stats)
+            if progress.update % cfg.checkpoint_every == 0 or progress.update == n_updates:
+                save_training_state(
+                    out / "last.pt", net, meta, opt, replace(progress, elapsed_s=stats["elapsed_s"]), envs
+                )
+            if on_update:
+                on_update(stats)
     if not validation or not (out / "model.pt").exists():
         save_checkpoint(out / "model.pt", net, {**meta, "global_step": progress.global_step})
     log.close()
@@ -285,7 +300,9 @@ def set_up(cfg: PPOConfig, stages: list[Stage], resume_from: Path | None):
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    net = build_agent(cfg.agent, cfg.env.visible, cfg.env.stop_action, cfg.env.history_features)
+    net = build_agent(
+        cfg.agent, cfg.env.visible, cfg.env.stop_action, cfg.env.history_features, cfg.env.cluster is not None
+    )
     opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, eps=1e-5)
     progress = Progress(stage=stage_at(stages, 0.0))
     envs = make_envs(cfg, stages[progress.stage], cfg.seed * 1000)
@@ -316,9 +333,10 @@ def warm_start_by_imitation(cfg: PPOConfig, net, envs, progress: Progress, valid
     return note, {**row, "elapsed_s": time.perf_counter() - t_start}
 
 
-def rollout(cfg: PPOConfig, net, envs: list[SchedulingEnv], buf: Rollout, ep_return: np.ndarray):
+def rollout(cfg: PPOConfig, net, envs: list[SchedulingEnv], buf: Rollout, ep_return: np.ndarray, generator=None):
     """``cfg.num_steps`` decisions of every environment, sampled from the policy, into ``buf``;
-    an environment whose episode ends is reset.  Returns (metrics, returns) of the episodes ended."""
+    an environment whose episode ends is reset.  Returns (metrics, returns) of the episodes ended.
+    Actions are sampled with torch's global RNG, or with ``generator`` (a rollout worker's own)."""
     finished: list[dict] = []
     returns_done: list[float] = []
     for step in range(cfg.num_steps):
@@ -326,7 +344,7 @@ def rollout(cfg: PPOConfig, net, envs: list[SchedulingEnv], buf: Rollout, ep_ret
         obs_t, mask_t = torch.from_numpy(o), torch.from_numpy(m)
         with torch.no_grad():
             logits, value, k = masked_logits(net, obs_t, mask_t)
-            idx = Categorical(logits=logits).sample()
+            idx = Categorical(logits=logits).sample() if generator is None else sample(logits, generator)
             logp = Categorical(logits=logits).log_prob(idx)
         action = to_action(idx, k, net.W)
         buf.obs[step], buf.mask[step], buf.act[step], buf.logp[step], buf.val[step] = obs_t, mask_t, action, logp, value
@@ -341,6 +359,11 @@ def rollout(cfg: PPOConfig, net, envs: list[SchedulingEnv], buf: Rollout, ep_ret
                 ep_return[i] = 0.0
                 e.reset()
     return finished, returns_done
+
+
+def sample(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """What ``Categorical(logits=logits).sample()`` draws, from ``generator``."""
+    return torch.multinomial(Categorical(logits=logits).probs, 1, True, generator=generator)[:, 0]
 
 
 def advantages(cfg: PPOConfig, net, envs: list[SchedulingEnv], buf: Rollout) -> tuple[torch.Tensor, torch.Tensor]:

@@ -71,6 +71,7 @@ PREDICTORS = {Estimates.PREDICTED_LAST2: PRED_LAST2, Estimates.PREDICTED_ML: PRE
 PARITY = {
     Preset.RLSCHEDULER: "schedlab.simulator.parity.rlscheduler:simulate_rlscheduler",
     Preset.CQSIM: "schedlab.simulator.parity.cqsim:simulate_cqsim",
+    Preset.SLURM: "schedlab.simulator.parity.slurm:simulate_slurm",
 }
 
 
@@ -94,6 +95,8 @@ def simulate(workload: Workload, config: SimConfig | None = None, **options) -> 
         config = config.replace(**dict(policy.overrides))
     if policy.kind is PolicyKind.AGENT:
         return policy.simulate(workload, config)
+    if config.preset == Preset.SLURM:
+        return _parity(config.preset)(workload, config)
     if config.cluster is not None or policy.kind is PolicyKind.PRIORITY or workload.resources is not None:
         if config.preset != Preset.TEXTBOOK:
             raise SchedlabError(f"multi-resource machines run under the textbook preset, not {str(config.preset)!r}")
