@@ -47,6 +47,8 @@ def test_every_view_shows_its_folder(page, results):
     g = wait_figure(page, "gantt", "(f.layout.images || []).length > 0")
     assert g["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
     assert f"{len(jobs):,} jobs in view: raster" in text(page, "#gantt-info")
+    page.wait_for_selector("#gantt-grid-holder .ag-row")  # the table of the jobs in view, mounted after the draw
+    assert page.locator("#gantt-grid-holder .ag-center-cols-container .ag-row").count() > 0
     shoot(page, "schedule")
     open_tab(page, "overtime")
     f = wait_figure(page, "ot-graph", "f.data.length >= 4")  # two runs x (utilisation, queue)
@@ -111,13 +113,13 @@ def test_controls_change_the_gantt(page, results):
     g = wait_figure(page, "gantt", "(f.layout.images || []).length > 0")
     before = g["layout"]["images"][0]["source"]
     page.click("#gantt-colour")
+    assert all(t["name"].startswith("wait") for t in g["data"])  # the default colour: wait, in fixed bins
+    page.get_by_role("option", name="user", exact=True).click()
+    g = wait_figure(page, "gantt", "f.layout.images && f.layout.images.length && f.data[0].name.startsWith('user')")
+    assert g["layout"]["images"][0]["source"] != before and [t["name"] for t in g["data"]] == ["user -1"]
+    page.click("#gantt-colour")
     page.get_by_role("option", name="wait", exact=True).click()
-    g = wait_figure(
-        page,
-        "gantt",
-        "f.layout.images && f.layout.images.length && f.data.some(t => t.name.startsWith('wait'))",
-    )
-    assert g["layout"]["images"][0]["source"] != before
+    wait_figure(page, "gantt", "f.data[0].name.startsWith('wait')")
     # zoom to a short window: few jobs in view, so exact rectangles named by job id
     jobs = pd.read_parquet(results["fcfs"] / "jobs.parquet")
     x0 = (jobs["start"].quantile(0.5) - jobs["submit"].min()) / 3600
@@ -131,8 +133,8 @@ def test_controls_change_the_gantt(page, results):
     assert "exact" in text(page, "#gantt-info")
     n = int(text(page, "#gantt-info").split(" ")[0].replace(",", ""))
     assert n == len(ids)
-    page.wait_for_selector("#gantt-grid .ag-row")
-    page.click("#gantt-grid .ag-center-cols-container .ag-row[row-index='0'] .ag-cell")
+    page.wait_for_selector("#gantt-grid-holder .ag-row")
+    page.click("#gantt-grid-holder .ag-center-cols-container .ag-row[row-index='0'] .ag-cell")
     page.wait_for_function("() => document.querySelector('#gantt-detail').innerText.startsWith('job ')")
     shoot(page, "schedule_zoomed")
 

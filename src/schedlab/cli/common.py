@@ -37,7 +37,7 @@ err_console = Console(stderr=True, width=_WIDTH)
 
 def fail(msg: str) -> NoReturn:
     """Print ``error: msg`` on stderr and exit with status 2."""
-    err_console.print(f"[bold red]error:[/] {msg}", markup=True, highlight=False)
+    err_console.print(f"[bold red]error:[/] {msg}", markup=True, highlight=False, soft_wrap=True)  # one line
     raise typer.Exit(2)
 
 

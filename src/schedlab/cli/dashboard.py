@@ -38,8 +38,12 @@ def dashboard(
 ):
     """Open a web dashboard: the schedule as a Gantt, utilisation and queues over time, policies side
     by side, an RL agent's decisions, a distilled tree, BFTrainer, energy and analytics; start new runs."""
-    from schedlab.dashboard import create_app, make_server, serve
     from schedlab.errors import SchedlabError
+
+    try:
+        from schedlab.dashboard import create_app, make_server, serve
+    except ImportError as exc:
+        fail(f"the dashboard needs its extra ({exc.name} is missing): pip install -e '.[dashboard]'")
 
     try:
         app, state = create_app(results or [], runs_dir)

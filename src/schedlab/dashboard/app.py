@@ -102,11 +102,12 @@ def choices(listing: list[dict], current: dict) -> dict:
     return out
 
 
-def _grid(gid: str, height: int = 320):
+def _grid(gid: str, height: int = 320, rows=(), columns=()):
     import dash_ag_grid as dag
 
     return dag.AgGrid(
-        id=gid, rowData=[], columnDefs=[], defaultColDef=dict(sortable=True, filter=True, resizable=True),
+        id=gid, rowData=list(rows), columnDefs=list(columns),
+        defaultColDef=dict(sortable=True, filter=True, resizable=True),
         dashGridOptions=dict(rowSelection=dict(mode="singleRow", checkboxes=False, enableClickSelection=True),
                              animateRows=False),
         style=dict(height=f"{height}px", width="100%"), className="ag-theme-alpine",
@@ -157,7 +158,8 @@ def _views() -> dict:
                               style=dict(width="200px")),
                  html.Span(id="gantt-info")),
             _msg("gantt-msg"), _graph("gantt", 560), dcc.Store(id="gantt-view", data={}), dcc.Store(id="gantt-zoom"),
-            html.Div(id="gantt-detail", style=dict(fontFamily="monospace", margin="4px 0")), _grid("gantt-grid", 260),
+            html.Div(id="gantt-detail", style=dict(fontFamily="monospace", margin="4px 0")),
+            html.Div(id="gantt-grid-holder"), dcc.Store(id="gantt-rows"),
         ],
         "overtime": [_row(_dd("ot-runs", multi=True, width="700px")), _msg("ot-msg"), _graph("ot-graph", 560)],
         "dist": [

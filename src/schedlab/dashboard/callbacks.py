@@ -43,6 +43,8 @@ def guard(n_outputs: int, msg_index: int):
 
 #: Jobs in view listed in the Gantt's table (the first by start time).
 GRID_ROWS = 200
+#: The Gantt's table, mounted after the first draw: a pattern id, so callbacks may name it before it exists.
+GRID = {"type": "jobs-grid", "view": "gantt"}
 
 
 def register(app, state) -> None:
@@ -50,6 +52,7 @@ def register(app, state) -> None:
 
     _register_loading(app, state)
     _register_gantt(app, state)
+    _register_gantt_table(app, state)
     _register_new_run(app, state)
     register_views(app, state)
 
@@ -116,11 +119,11 @@ def _register_gantt(app, state) -> None:
 
     @app.callback(
         Output("gantt", "figure"), Output("gantt-view", "data"), Output("gantt-info", "children"),
-        Output("gantt-grid", "rowData"), Output("gantt-grid", "columnDefs"), Output("gantt-msg", "children"),
+        Output("gantt-rows", "data"), Output("gantt-msg", "children"),
         Input("gantt-run", "value"), Input("gantt-colour", "value"), Input("gantt-zoom", "data"),
         State("gantt-view", "data"),
     )  # fmt: skip
-    @guard(6, 5)
+    @guard(5, 4)
     def draw(key, colour, relayout, view):
         if ctx.triggered_id == "gantt-zoom" and not gantt.moves_view(relayout):
             raise PreventUpdate
@@ -135,9 +138,34 @@ def _register_gantt(app, state) -> None:
         text += " (exact rectangles; click one)" if info["mode"] == "exact" else " (server-side raster; zoom in)"
         view = dict(key=key, x=fig["layout"]["xaxis"]["range"], y=fig["layout"]["yaxis"]["range"], mode=info["mode"],
                     jobs=info["jobs_in_view"])  # fmt: skip
-        return fig, view, text, figures.rows(rows), figures.columns(rows), ""
+        return fig, view, text, dict(rows=figures.rows(rows), columns=figures.columns(rows)), ""
 
-    @app.callback(Output("gantt-detail", "children"), Input("gantt", "clickData"), Input("gantt-grid", "selectedRows"),
+
+def _register_gantt_table(app, state) -> None:
+    from dash import ALL, Input, Output, State, ctx
+    from dash.exceptions import PreventUpdate
+
+    from schedlab.dashboard import figures
+
+    ALL_GRIDS = {"type": "jobs-grid", "view": ALL}
+
+    # the table of the jobs in view is mounted once the Gantt is drawn (its ~2 MB of AG Grid script
+    # then loads after the first paint, not before), and its rows follow each view
+    @app.callback(Output("gantt-grid-holder", "children"), Input("gantt-rows", "data"),
+                  State("gantt-grid-holder", "children"), prevent_initial_call=True)  # fmt: skip
+    def mount(data, mounted):
+        from schedlab.dashboard.app import _grid
+
+        if mounted:
+            raise PreventUpdate
+        return _grid(GRID, 260, rows=data["rows"], columns=data["columns"])
+
+    @app.callback(Output(ALL_GRIDS, "rowData"), Output(ALL_GRIDS, "columnDefs"), Input("gantt-rows", "data"),
+                  State(ALL_GRIDS, "id"), prevent_initial_call=True)  # fmt: skip
+    def table(data, ids):  # one grid, or none yet (a pattern id matches none without an error)
+        return [data["rows"]] * len(ids), [data["columns"]] * len(ids)
+
+    @app.callback(Output("gantt-detail", "children"), Input("gantt", "clickData"), Input(ALL_GRIDS, "selectedRows"),
                   State("gantt-run", "value"))  # fmt: skip
     @guard(1, 0)
     def detail(click, selected, key):
@@ -146,8 +174,8 @@ def _register_gantt(app, state) -> None:
         jobs = state.get(key).tables["jobs"]
         if ctx.triggered_id == "gantt" and click and click.get("points"):
             job = click["points"][0].get("customdata")
-        elif selected:
-            job = selected[0].get("job_id")
+        elif selected and selected[0]:
+            job = selected[0][0].get("job_id")
         else:
             return "click a job (zoom in until rectangles are exact) or a row of the table"
         row = jobs[jobs["job_id"] == job]

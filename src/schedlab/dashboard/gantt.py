@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,6 +157,7 @@ class GanttData:
     height: float
     jobs: object  # the jobs table (DataFrame)
     bands: list  # (name, y0, y1) per partition
+    unit: str = "processors (display placement)"  # what a row is
     cache: dict = field(default_factory=dict)  # colour -> categories()
 
     @property
@@ -165,9 +167,57 @@ class GanttData:
         return (float(self.x0.min()), float(self.x1.max())), (0.0, float(self.height))
 
 
+def _natural(name: str) -> tuple:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
+
+
+def node_rows(jobs) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """(segment job index, lo, hi, nodes) from the real node lists of a run on a machine
+    (``--cluster``: each job's Slurm hostlist), nodes in natural name order; None without them."""
+    from schedlab.cluster.fields import host_names
+    from schedlab.errors import SchedlabError
+
+    if "nodelist" not in jobs.columns or jobs["nodelist"].isna().any():
+        return None
+    ran = np.flatnonzero(jobs["end"].to_numpy() > jobs["start"].to_numpy())
+    lists = jobs["nodelist"].astype(str).to_numpy()[ran]
+    try:
+        expanded = {h: host_names(h, "nodelist") for h in set(lists.tolist())}
+    except SchedlabError:
+        return None
+    names = sorted({n for v in expanded.values() for n in v}, key=_natural)
+    index = {n: i for i, n in enumerate(names)}
+    runs = {}  # hostlist -> contiguous (lo, hi) row ranges
+    for h, v in expanded.items():
+        idx = np.sort(np.fromiter((index[n] for n in v), np.int64, len(v)))
+        cut = np.flatnonzero(np.diff(idx) != 1) + 1
+        runs[h] = [(int(p[0]), int(p[-1]) + 1) for p in np.split(idx, cut)]
+    job, lo, hi = [], [], []
+    for i, h in zip(ran, lists, strict=True):
+        for a, b in runs[h]:
+            job.append(i)
+            lo.append(a)
+            hi.append(b)
+    return np.array(job, np.int64), np.array(lo, np.float64), np.array(hi, np.float64), len(names)
+
+
 def build(jobs) -> GanttData:
-    """The Gantt of a jobs table (columns submit, start, end, size; optional partition)."""
+    """The Gantt of a jobs table (columns submit, start, end, size; optional partition, nodelist):
+    by node when the run has node lists, else by processor in a display placement per partition."""
     t0 = float(jobs["submit"].min()) if len(jobs) else 0.0
+    nodes = node_rows(jobs)
+    if nodes is not None:
+        job, lo, hi, base = nodes
+        bands, unit = [], "nodes"
+    else:
+        job, lo, hi, base, bands = _placed(jobs)
+        unit = "processors (display placement)"
+    x0 = (jobs["start"].to_numpy(np.float64)[job] - t0) / 3600.0
+    x1 = (jobs["end"].to_numpy(np.float64)[job] - t0) / 3600.0
+    return GanttData(job, x0, x1, lo, hi, float(max(base, 1)), jobs, bands if len(bands) > 1 else [], unit)
+
+
+def _placed(jobs):
     parts = jobs["partition"].astype(str).to_numpy() if "partition" in jobs.columns else np.zeros(len(jobs), "U1")
     out, bands, base = [], [], 0
     for name in sorted(set(parts.tolist())):
@@ -180,9 +230,7 @@ def build(jobs) -> GanttData:
     job = np.concatenate([o[0] for o in out]) if out else np.empty(0, np.int64)
     lo = np.concatenate([o[1] for o in out]).astype(np.float64) if out else np.empty(0)
     hi = np.concatenate([o[2] for o in out]).astype(np.float64) if out else np.empty(0)
-    x0 = (jobs["start"].to_numpy(np.float64)[job] - t0) / 3600.0
-    x1 = (jobs["end"].to_numpy(np.float64)[job] - t0) / 3600.0
-    return GanttData(job, x0, x1, lo, hi, float(max(base, 1)), jobs, bands if len(bands) > 1 else [])
+    return job, lo, hi, base, bands
 
 
 def colour_options(jobs) -> list[str]:
@@ -291,7 +339,7 @@ def figure(g: GanttData, colour: str, xr=None, yr=None, title: str = "") -> tupl
     layout = dict(
         title=dict(text=title, font=dict(size=14)), uirevision=title, margin=dict(l=60, r=10, t=40, b=40),
         xaxis=dict(range=xr, title=dict(text="hours since the first submit"), showgrid=False, zeroline=False),
-        yaxis=dict(range=yr, title=dict(text="processors (display placement)"), showgrid=False, zeroline=False),
+        yaxis=dict(range=yr, title=dict(text=g.unit), showgrid=False, zeroline=False),
         legend=dict(orientation="h", y=-0.15), plot_bgcolor="white", dragmode="zoom",
     )  # fmt: skip
     if exact:

@@ -121,11 +121,10 @@ def detect_kind(folder: Path, names: set[str]) -> str:
     for kind in ORDER:
         if set(KINDS[kind][0]) <= names:
             return kind
-    if any(n.endswith(".parquet") for n in names):
-        return "other"  # a schedlab folder of another command (energy open, ...): its tables as they are
     raise SchedlabError(
         f"{folder} holds no schedlab results this dashboard shows (no jobs.parquet, comparison.parquet, "
-        "evaluation.parquet, tree.json, events.parquet, policies.parquet or report.html)"
+        "evaluation.parquet, tree.json, events.parquet, policies.parquet or report.html: the --out of simulate, "
+        "compare, evaluate, explain, bftrainer, energy ecosched|ecoshift or analyze)"
     )
 
 
@@ -135,9 +134,14 @@ def _check_version(folder: Path, marker: dict) -> None:
     made = str(marker.get("schedlab", ""))
     if not made:
         raise SchedlabError(f"{folder / MARKER} names no schedlab version; rerun the command that wrote the folder")
-    if made.split(".")[:2] != __version__.split(".")[:2] and made.split(".")[0] == "0":
+
+    def minor(v: str) -> tuple:
+        return tuple(int(p) if p.isdigit() else 0 for p in v.split(".")[:2])
+
+    if minor(made) != minor(__version__) and made.split(".")[0] == "0":  # 0.x: a minor version may change a table
+        which = "an older" if minor(made) < minor(__version__) else "a newer"
         raise SchedlabError(
-            f"{folder} was written by schedlab {made}, this is {__version__}: a results folder from an older version; "
+            f"{folder} was written by schedlab {made}, this is {__version__}: a results folder from {which} version; "
             "rerun the command that wrote it"
         )
 
