@@ -11,7 +11,9 @@ them from the workers.
    update), `--rollout-workers 1` (ppo.rollout here) and 2 (two spawned processes), interleaved,
    ``REPEATS`` x ``ROLLOUTS`` rollouts each (median and best of the repeats: other work on the
    machine only slows a repeat down), after one warm-up rollout (the pool is started once);
-   also the time each block spends in its worker (the rest is transfer and waiting).
+   also the time each block spends in its worker (the rest is transfer and waiting), and each
+   block's time when it runs alone (transfer included), from which 2 free cores would collect a
+   rollout in the slower block's time (an estimate; this machine's cores are shared).
 2. Training: `schedlab train --window-len 1024 --steps 24576 --validate-every 4 --curriculum none` (its library call,
    run_training) with 1 and 2 rollout workers and the same seed: the validation mean bsld at every
    validated step, and the PPO updates' steps per second (imitation warm start excluded; the same
@@ -74,6 +76,7 @@ def collection() -> dict:
                         in_worker.append(max(parallel.worker_seconds))
                     progress.update += 1
                 rates[n].append(steps / (time.perf_counter() - t))
+        alone = block_alone(parallel, net, envs, ep, progress)
     return {
         "steps_per_rollout": cfg.num_envs * cfg.num_steps,
         "steps_per_s": {str(n): r for n, r in rates.items()},
@@ -84,7 +87,27 @@ def collection() -> dict:
         "median_slowest_block_in_worker_s": statistics.median(in_worker),
         "median_rollout_here_s": cfg.num_envs * cfg.num_steps / statistics.median(rates[1]),
         "pool_start_and_first_rollout_s": start_s,
+        "block_alone_s": alone,
+        "estimated_steps_per_s_2_free_cores": cfg.num_envs * cfg.num_steps / max(alone),
     }
+
+
+def block_alone(parallel: ParallelRollouts, net, envs, ep, progress) -> list[float]:
+    """Each block's wall time (transfer included) when it is the only job running, best of
+    ``REPEATS``: what a rollout takes when each worker has a core of its own."""
+    from schedlab.rl.rollouts import blocks, collect_block, weights_of
+
+    weights, out = weights_of(net), []
+    for lo, hi in blocks(len(envs), 2):
+        job = {"stage": 0, "lo": lo, "hi": hi, "states": [e.get_state() for e in envs[lo:hi]],
+               "ep_return": ep[lo:hi].copy(), "seed": 0}  # fmt: skip
+        times = []
+        for _ in range(REPEATS):
+            t = time.perf_counter()
+            parallel.pool.map(collect_block, [job], shared=weights)
+            times.append(time.perf_counter() - t)
+        out.append(min(times))
+    return out
 
 
 def training(workers: int, out: Path) -> dict:
@@ -131,6 +154,10 @@ def main() -> None:
           f"(x{res['collection']['best_speedup']:.2f}); a rollout here {col['median_rollout_here_s']:.3f} s, "
           f"the slower block in its worker {col['median_slowest_block_in_worker_s']:.3f} s; "
           f"load average {la[0]:.2f} at start, {la[1]:.2f} at end")  # fmt: skip
+    print(
+        f"each block alone in its worker: {', '.join(f'{x:.3f} s' for x in col['block_alone_s'])}: with a free "
+        f"core per worker, about {col['estimated_steps_per_s_2_free_cores']:,.0f} steps/s (an estimate)"
+    )
     for t in res["training"]:
         curve = ", ".join(f"{s}: {v:.2f}" for s, v in t["val_bsld"].items())
         print(f"training, {t['workers']} worker(s): {t['ppo_steps_per_s']:,.0f} PPO steps/s "

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch.distributions import Categorical
 
 from schedlab.distributed.workers import WorkerPool
-from schedlab.rl.ppo import PPOConfig, Rollout, Stage, rollout, set_up, train
+from schedlab.rl.ppo import PPOConfig, Rollout, Stage, rollout, sample, set_up, train
 from schedlab.rl.rollouts import _setup, block_seed, blocks, collect_block, weights_of
 from schedlab.workload import load_trace
 
@@ -54,6 +55,18 @@ def test_blocks_cover_the_environments_and_seeds_depend_on_nothing_else():
     assert blocks(2, 2) == [(0, 1), (1, 2)]
     seeds = {block_seed(s, u, b) for s in (0, 1) for u in (0, 1) for b in (0, 1)}
     assert len(seeds) == 8 and block_seed(3, 7, 1) == block_seed(3, 7, 1) and block_seed(-1, 0, 0) >= 0
+
+
+def test_a_workers_sampling_draws_what_the_one_process_sampling_draws():
+    """ppo.sample(logits, generator) takes the action and log-probability that
+    Categorical(logits).sample() and .log_prob() give from a global RNG in the same state."""
+    logits = torch.randn(6, 9)
+    logits[:, 4:] = -1e9  # masked slots, as masked_logits writes them
+    torch.manual_seed(7)
+    idx = Categorical(logits=logits).sample()
+    idx_w, logp_w = sample(logits, torch.Generator().manual_seed(7))
+    assert torch.equal(idx, idx_w) and torch.equal(Categorical(logits=logits).log_prob(idx), logp_w)
+    assert (idx < 4).all()
 
 
 def test_a_block_is_the_rollout_this_process_collects_with_the_same_generator(world):

@@ -126,6 +126,7 @@ class WorkerPool:
             # "local": a Ray of our own, never one another process started on this machine
             kw = {"address": addr} if addr else {"address": "local", "num_cpus": self.workers}
             os.environ.setdefault("RAY_enable_metrics_collection", "0")  # see executors.run_ray
+            os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # CPU workers; silences a FutureWarning
             try:
                 ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
                          runtime_env={"env_vars": _worker_env(joining=bool(addr))}, **kw)  # fmt: skip

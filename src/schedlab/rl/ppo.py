@@ -344,8 +344,11 @@ def rollout(cfg: PPOConfig, net, envs: list[SchedulingEnv], buf: Rollout, ep_ret
         obs_t, mask_t = torch.from_numpy(o), torch.from_numpy(m)
         with torch.no_grad():
             logits, value, k = masked_logits(net, obs_t, mask_t)
-            idx = Categorical(logits=logits).sample() if generator is None else sample(logits, generator)
-            logp = Categorical(logits=logits).log_prob(idx)
+            if generator is None:
+                idx = Categorical(logits=logits).sample()
+                logp = Categorical(logits=logits).log_prob(idx)
+            else:
+                idx, logp = sample(logits, generator)
         action = to_action(idx, k, net.W)
         buf.obs[step], buf.mask[step], buf.act[step], buf.logp[step], buf.val[step] = obs_t, mask_t, action, logp, value
         for i, e in enumerate(envs):
@@ -361,9 +364,12 @@ def rollout(cfg: PPOConfig, net, envs: list[SchedulingEnv], buf: Rollout, ep_ret
     return finished, returns_done
 
 
-def sample(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """What ``Categorical(logits=logits).sample()`` draws, from ``generator``."""
-    return torch.multinomial(Categorical(logits=logits).probs, 1, True, generator=generator)[:, 0]
+def sample(logits: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(what ``Categorical(logits=logits).sample()`` draws, from ``generator``; its log-probability),
+    from one distribution object (its argument checks skipped: the logits come from masked_logits)."""
+    dist = Categorical(logits=logits, validate_args=False)
+    idx = torch.multinomial(dist.probs, 1, True, generator=generator)[:, 0]
+    return idx, dist.log_prob(idx)
 
 
 def advantages(cfg: PPOConfig, net, envs: list[SchedulingEnv], buf: Rollout) -> tuple[torch.Tensor, torch.Tensor]:

@@ -34,6 +34,7 @@ import torch
 
 from schedlab.rl.agents import build_agent
 from schedlab.rl.env import SchedulingEnv
+from schedlab.rl.multires_env import make_env
 from schedlab.rl.ppo import PPOConfig, Rollout, Stage, rollout
 
 BUFFERS = tuple(f.name for f in fields(Rollout))
@@ -58,7 +59,9 @@ def weights_of(net: torch.nn.Module) -> dict[str, np.ndarray]:
 # -- the worker side ---------------------------------------------------------------------------
 def _setup(payload: tuple[PPOConfig, list[Stage]]) -> dict:
     cfg, stages = payload
-    net = build_agent(cfg.agent, cfg.env.visible, cfg.env.stop_action, cfg.env.history_features)
+    net = build_agent(
+        cfg.agent, cfg.env.visible, cfg.env.stop_action, cfg.env.history_features, cfg.env.cluster is not None
+    )
     return {"cfg": cfg, "stages": stages, "net": net, "envs": {}}
 
 
@@ -68,7 +71,7 @@ def _env(kept: dict, stage: int, i: int) -> SchedulingEnv:
     key = (stage, i)
     if key not in kept["envs"]:
         s = kept["stages"][stage]
-        kept["envs"][key] = SchedulingEnv(s.workloads[i % len(s.workloads)], kept["cfg"].env.replace(split=s.split))
+        kept["envs"][key] = make_env(s.workloads[i % len(s.workloads)], kept["cfg"].env.replace(split=s.split))
     return kept["envs"][key]
 
 
