@@ -52,6 +52,11 @@ EXPECTED = {
             ("f61495f878a6eee97103", 400, 13438.9625),
         ),
     ],
+    # added with the tree (submit features, for `schedlab deploy`): its values when it was shipped
+    "tree:lublin_256-f1-submit": [
+        ("lublin_256", "textbook", 3000, 400, {"backfill": "easy"}, ("148cc25e7da5ba7971a3", 1054, 8624.265)),
+        ("lublin_256", "textbook", 3000, 400, {"backfill": "none"}, ("bf6253d1844b0f57cff2", 1158, 20199.4625)),
+    ],
     "tree:theta_2022-dras": [
         ("theta_2022", "textbook", 1000, 300, {"backfill": "easy"}, ("7247a14e2dcc0789d8b2", 501, 653.9966666666667)),
         ("lublin_256", "textbook", 3000, 400, {"backfill": "none"}, ("0c8dceac3a59b063d581", 1156, 13126.43)),
