@@ -9,7 +9,7 @@ loopback port) and the browser measures, with ``performance.now()`` in the page:
 - first render: from the page's navigation start until the Gantt of all 295,540 jobs is drawn
   (its raster is in the figure, then two animation frames).  The first load on a fresh server also
   places the jobs (once per run); it is reported apart ("cold"), then REPEATS loads in a new browser
-  profile each (nothing cached: ~8 MB of plotly.js, AG Grid and Dash to parse) and REPEATS loads in
+  profile each (nothing cached: plotly.js basic, AG Grid and Dash to parse) and REPEATS loads in
   one profile (the scripts cached, as when the page is opened again).
 - zoom: from ``Plotly.relayout`` (what a drag-zoom calls) to the new view drawn: the server
   re-rasterises the jobs in view (or sends exact rectangles once fewer than 1,500 are), REPEATS
