@@ -20,8 +20,8 @@ new worker (``RETRIES`` times), with the same result.  Workers run torch and BLA
 
 from __future__ import annotations
 
+import copy
 import os
-import pickle
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -61,7 +61,7 @@ class _Actor:
         _limit_threads()
         # arrays from the object store are read-only views; the simulator's compiled kernels take
         # writable ones only (a copy, once per worker)
-        self.kept = setup(pickle.loads(pickle.dumps(payload, protocol=4)))
+        self.kept = setup(copy.deepcopy(payload))
 
     def run(self, fn: Callable, shared, job):
         return fn(self.kept, shared, job)

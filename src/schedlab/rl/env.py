@@ -46,7 +46,7 @@ from schedlab.metrics import TAU, bounded_slowdown
 from schedlab.options import EnvBackfill, Estimates, Reward, Split
 from schedlab.policies import POLICY_NAMES, is_dynamic, priority_ranks, static_scores
 from schedlab.predict.online import PRED_NONE, new_state
-from schedlab.rl.episodes import eval_window_starts, split_bounds
+from schedlab.rl.episodes import eval_window_starts, next_window_start, split_bounds
 from schedlab.rl.options import EnvOptions
 from schedlab.rl.prediction import feature_keys, window_predictor
 from schedlab.simulator import job_sizes
@@ -189,18 +189,7 @@ class SchedulingEnv(gym.Env):
         super().reset(seed=seed)
         if seed is not None:  # a seeded reset restarts the test windows' cycle (reset(seed) is deterministic)
             self._next_eval = 0
-        options = options or {}
-        if "start" in options:
-            s = int(options["start"])
-            if not self.lo <= s <= self.hi - self.L:
-                raise SchedlabError(
-                    f"window start {s} is outside the {self.split} split [{self.lo}, {self.hi - self.L}]"
-                )
-        elif self.split == "train" and self.hi - self.lo > self.L:
-            s = int(self.np_random.integers(self.lo, self.hi - self.L + 1))
-        else:
-            s = int(self.eval_starts[self._next_eval % len(self.eval_starts)])
-            self._next_eval += 1
+        s = next_window_start(self, options or {})
         self._load_window(s)
         done = self._advance()
         assert not done  # every arrival makes a decision due

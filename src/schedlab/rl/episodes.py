@@ -76,3 +76,20 @@ def run_episode(env, act: Callable[[object], int], start: int) -> dict:
     reads the decision from ``env.observation()``, ``env.action_masks()`` or
     ``env.decision_view()``); the episode's metrics (mean bsld, mean wait, utilisation, ...)."""
     return run_episodes([(env, start)], lambda envs: [act(envs[0])])[0]
+
+
+def next_window_start(env, options: dict) -> int:
+    """The window a ``reset`` of ``env`` (either scheduling environment) loads: ``options["start"]``
+    (checked against the split), a uniformly random one in the training split, or the next of the
+    fixed evaluation windows.  ``env`` has ``lo``, ``hi``, ``L``, ``split``, ``np_random``,
+    ``eval_starts`` and ``_next_eval``."""
+    if "start" in options:
+        s = int(options["start"])
+        if not env.lo <= s <= env.hi - env.L:
+            raise SchedlabError(f"window start {s} is outside the {env.split} split [{env.lo}, {env.hi - env.L}]")
+        return s
+    if env.split == "train" and env.hi - env.lo > env.L:
+        return int(env.np_random.integers(env.lo, env.hi - env.L + 1))
+    s = int(env.eval_starts[env._next_eval % len(env.eval_starts)])
+    env._next_eval += 1
+    return s

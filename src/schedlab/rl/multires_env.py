@@ -29,7 +29,7 @@ from schedlab.errors import SchedlabError
 from schedlab.metrics import TAU, bounded_slowdown
 from schedlab.options import Allocation, EnvBackfill, Estimates, NodeSelect, Reward, Split
 from schedlab.policies import is_dynamic, priority_ranks, static_scores
-from schedlab.rl.episodes import eval_window_starts, split_bounds
+from schedlab.rl.episodes import eval_window_starts, next_window_start, split_bounds
 from schedlab.rl.options import EnvOptions
 from schedlab.simulator.multires.alloc import SEL_BEST, SEL_FIRST
 from schedlab.simulator.multires.prepare import UNLIMITED_MEM, prepare
@@ -143,18 +143,7 @@ class MultiSchedulingEnv(gym.Env):
         super().reset(seed=seed)
         if seed is not None:
             self._next_eval = 0
-        options = options or {}
-        if "start" in options:
-            s = int(options["start"])
-            if not self.lo <= s <= self.hi - self.L:
-                raise SchedlabError(
-                    f"window start {s} is outside the {self.split} split [{self.lo}, {self.hi - self.L}]"
-                )
-        elif self.split == "train" and self.hi - self.lo > self.L:
-            s = int(self.np_random.integers(self.lo, self.hi - self.L + 1))
-        else:
-            s = int(self.eval_starts[self._next_eval % len(self.eval_starts)])
-            self._next_eval += 1
+        s = next_window_start(self, options or {})
         self._load_window(s)
         self.st.advance()
         self._observe()

@@ -30,6 +30,7 @@ from numba import njit
 
 from schedlab.simulator.engine import _heap_pop, _heap_push
 from schedlab.simulator.multires.alloc import SEL_FIRST, R
+from schedlab.simulator.multires.kernel import _qos_blocked
 
 
 @njit(cache=True)
@@ -208,16 +209,6 @@ def _lift(j, nodes, alloc, off, head, nxt, prv):
 
 
 @njit(cache=True)
-def _qos_ok(j, qpair, lim_jobs, lim_gpus, run_jobs, run_gpus, gpus_total):
-    p = qpair[j]
-    if p < 0:
-        return True
-    if lim_jobs[j] > 0 and run_jobs[p] + 1 > lim_jobs[j]:
-        return False
-    return not (lim_gpus[j] > 0 and run_gpus[p] + gpus_total[j] > lim_gpus[j])
-
-
-@njit(cache=True)
 def _fits_now(j, free, req, alloc, off, nodes, tot, excl):
     for q in range(nodes[j]):
         n = alloc[off[j] + q]
@@ -301,7 +292,7 @@ def simulate_conservative_kernel(sub, run, est, nodes, req, pool, off, machine, 
                 w += 1
                 continue
             ok = _fits_now(j, free, req, alloc, off, nodes, tot, excl)
-            if ok and _qos_ok(j, qpair, lim_jobs, lim_gpus, run_jobs, run_gpus, gpus_total):
+            if ok and not _qos_blocked(j, qpair, lim_jobs, lim_gpus, run_jobs, run_gpus, gpus_total):
                 start[j] = t
                 running[j] = True
                 bs[j], be[j] = t, t + est[j]
