@@ -29,7 +29,8 @@ from schedlab.cli.common import (
 HELP = (
     "Deploy a decision tree distilled over submit features (`schedlab explain --features submit`, or the shipped "
     "lublin_256-f1-submit) into Slurm: as job_submit.lua rules (`lua`) or as a priority daemon writing jobs' "
-    "SiteFactor (`daemon`); `simulate` shows what either changes against plain multifactor on your sacct export."
+    "SiteFactor (`daemon`, which also takes a static policy or a trained model); `simulate` shows what either "
+    "changes against plain multifactor on your sacct export."
 )
 app = new_app(help=HELP)
 
@@ -46,7 +47,8 @@ HistoryOpt = Annotated[
     typer.Option(
         "--history",
         help="A job table (sacct --parsable2 or --json export) giving each user's last completed job: its "
-        "log2(runtime / time limit) is the tree's user_accuracy. Without it every user reads 0.",
+        "log2(runtime / time limit) is the tree's user_accuracy (a model's key_accuracy, for a model trained with "
+        "--history-features, which needs it). Without it every user reads 0.",
     ),
 ]
 UnitOpt = Annotated[
@@ -147,8 +149,10 @@ def daemon(
             "--policy",
             "-p",
             help="What scores the pending jobs: a submit tree (tree:PATH or a shipped tree's name; each rule's "
-            "SiteFactor) or a static schedlab policy (sjf, saf, f1, expr:...; the pending jobs ranked, the first "
-            "getting --site-max).",
+            "SiteFactor), a static schedlab policy (sjf, saf, f1, expr:...; the pending jobs ranked, the first "
+            "getting --site-max) or a trained model (model:PATH, a `schedlab train` output or a shipped model's "
+            "name such as lublin_256-scorer: every cycle it is shown the queue and the free CPUs or nodes as Slurm "
+            "reports them and ranks the pending jobs, its first choice getting --site-max, the last 0).",
         ),
     ],
     once: Annotated[bool, typer.Option("--once", help="One cycle, then exit.")] = False,
@@ -166,7 +170,14 @@ def daemon(
     ] = 1000,
     site_max: SiteMaxOpt = 1000,
     history: HistoryOpt = None,
-    unit: UnitOpt = "cpus",
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            "--unit",
+            help="What a job's size counts in Slurm: cpus (the job's CPUs) or nodes (its node count). Default: cpus; "
+            "for a model, the unit it was trained with.",
+        ),
+    ] = None,
     default_time_h: DefaultTimeOpt = 24.0,
     log: Annotated[
         Path | None, typer.Option("--log", help="Append one JSON line per cycle (what was written) to this file.")
@@ -174,11 +185,20 @@ def daemon(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Score and log, but write nothing (no privilege needed).")
     ] = False,
+    rest: Annotated[
+        str | None,
+        typer.Option(
+            "--rest",
+            help="Read the queue (and, for a model, the nodes) from slurmrestd instead of squeue/sinfo: "
+            "unix:/path/to/slurmrestd.sock (no token needed) or http://host:port (a JWT from $SLURM_JWT or "
+            "`scontrol token`). SiteFactor is still written with scontrol.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ):
-    """Run a priority daemon: every --interval seconds read the queue (squeue --json), score each pending job
-    and write its SiteFactor (scontrol update), leaving the other multifactor terms and every non-pending job
-    alone. Stops on Ctrl-C or SIGTERM."""
+    """Run a priority daemon: every --interval seconds read the queue (squeue --json, or slurmrestd with --rest),
+    score each pending job and write its SiteFactor (scontrol update), leaving the other multifactor terms and
+    every non-pending job alone. Stops on Ctrl-C or SIGTERM."""
     from schedlab.slurm.daemon import Daemon, check_privilege, scorer
     from schedlab.slurm.deploy_rules import user_history
 
@@ -187,7 +207,12 @@ def daemon(
         check_privilege(environ)
     score = scorer(policy, site_max=site_max, history=user_history(history), unit=unit, default_time_h=default_time_h)
     writer = _log_writer(log, as_json)
-    d = Daemon(scorer=score, environ=environ, max_jobs=max_jobs, dry_run=dry_run, log=writer)
+    reader = None
+    if rest is not None:
+        from schedlab.slurm.rest import RestClient
+
+        reader = RestClient(rest, environ)
+    d = Daemon(scorer=score, environ=environ, max_jobs=max_jobs, dry_run=dry_run, rest=reader, log=writer)
     if not once:
         err_console.print(f"daemon: {score.spec} every {interval:g} s; Ctrl-C or SIGTERM stops it")
     cycles = d.run(None if once else interval)
@@ -272,6 +297,11 @@ def simulate_deploy(
     from schedlab.slurm.deploy_sim import compare_deployment
     from schedlab.workload import load_trace
 
+    if tree.startswith("model:"):
+        fail(
+            "deploy simulate takes a submit tree: a model's SiteFactor changes every daemon cycle with the queue, "
+            "which the simulator does not replay yet (simulate the model itself: schedlab simulate --policy model:...)"
+        )
     folder = check_out(out, force)
     t, name = submit_tree(tree)
     part, q = _routes(partition, qos)

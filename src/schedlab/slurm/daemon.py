@@ -1,11 +1,11 @@
 """A priority daemon for a real Slurm (``schedlab deploy daemon``): score the pending jobs, write
 each one's ``SiteFactor``.
 
-Every cycle (``--interval`` seconds, or once) it reads the queue with ``squeue --json``, keeps the
-jobs in state PENDING (no other job is ever written), scores them and runs ``scontrol update
-jobid=N SiteFactor=V`` for those whose value changed since it last wrote it.  Slurm 22.05 adds the
-site factor to the multifactor priority unweighted; the other terms (age, fair-share, size,
-partition, QOS, nice) stay as Slurm computes them.
+Every cycle (``--interval`` seconds, or once) it reads the queue with ``squeue --json`` (or from
+slurmrestd, :mod:`.rest`), keeps the jobs in state PENDING (no other job is ever written), scores
+them and runs ``scontrol update jobid=N SiteFactor=V`` for those whose value changed since it last
+wrote it.  Slurm 22.05 adds the site factor to the multifactor priority unweighted; the other terms
+(age, fair-share, size, partition, QOS, nice) stay as Slurm computes them.
 
 Scorers (:func:`scorer`):
 
@@ -13,7 +13,10 @@ Scorers (:func:`scorer`):
   value (:mod:`.deploy_rules`: the highest-scoring rule gets ``site_max``, the lowest 0) - the
   same value at every cycle, what ``schedlab deploy simulate --mechanism daemon`` simulates;
 * a static schedlab policy (``sjf``, ``saf``, ``f1``, ``expr:...``): the pending jobs ranked by
-  it, the first getting ``site_max`` and the last 0 (refreshed every cycle, as the queue changes).
+  it, the first getting ``site_max`` and the last 0 (refreshed every cycle, as the queue changes);
+* a trained model (``model:NAME|PATH``, ``schedlab train``'s output): the pending jobs ranked by the
+  model's preference at a decision observed from Slurm's queue and nodes (``sinfo --json``), the
+  first getting ``site_max`` and the last 0, every cycle (:mod:`.daemon_model`).
 
 Bounded: at most ``max_jobs`` jobs scored per cycle (the oldest pending ones), values in
 ``[0, site_max]``, the queue's JSON read up to :data:`MAX_QUEUE_BYTES`.  Writing SiteFactor needs
@@ -56,6 +59,8 @@ class QueueJob:
     cpus: int
     nodes: int
     submit: float
+    start: float | None = None  # when it started (running jobs); None if Slurm gives no time
+    hosts: str = ""  # the nodes it runs on (a Slurm hostlist)
 
 
 def _number(v, what: str, job) -> float | None:
@@ -103,6 +108,8 @@ def parse_queue(text: str) -> list[QueueJob]:
                 cpus=max(int(_number(j.get("cpus"), "cpus", int(jid)) or 1), 1),
                 nodes=max(int(_number(j.get("node_count"), "node_count", int(jid)) or 1), 1),
                 submit=_number(j.get("submit_time"), "submit_time", int(jid)) or 0.0,
+                start=_number(j.get("start_time"), "start_time", int(jid)) or None,
+                hosts=_text(j.get("nodes"))[:100_000],
             )
         )  # fmt: skip
     return out
@@ -111,19 +118,34 @@ def parse_queue(text: str) -> list[QueueJob]:
 # -- scorers ----------------------------------------------------------------------------------------
 @dataclass
 class Scorer:
-    """``values(jobs) -> (SiteFactor per job, label per job)`` for a list of pending jobs."""
+    """``values(jobs) -> (SiteFactor per job, label per job)`` for a list of pending jobs; with
+    ``needs_view`` (a model) ``values(jobs, view)``, ``view`` the machine and the running jobs
+    (:func:`schedlab.slurm.daemon_model.read_view`)."""
 
     spec: str
     values: Callable = field(repr=False)
+    needs_view: bool = False
 
 
 def scorer(
-    spec: str, site_max: int = 1000, history: dict | None = None, unit: str = "cpus", default_time_h: float = 24.0
+    spec: str,
+    site_max: int = 1000,
+    history: dict | None = None,
+    unit: str | None = None,
+    default_time_h: float = 24.0,
 ) -> Scorer:
-    """The scorer ``spec`` names (see the module docstring); a one-line SchedlabError otherwise."""
+    """The scorer ``spec`` names (see the module docstring); a one-line SchedlabError otherwise.
+    ``unit`` (cpus or nodes) is what a job's size counts: cpus by default, a model's own unit for a model."""
     if not 0 <= site_max <= MAX_FACTOR or isinstance(site_max, bool):
         raise SchedlabError(f"site factor range must be within [0, {MAX_FACTOR:,}], got {site_max!r}")
     history = history or {}
+    if unit not in (None, "cpus", "nodes"):
+        raise SchedlabError(f"unit must be cpus or nodes, got {unit!r}")
+    if spec.startswith("model:"):
+        from schedlab.slurm.daemon_model import model_scorer
+
+        return model_scorer(spec, site_max, history, default_time_h, unit)[0]
+    unit = unit or "cpus"
     if spec.startswith("tree:") or _is_tree(spec):
         tree, name = submit_tree(spec)
         rules = build_rules(tree, name, site_max=site_max)
@@ -142,7 +164,8 @@ def scorer(
     if policy.kind is not PolicyKind.STATIC:
         raise SchedlabError(
             f"policy {spec!r} ({policy.kind}) does not score jobs one by one; the daemon takes a submit tree "
-            "(schedlab explain --features submit) or a static policy (sjf, saf, f1, expr:...)"
+            "(schedlab explain --features submit), a static policy (sjf, saf, f1, expr:...) or a trained model "
+            "(model:PATH)"
         )
 
     def static_values(jobs: list[QueueJob]):
@@ -230,6 +253,7 @@ class Daemon:
     environ: dict
     max_jobs: int = 1000
     dry_run: bool = False
+    rest: object | None = None  # a RestClient (schedlab.slurm.rest): read the queue from slurmrestd
     log: Callable[[dict], None] = lambda record: None
     written: dict = field(default_factory=dict)  # job id -> the value last written
     stop: threading.Event = field(default_factory=threading.Event)
@@ -237,10 +261,16 @@ class Daemon:
     def cycle(self) -> dict:
         """Read the queue, score the pending jobs, write the changed values; a record of it."""
         t0 = time.time()
-        queue = read_queue(self.environ)
+        queue = self.rest.jobs() if self.rest is not None else read_queue(self.environ)
         pending = sorted((j for j in queue if j.state == "PENDING"), key=lambda j: (j.submit, j.job_id))
         scored = pending[: self.max_jobs]
-        values, labels = self.scorer.values(scored)
+        if self.scorer.needs_view:  # a model: the machine and the running jobs too
+            from schedlab.slurm.daemon_model import read_view
+
+            view = read_view(self.environ, queue, t0, self.rest) if scored else None
+            values, labels = self.scorer.values(scored, view)
+        else:
+            values, labels = self.scorer.values(scored)
         updates, skipped = [], []
         for job, value, label in zip(scored, values, labels, strict=True):
             if self.stop.is_set():

@@ -72,7 +72,7 @@ class HarnessState:
     def processes(self) -> list[tuple[str, int, list[str]]]:
         """(label, pid, argv) of every process, in the order to stop them (node daemons first)."""
         out = [(f"slurmd {n}", pid, self.commands["slurmd"][n]) for n, pid in self.pids.get("slurmd", {}).items()]
-        for key in ("slurmctld", "munged"):
+        for key in ("slurmrestd", "slurmctld", "munged"):
             if self.pids.get(key):
                 out.append((key, self.pids[key], self.commands[key]))
         return out
@@ -466,6 +466,35 @@ def down(folder: str | Path) -> list[str]:
     return _stop(state.processes())
 
 
+def rest_up(folder: str | Path) -> str:
+    """Start slurmrestd for the Slurm in ``folder`` on a unix socket there (``run/slurmrestd.sock``,
+    API v0.0.38, rest_auth/local), as the current user, and record it so that ``down`` stops it;
+    its ``unix:`` URL.  slurmrestd refuses to run as root or SlurmUser (the harness's user is both
+    or one): this test Slurm's copy runs with ``SLURMRESTD_SECURITY=disable_user_check``, a site runs
+    its own.  Already running: its URL."""
+    state, folder = load_state(folder), Path(folder)
+    sock = folder / "run" / "slurmrestd.sock"
+    if alive(state.pids.get("slurmrestd", 0), state.commands.get("slurmrestd", ["-"])):
+        return f"unix:{sock}"
+    path = os.environ.get("PATH", "") + os.pathsep + os.pathsep.join(SBIN)
+    exe = shutil.which("slurmrestd", path=path)
+    if not exe:
+        raise SchedlabError("slurmrestd is not installed; on Debian/Ubuntu: apt-get install slurmrestd")
+    sock.parent.mkdir(exist_ok=True)
+    sock.unlink(missing_ok=True)
+    argv = [exe, "-f", state.slurm_conf, "-s", "openapi/v0.0.38", "-a", "rest_auth/local", f"unix:{sock}"]
+    log = folder / "log" / "slurmrestd.out"
+    state.pids["slurmrestd"] = _spawn(argv, log, {**env(folder), "SLURMRESTD_SECURITY": "disable_user_check"})
+    state.commands["slurmrestd"] = argv
+    _save(state)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not sock.exists():
+        if not alive(state.pids["slurmrestd"], argv) or time.monotonic() > deadline:
+            raise SchedlabError(f"slurmrestd did not start: {_tail(log, 2) or 'no output'}")
+        time.sleep(0.1)
+    return f"unix:{sock}"
+
+
 @contextlib.contextmanager
 def running(
     cluster: str | Path, folder: Path, job_submit: Path | None = None, nodes: int | None = None, **kw
@@ -479,4 +508,4 @@ def running(
 
 
 __all__ = ["STATE_FILE", "HarnessState", "alive", "check_port", "down", "env", "find_tools", "free_port", "load_state"]
-__all__ += ["node_states", "running", "status", "up"]
+__all__ += ["node_states", "rest_up", "running", "status", "up"]
