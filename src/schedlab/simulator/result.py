@@ -17,7 +17,9 @@ class SimResult:
     start/end  float64 seconds on the workload's clock (submit of the first job = 0)
     run        effective runtime (clipped at the request when jobs are killed)
     size       units held (processors or nodes, see ``config.capacity_unit``); ``capacity`` units
-    reservation  EASY: shadow time the job got when it last became the blocked head; conservative:
+    reservation  EASY: shadow time the job got when it last became the blocked head (on a
+               ``--cluster`` machine: the earliest shadow time computed while it was the head, at
+               its first pass as head and whenever a backfill decision needed it); conservative:
                reservation made at arrival; inf if none was needed
     sim_seconds  engine wall time (parsing and cleaning excluded)
     """

@@ -113,16 +113,18 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
     """One scheduling pass at ``t``; returns the new queue length.  ``st`` is the mutable state
     tuple of :func:`simulate_multi_kernel` (see there).
 
-    Most waiting jobs on a busy machine are refused by the pool counters (and, for a job ending
-    after the shadow time, the reservation's): that test is written out in the loop, since a call
-    per job passing arrays costs more than the test (reference counting)."""
+    Most waiting jobs on a busy machine are refused by the pool counters alone: that test is
+    written out in the loop, since a call per job passing arrays costs more than the test
+    (reference counting).  The blocked head's reservation is made only when a later job passes
+    it (:func:`_shadow_for`): until then no decision depends on it."""
     excl, backfill, cnt, jl = machine[2], machine[4], machine[9], machine[10]
     qpair = jobs_q[0]
     cache, rs, aux = resv[5], resv[7], resv[8]
     pool_idle, lvl = cnt[0], cnt[2]
     rlvl, slvl, ridle = rs
-    head, hp, shadow, w = -1, -1, np.inf, 0
+    head, hp, shadow, w = -1, -1, -1.0, 0
     nfail = np.zeros(1, dtype=np.int64)
+    aux[3] = 0
     for i in range(nq):
         j = q[i]
         if qpair[j] >= 0 and _qos_blocked(j, *jobs_q):
@@ -130,23 +132,31 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
             w += 1
             continue
         p = pool[j]
-        guard = head >= 0 and t + est[j] > shadow
         n_j = nodes[j]
-        if guard and p == hp and cache[3] == 0.0:  # the reservation's level summary, once per reservation
-            resv_levels(head, nodes, machine[0], machine[1], excl, resv[2], resv[3], cnt[3], rs)
-            cache[3] = 1.0
         if excl:
-            ok = pool_idle[p] - (ridle[0] if guard and p == hp else 0) >= n_j
+            ok = pool_idle[p] >= n_j
         else:
             ok = True
-            free_ub, slack_ub = n_j, n_j
             for r in range(R):
-                b = jl[j, r]
-                ok = ok and lvl[p, r, b] >= n_j
-                if guard and p == hp:
-                    free_ub = min(free_ub, lvl[p, r, b] - rlvl[r, b])
-                    slack_ub = min(slack_ub, slvl[r, b])
-            ok = ok and (not guard or p != hp or free_ub + slack_ub >= n_j)
+                ok = ok and lvl[p, r, jl[j, r]] >= n_j
+        guard = False
+        if ok and head >= 0:
+            if shadow < 0:
+                shadow = _shadow_for(head, t, st, nodes, req, pool, machine, resv, out_resv)
+            guard = t + est[j] > shadow
+            if guard and p == hp:  # the reservation's level summary, once per reservation
+                if cache[3] == 0.0:
+                    resv_levels(head, nodes, machine[0], machine[1], excl, resv[2], resv[3], cnt[3], rs)
+                    cache[3] = 1.0
+                if excl:
+                    ok = pool_idle[p] - ridle[0] >= n_j
+                else:
+                    free_ub, slack_ub = n_j, n_j
+                    for r in range(R):
+                        b = jl[j, r]
+                        free_ub = min(free_ub, lvl[p, r, b] - rlvl[r, b])
+                        slack_ub = min(slack_ub, slvl[r, b])
+                    ok = free_ub + slack_ub >= n_j
         if ok and _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nfail):
             continue
         q[w] = j
@@ -159,9 +169,8 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
                 aux[1], aux[2] = aux[0], j
                 return w + nq - i - 1
             head, hp = j, p
-            shadow = _head_reservation(j, t, st, nodes, req, pool, machine, resv)
-            if not np.isfinite(out_resv[j]) or shadow < out_resv[j]:
-                out_resv[j] = shadow
+            if not np.isfinite(out_resv[j]):  # a job's first time as the blocked head: its promise
+                shadow = _shadow_for(j, t, st, nodes, req, pool, machine, resv, out_resv)
     if head < 0 and cache[0] >= 0:
         clear_reservation(int(cache[0]), nodes, resv[1], resv[3])
         cache[0] = -1
@@ -170,12 +179,25 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
 
 
 @njit(cache=True)
+def _shadow_for(h, t, st, nodes, req, pool, machine, resv, out_resv):
+    """The blocked head's shadow time (:func:`_head_reservation`), noted in ``out_resv`` (the
+    earliest promise) and marked as consulted in this pass (``aux[3]``, see :func:`_arrivals_only`)."""
+    shadow = _head_reservation(h, t, st, nodes, req, pool, machine, resv)
+    if not np.isfinite(out_resv[h]) or shadow < out_resv[h]:
+        out_resv[h] = shadow
+    resv[8][3] = 1
+    return shadow
+
+
+@njit(cache=True)
 def _arrivals_only(t, new_lo, new_hi, key, recalc, mode, st, machine, resv):
     """Whether the pass at ``t`` may look at the new arrivals alone (:func:`_pass_arrivals`): no
     job ended since the last pass, the queue order is as it was (a static or multifactor order
     not just recalculated), every new job queues behind the last pass's blocked head, and that
     head's reservation still stands.  Then every job the last pass left waiting still cannot
-    start: the machine only filled since, and the reservation and shadow time are the same."""
+    start: the machine only filled since, and the reservation and shadow time are the same.  When
+    the last pass consulted no reservation (``aux[3]`` = 0: every job behind the head failed the
+    pool counters), none is needed for that either."""
     aux, cache = resv[8], resv[5]
     if mode == PRIO_DYNAMIC or recalc or aux[1] != aux[0] or aux[2] == -2:
         return False
@@ -184,44 +206,48 @@ def _arrivals_only(t, new_lo, new_hi, key, recalc, mode, st, machine, resv):
         for j in range(new_lo, new_hi):
             if key[j] > key[h]:
                 return False
-        if machine[4] != 0 and not (cache[0] == h and cache[1] == st[11][0] and cache[2] > t):
-            return False
+        if machine[4] != 0 and aux[3] == 1 and not (cache[0] == h and cache[1] == st[11][0] and cache[2] > t):
+            return False  # the last pass's guard tests used a reservation that no longer stands
     return True
 
 
 @njit(cache=True)
 def _pass_arrivals(t, new_lo, new_hi, st, q, nq, key, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
     """The pass when :func:`_arrivals_only` holds: the new jobs, in queue order, against the
-    machine and the standing reservation; returns the new queue length."""
+    machine and the head's reservation (made when first needed); returns the new queue length."""
     backfill, cnt = machine[4], machine[9]
     aux, cache = resv[8], resv[5]
     head = aux[2]
     if head >= 0 and backfill == 0:
         return nq  # the new jobs queue behind the blocked job
-    shadow = cache[2] if head >= 0 else np.inf
+    shadow = -1.0
     nfail = np.zeros(1, dtype=np.int64)
     new = np.arange(new_lo, new_hi)
     for j in new[np.argsort(-key[new_lo:new_hi], kind="mergesort")]:
         if jobs_q[0][j] >= 0 and _qos_blocked(j, *jobs_q):
             continue
         p = pool[j]
-        guard = head >= 0 and t + est[j] > shadow
         hp = pool[head] if head >= 0 else -1
-        if guard and p == hp and cache[3] == 0.0:
-            resv_levels(head, nodes, machine[0], machine[1], machine[2], resv[2], resv[3], cnt[3], resv[7])
-            cache[3] = 1.0
-        if _quick_fit(j, p, guard and p == hp, nodes, machine[2], cnt, machine[10], resv[7]) and _try_start(
-            j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nfail
-        ):
+        ok = _quick_fit(j, p, False, nodes, machine[2], cnt, machine[10], resv[7])
+        guard = False
+        if ok and head >= 0:
+            if shadow < 0:
+                shadow = _shadow_for(head, t, st, nodes, req, pool, machine, resv, out_resv)
+            guard = t + est[j] > shadow
+            if guard and p == hp:
+                if cache[3] == 0.0:
+                    resv_levels(head, nodes, machine[0], machine[1], machine[2], resv[2], resv[3], cnt[3], resv[7])
+                    cache[3] = 1.0
+                ok = _quick_fit(j, p, True, nodes, machine[2], cnt, machine[10], resv[7])
+        if ok and _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nfail):
             nq = _remove(q, nq, key, j)
             continue
         if head < 0:
             head = j
             if backfill == 0:
                 break
-            shadow = _head_reservation(j, t, st, nodes, req, pool, machine, resv)
-            if not np.isfinite(out_resv[j]) or shadow < out_resv[j]:
-                out_resv[j] = shadow
+            if not np.isfinite(out_resv[j]):
+                shadow = _shadow_for(j, t, st, nodes, req, pool, machine, resv, out_resv)
     aux[1], aux[2] = aux[0], head
     return nq
 
@@ -385,7 +411,7 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
         np.zeros((N, R), dtype=np.int64), np.empty(maxn, dtype=np.int64), np.empty(maxn, dtype=np.int64),
         np.array([-1.0, -1.0, -np.inf, 0.0]), np.zeros((32, 3 + R), dtype=np.int64),
         (np.zeros((R, B + 1), dtype=np.int64), np.zeros((R, B + 1), dtype=np.int64), np.zeros(1, dtype=np.int64)),
-        np.array([0, 0, -2], dtype=np.int64),  # aux: job ends so far, ends at the last pass, its head
+        np.array([0, 0, -2, 0], dtype=np.int64),  # aux: job ends so far, at the last pass, its head, resv used
     )  # fmt: skip
     jl = np.empty((J, R), dtype=np.int64)  # each job's request as fit-index levels
     for j in range(J):
