@@ -25,16 +25,18 @@ def test_status_without_a_slurm_is_one_line(tmp_path):
 
 def test_up_status_down(tmp_path, start_loopback_slurm):  # the fixture skips without Slurm
     d = tmp_path / "s"
-    r = run("slurm", "up", "--cluster", LOOP4, "--dir", d, "--nodes", "2")
+    r = run("slurm", "up", "--cluster", LOOP4, "--dir", d, "--nodes", "2", "--rest")
     try:
         assert r.exit_code == 0, r.output
         assert "up in" in r.output and f"SLURM_CONF={d / 'slurm.conf'}" in r.output
+        assert f"slurmrestd on unix:{d / 'run' / 'slurmrestd.sock'}" in r.output
         st = json.loads(run("slurm", "status", "--dir", d, "--json").output)
         assert st["running"] and st["nodes"] == {"g1": "idle", "g2": "idle"}
+        assert st["processes"]["slurmrestd"]["alive"]
         assert "munged" in run("slurm", "status", "--dir", d).output
     finally:
         r = run("slurm", "down", "--dir", d)
-    assert r.exit_code == 0 and "slurmctld" in r.output
+    assert r.exit_code == 0 and "slurmctld" in r.output and "slurmrestd" in r.output
     assert json.loads(run("slurm", "status", "--dir", d, "--json").output)["running"] is False
 
 

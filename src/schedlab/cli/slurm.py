@@ -20,6 +20,7 @@ from schedlab.cli.common import (
     progress_bar,
     write_out,
 )
+from schedlab.errors import SchedlabError
 
 HELP = (
     "A real Slurm (slurmctld, one slurmd per node, munged) on this host's loopback, started as your own "
@@ -74,6 +75,14 @@ def up(
     bf_resolution: Annotated[
         int | None, typer.Option("--bf-resolution", min=1, max=3600, help="Backfill time resolution, s (default 1).")
     ] = None,
+    rest: Annotated[
+        bool,
+        typer.Option(
+            "--rest",
+            help="Also start slurmrestd (Slurm's REST API, v0.0.38) on a unix socket in --dir, for "
+            "`deploy daemon --rest unix:DIR/run/slurmrestd.sock`; `slurm down` stops it too.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ):
     """Start a loopback Slurm for the machine in --dir and wait until its nodes are idle. Then
@@ -81,8 +90,13 @@ def up(
     from schedlab.slurm import harness
 
     state = harness.up(cluster, folder, job_submit, nodes, port, _scheduler(sched_interval, bf_interval, bf_resolution))
+    try:
+        url = harness.rest_up(state.folder) if rest else None
+    except SchedlabError:
+        harness.down(state.folder)  # all or nothing: stop the Slurm just started
+        raise
     if as_json:
-        print_json(harness.status(state.folder))
+        print_json(harness.status(state.folder) | ({"rest": url} if url else {}))
         return
     ports = state.ports
     out_console.print(
@@ -93,6 +107,8 @@ def up(
     )
     for note in state.notes:
         out_console.print(f"note: {note}", markup=False, highlight=False)
+    if url:
+        out_console.print(f"slurmrestd on {url}", markup=False, highlight=False)
     out_console.print(f"export SLURM_CONF={state.slurm_conf}", markup=False, highlight=False)
 
 
