@@ -22,6 +22,7 @@ from schedlab.cli.common import (
     out_console,
     print_json,
     print_written,
+    progress_bar,
     spinner,
     write_out,
 )
@@ -30,7 +31,8 @@ HELP = (
     "Deploy a decision tree distilled over submit features (`schedlab explain --features submit`, or the shipped "
     "lublin_256-f1-submit) into Slurm: as job_submit.lua rules (`lua`) or as a priority daemon writing jobs' "
     "SiteFactor (`daemon`, which also takes a static policy or a trained model); `simulate` shows what either "
-    "changes against plain multifactor on your sacct export."
+    "changes against plain multifactor on your sacct export (with --policy: any daemon policy, models included, "
+    "simulated with the daemon in the loop)."
 )
 app = new_app(help=HELP)
 
@@ -266,20 +268,59 @@ def _log_writer(path: Path | None, as_json: bool):
 
 @app.command("simulate")
 def simulate_deploy(
-    tree: TreeOpt,
     trace: Annotated[
         str, typer.Option("--trace", "-t", help="Your jobs: an sacct export (--parsable2 or --json) or any job table.")
     ],
     cluster: ClusterOpt = None,
+    tree: Annotated[
+        str | None,
+        typer.Option(
+            "--tree",
+            help="A submit tree (a tree.json, a `schedlab explain --features submit` folder or a shipped tree's name "
+            "such as lublin_256-f1-submit): its rules' fixed per-job values, simulated on the fast compiled "
+            "simulator (any number of jobs). Give --tree or --policy.",
+        ),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            "-p",
+            help="Any policy `deploy daemon --policy` takes (a submit tree, sjf, saf, f1, expr:..., or a trained "
+            "model:PATH such as model:lublin_256-scorer), simulated with the daemon in the loop: every --interval "
+            "seconds it scores the pending jobs as the real daemon would and their SiteFactor changes. Uses "
+            "schedlab's Python model of Slurm (--preset slurm) for both runs, so it takes at most 2,000 jobs "
+            "(about a minute for 1,000); implies --mechanism daemon.",
+        ),
+    ] = None,
     mechanism: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--mechanism",
             help="lua: the rules' nice/partition/QOS set at submit; daemon: the rules' SiteFactor added to the "
-            "priority.",
+            "priority (with --policy: the daemon in the loop). Default: lua with --tree, daemon with --policy.",
         ),
-    ] = "lua",
-    unit: UnitOpt = "cpus",
+    ] = None,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval", min=1.0, max=86400.0, help="With --policy: the daemon's seconds between cycles (simulated)."
+        ),
+    ] = 60.0,
+    max_jobs: Annotated[
+        int,
+        typer.Option(
+            "--max-jobs", min=1, max=1_000_000, help="With --policy: most pending jobs scored per cycle (oldest first)."
+        ),
+    ] = 1000,
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            "--unit",
+            help="What a job's size counts: cpus (its CPUs) or nodes (its node count). Default: cpus; for a model, "
+            "the unit it was trained with.",
+        ),
+    ] = None,
     nice_max: NiceMaxOpt = 1000,
     site_max: SiteMaxOpt = 1000,
     partition: Annotated[str | None, typer.Option("--partition", help="NAME:MIN_SCORE, as `deploy lua`.")] = None,
@@ -290,32 +331,54 @@ def simulate_deploy(
     force: ForceOpt = False,
     as_json: JsonOpt = False,
 ):
-    """Simulate your jobs on your machine twice under Slurm's multifactor priority: plain, and with the deployed
-    tree (lua rules at submit, or the daemon's SiteFactor); print what changes."""
+    """Simulate your jobs on your machine twice under Slurm's multifactor priority: plain, and with the deployment
+    (a tree's lua rules at submit or its daemon's SiteFactor; or, with --policy, the daemon of any policy or model
+    in the loop, refreshing SiteFactor every --interval); print what changes."""
     from schedlab.cluster import load_cluster
-    from schedlab.slurm.deploy_rules import build_rules, submit_tree
-    from schedlab.slurm.deploy_sim import compare_deployment
     from schedlab.workload import load_trace
 
-    if tree.startswith("model:"):
-        fail(
-            "deploy simulate takes a submit tree: a model's SiteFactor changes every daemon cycle with the queue, "
-            "which the simulator does not replay yet (simulate the model itself: schedlab simulate --policy model:...)"
-        )
+    if (tree is None) == (policy is None):
+        fail("give --tree (a submit tree's fixed values, fast) or --policy (the daemon in the loop), not both")
+    if policy is not None and mechanism not in (None, "daemon"):
+        fail("--policy simulates the daemon (--mechanism daemon); a job_submit.lua rule set takes --tree")
+    if tree is not None and tree.startswith("model:"):
+        fail(f"--tree takes a submit tree; for a model use --policy {tree} (the daemon in the loop)")
     folder = check_out(out, force)
-    t, name = submit_tree(tree)
-    part, q = _routes(partition, qos)
-    rules = build_rules(t, name, nice_max=nice_max, site_max=site_max, partition=part, qos=q)
     machine = load_cluster(cluster) if cluster else fail("give --cluster (your slurm.conf or a machine description)")
-    wl = load_trace(trace)
-    with spinner("simulating plain Slurm and the deployment"):
-        res = compare_deployment(wl, machine, rules, mechanism, unit=unit)
+    if policy is not None:
+        res = _simulate_daemon(policy, trace, machine, interval, site_max, unit, max_jobs, as_json)
+    else:
+        from schedlab.slurm.deploy_rules import build_rules, submit_tree
+        from schedlab.slurm.deploy_sim import compare_deployment
+
+        t, name = submit_tree(tree)
+        part, q = _routes(partition, qos)
+        rules = build_rules(t, name, nice_max=nice_max, site_max=site_max, partition=part, qos=q)
+        wl = load_trace(trace)
+        with spinner("simulating plain Slurm and the deployment"):
+            res = compare_deployment(wl, machine, rules, mechanism or "lua", unit=unit or "cpus")
     written = write_out(folder, lambda d: _write_sim(res, d))
     if as_json:
         print_json({"summary": res["summary"], "rules": res["rules"]}, indent=2)
         return
     _render_sim(res)
     print_written(written)
+
+
+def _simulate_daemon(policy, trace, machine, interval, site_max, unit, max_jobs, quiet) -> dict:
+    from schedlab.slurm.deploy_sim_daemon import compare_daemon
+    from schedlab.workload import load_trace
+
+    wl = load_trace(trace)
+    with progress_bar("simulating", disable=quiet) as bar:
+        task = bar.add_task("plain Slurm", total=len(wl))
+
+        def progress(phase: str, done: int, total: int) -> None:
+            label = "plain Slurm" if phase == "plain" else f"with the daemon ({policy})"
+            bar.update(task, completed=done, total=total, description=escape(label))
+
+        return compare_daemon(wl, machine, policy, interval=interval, site_max=site_max, unit=unit,
+                              max_jobs=max_jobs, progress=progress)  # fmt: skip
 
 
 def _write_sim(res: dict, folder: Path) -> list[Path]:
@@ -329,6 +392,9 @@ def _write_sim(res: dict, folder: Path) -> list[Path]:
 
 def _render_sim(res: dict) -> None:
     s = res["summary"]
+    if "policy" in s:
+        _render_daemon(s)
+        return
     table = Table(title=f"{s['jobs']:,} jobs on {s['cluster']}: plain multifactor vs {s['tree']} ({s['mechanism']})")
     for c in ("rule", "jobs", "nice", "site factor", "mean wait plain (s)", "mean wait deployed (s)"):
         table.add_column(c, justify="left" if c == "rule" else "right")
@@ -340,5 +406,24 @@ def _render_sim(res: dict) -> None:
         f"mean wait {s['mean_wait_plain_s']:,.0f} s -> {s['mean_wait_deployed_s']:,.0f} s; mean bsld "
         f"{s['mean_bsld_plain']:.2f} -> {s['mean_bsld_deployed']:.2f}; {s['jobs_started_earlier']:,} jobs start "
         f"earlier, {s['jobs_started_later']:,} later; start order Kendall tau {s['kendall_tau_start_order']:.3f}",
+        highlight=False,
+    )
+
+
+def _render_daemon(s: dict) -> None:
+    out_console.print(
+        f"{s['jobs']:,} jobs on {s['cluster']}: plain Slurm vs daemon {s['policy']} (every {s['interval_s']:g} s, "
+        f"SiteFactor 0..{s['site_max']:,})",
+        highlight=False,
+    )
+    table = Table()
+    for c in ("", "plain", "with the daemon"):
+        table.add_column(c, justify="left" if not c else "right")
+    table.add_row("mean wait (s)", f"{s['mean_wait_plain_s']:,.0f}", f"{s['mean_wait_deployed_s']:,.0f}")
+    table.add_row("mean bsld", f"{s['mean_bsld_plain']:.2f}", f"{s['mean_bsld_deployed']:.2f}")
+    out_console.print(table)
+    out_console.print(
+        f"{s['daemon_cycles']:,} daemon cycles; {s['jobs_started_earlier']:,} jobs start earlier, "
+        f"{s['jobs_started_later']:,} later; start order Kendall tau {s['kendall_tau_start_order']:.3f}",
         highlight=False,
     )

@@ -18,6 +18,11 @@ would give it; a table deployed once is older.
 
 The result: per-job start and wait in both runs, per-rule and overall mean wait and bounded
 slowdown, and the rank correlation (Kendall tau) of the two start orders.
+
+A tree's values are fixed per job, so this fast path (the compiled simulator, any number of jobs)
+is exact for it.  A daemon whose values change every cycle (a static policy ranking the queue, a
+trained model) is simulated in the loop of schedlab's Slurm model instead
+(:mod:`.deploy_sim_daemon`, ``deploy simulate --policy SPEC``, which takes trees too).
 """
 
 from __future__ import annotations

@@ -38,6 +38,14 @@ Node selection (select/cons_tres, as observed in 22.05)
   is taken unless a later one with enough nodes has fewer free CPUs (best fit); a one-node job gets
   the node of that run with the fewest free CPUs, a larger job the run's first nodes; if no run is
   large enough, nodes come from the runs with the most free CPUs first.
+Site factor (a priority daemon in the loop, :class:`SiteHook`)
+  Slurm 22.05 adds a job's ``SiteFactor`` to the priority unweighted.  With a hook, every
+  ``interval`` seconds (from its ``phase``) the hook is shown the queue (:class:`Snapshot`: the
+  eligible pending jobs, the running ones with their nodes, the free CPUs and GPUs of each node,
+  the jobs started so far) and returns new site factors for the jobs it sets (the others keep
+  theirs; 0 until set).  It runs after that instant's arrivals and ends and before its passes, which
+  see the new values; not while no job is pending (a daemon's cycle then writes nothing).  Without
+  a hook every site factor is 0 and the model is unchanged.
 Clock
   slurmctld's periodic passes run ``phase`` into each period; a job's end comes ``end_delay`` after
   start + runtime (launch and completion), so the pass in the same second often misses it; starts
@@ -59,6 +67,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from schedlab.errors import SchedlabError
@@ -139,6 +148,36 @@ class SlurmSettings:
                 raise SchedlabError(f"Slurm setting {k} must be a number of seconds >= 0, got {v!r}")
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a :class:`SiteHook` sees at ``now``: the eligible pending jobs (by begin, then id), the
+    running ones as (job, start, node indices), the free CPUs and GPUs of each node, and every job
+    started so far (job id -> :class:`Started`, read only)."""
+
+    now: float
+    pending: tuple[SlurmJob, ...]
+    running: tuple[tuple[SlurmJob, float, tuple[int, ...]], ...]
+    free_cpus: tuple[int, ...]
+    free_gpus: tuple[int, ...]
+    started: Mapping
+
+
+@dataclass(frozen=True)
+class SiteHook:
+    """A priority daemon in the loop: every ``interval`` seconds from ``phase``, ``refresh(snapshot)``
+    returns {job id: site factor} for the pending jobs it sets (see the module docstring)."""
+
+    interval: float
+    refresh: Callable[[Snapshot], Mapping]
+    phase: float = 0.0
+
+    def __post_init__(self) -> None:
+        for k in ("interval", "phase"):
+            v = getattr(self, k)
+            if not (isinstance(v, int | float) and math.isfinite(v) and (v > 0 or (k == "phase" and v == 0))):
+                raise SchedlabError(f"the site hook's {k} must be a number of seconds > 0 (phase >= 0), got {v!r}")
+
+
 @dataclass
 class Started:
     start: float
@@ -157,10 +196,12 @@ class _State:
     started: dict = field(default_factory=dict)  # job id -> Started
     quantum: float = 0.0
     end_delay: float = 0.0
+    site: dict = field(default_factory=dict)  # job id -> site factor (a SiteHook's)
 
 
-def priority(job: SlurmJob, m: SlurmMachine, now: float) -> int:
-    """The job's multifactor priority at ``now`` (an integer, as Slurm stores it)."""
+def priority(job: SlurmJob, m: SlurmMachine, now: float, site: int = 0) -> int:
+    """The job's multifactor priority at ``now`` (an integer, as Slurm stores it), ``site`` its site
+    factor (added unweighted, as Slurm 22.05 does)."""
     max_factor = max(p.job_factor for p in m.partitions) or 1
     p = m.weight_partition * m.partitions[job.partition].job_factor / max_factor
     if m.weight_job_size:
@@ -168,13 +209,17 @@ def priority(job: SlurmJob, m: SlurmMachine, now: float) -> int:
         p += m.weight_job_size * ((1.0 - size) if m.favor_small else size)
     if m.weight_age:
         p += m.weight_age * min(max(0.0, now - job.begin) / m.max_age, 1.0)
+    if site:
+        p += site
     return int(p)
 
 
-def queue_order(jobs, m: SlurmMachine, now: float) -> list[SlurmJob]:
-    """Eligible pending jobs in Slurm's order: tier, priority (high first), then job id."""
+def queue_order(jobs, m: SlurmMachine, now: float, site: Mapping | None = None) -> list[SlurmJob]:
+    """Eligible pending jobs in Slurm's order: tier, priority (high first), then job id; ``site``:
+    job id -> site factor."""
     ready = [j for j in jobs if j.begin <= now]
-    return sorted(ready, key=lambda j: (-m.partitions[j.partition].tier, -priority(j, m, now), j.id))
+    site = site or {}
+    return sorted(ready, key=lambda j: (-m.partitions[j.partition].tier, -priority(j, m, now, site.get(j.id, 0)), j.id))
 
 
 def _fits(job: SlurmJob, k: int, cpus: list[int], gpus: list[int], m: SlurmMachine) -> bool:
@@ -233,7 +278,7 @@ def main_pass(st: _State, now: float) -> None:
     m = st.machine
     available = set(range(len(m.cpus)))
     blocked: set[int] = set()
-    for job in queue_order(st.pending.values(), m, now):
+    for job in queue_order(st.pending.values(), m, now, st.site):
         if job.partition in blocked:
             continue
         part = m.partitions[job.partition]
@@ -284,7 +329,7 @@ def backfill_pass(st: _State, now: float, cfg: SlurmSettings) -> None:
     """One backfill cycle at ``now`` (see the module docstring)."""
     m = st.machine
     reservations: list[tuple[float, float, frozenset]] = []  # (start, end, nodes) of pending jobs
-    for job in queue_order(st.pending.values(), m, now):
+    for job in queue_order(st.pending.values(), m, now, st.site):
         part_nodes = set(m.partitions[job.partition].nodes)
         t = now
         for _ in range(100):  # a bounded number of tries per job
@@ -320,17 +365,45 @@ def _check(jobs: list[SlurmJob], m: SlurmMachine) -> None:
             raise SchedlabError(f"job {j.id}: runtime and limit must be > 0 and begin >= 0")
 
 
+def _refresh(st: _State, hook: SiteHook, now: float) -> None:
+    """One cycle of the hook at ``now``: its values become the jobs' site factors."""
+    snap = Snapshot(
+        now=now, pending=tuple(sorted(st.pending.values(), key=lambda j: (j.begin, j.id))),
+        running=tuple(st.running.values()), free_cpus=tuple(st.free_cpus), free_gpus=tuple(st.free_gpus),
+        started=st.started,
+    )  # fmt: skip
+    for jid, value in (hook.refresh(snap) or {}).items():
+        if jid not in st.pending or isinstance(value, bool) or not 0 <= value <= 2**32 - 2:
+            raise SchedlabError(f"the site hook set job {jid}'s site factor to {value!r}: only pending jobs, 0..2^32-2")
+        st.site[jid] = int(value)
+
+
+def _on_grid(t: float, iv: float, phase: float) -> bool:
+    return t >= phase - 1e-9 and abs((t - phase) / iv - round((t - phase) / iv)) < 1e-9
+
+
+def _after(t: float, iv: float, phase: float) -> float:
+    return phase + max(0, math.floor((t - phase) / iv + 1e-9) + 1) * iv
+
+
+def _at_or_after(t: float, iv: float, phase: float) -> float:
+    return phase + max(0, math.ceil((t - phase) / iv - 1e-9)) * iv
+
+
 def _event_runs(settings: SlurmSettings, since_last: float) -> bool:
     if settings.event_main == "always":
         return True
     return settings.event_main == "interval" and since_last >= settings.sched_interval - 1e-9
 
 
-def simulate(jobs: list[SlurmJob], machine: SlurmMachine, settings: SlurmSettings) -> dict[int, Started]:
+def simulate(
+    jobs: list[SlurmJob], machine: SlurmMachine, settings: SlurmSettings, hook: SiteHook | None = None
+) -> dict[int, Started]:
     """Start and end of every job (job id -> :class:`Started`) under the model.  A job joins the
     pending set at its begin time (the passes only see eligible jobs); while the machine is idle
     the clock jumps to the first pass at or after the next begin (the passes in between do
-    nothing), so a long, sparse trace costs its busy periods only."""
+    nothing), so a long, sparse trace costs its busy periods only.  ``hook``: a priority daemon
+    setting site factors every ``hook.interval`` (see the module docstring)."""
     _check(jobs, machine)
     st = _State(machine, list(machine.cpus), list(machine.gpus))
     st.quantum, st.end_delay = settings.quantum, settings.end_delay
@@ -338,9 +411,9 @@ def simulate(jobs: list[SlurmJob], machine: SlurmMachine, settings: SlurmSetting
     nxt_job = 0
     ends: list[tuple[float, int]] = []
     main_iv, bf_iv, phase = settings.sched_interval, settings.bf_interval, settings.phase
-    on_grid = lambda t, iv: t >= phase - 1e-9 and abs((t - phase) / iv - round((t - phase) / iv)) < 1e-9
-    after = lambda t, iv: phase + max(0, math.floor((t - phase) / iv + 1e-9) + 1) * iv
-    at_or_after = lambda t, iv: phase + max(0, math.ceil((t - phase) / iv - 1e-9)) * iv
+    on_grid = lambda t, iv: _on_grid(t, iv, phase)
+    after = lambda t, iv: _after(t, iv, phase)
+    at_or_after = lambda t, iv: _at_or_after(t, iv, phase)
     now, event, last_main, changed = 0.0, True, -math.inf, True  # submissions at time 0: a change
     while st.pending or st.running or nxt_job < len(order):
         while nxt_job < len(order) and order[nxt_job].begin <= now:
@@ -349,6 +422,8 @@ def simulate(jobs: list[SlurmJob], machine: SlurmMachine, settings: SlurmSetting
         while ends and ends[0][0] <= now + 1e-9:
             _finish(st, heapq.heappop(ends)[1])
             event = changed = True
+        if hook is not None and st.pending and _on_grid(now, hook.interval, hook.phase):
+            _refresh(st, hook, now)
         before = set(st.running)
         periodic = on_grid(now, main_iv)
         if periodic or (event and _event_runs(settings, now - last_main)):
@@ -363,9 +438,13 @@ def simulate(jobs: list[SlurmJob], machine: SlurmMachine, settings: SlurmSetting
             changed = True
         event = False
         now_next = min([after(now, main_iv), after(now, bf_iv)] + ([ends[0][0]] if ends else []))
+        if hook is not None:
+            now_next = min(now_next, _after(now, hook.interval, hook.phase))
         if not st.running and not st.pending and nxt_job < len(order):  # idle until the next begin
             b = order[nxt_job].begin
             land = min(at_or_after(b, main_iv), at_or_after(b, bf_iv))
+            if hook is not None:
+                land = min(land, _at_or_after(b, hook.interval, hook.phase))
             if land > now_next:
                 last_main = max(last_main, phase + math.floor((land - phase) / main_iv - 1e-9) * main_iv)
                 changed = changed and after(now, bf_iv) >= land
@@ -374,12 +453,14 @@ def simulate(jobs: list[SlurmJob], machine: SlurmMachine, settings: SlurmSetting
     return st.started
 
 
-def simulate_slurm(workload, config):
+def simulate_slurm(workload, config, hook: SiteHook | None = None):
     """``workload`` on ``config.cluster`` under this model (the ``slurm`` preset): jobs ordered by the
     machine's multifactor weights (``--policy multifactor``; ``fcfs``: Slurm's priority/basic, job
     id order), backfill ``easy`` = sched/backfill at Slurm's default timers, ``none`` =
     sched/builtin.  Memory, QOS and fair-share are not modelled (they need slurmdbd on a real
-    loopback Slurm too); a pure-Python model, for traces of a few thousand jobs."""
+    loopback Slurm too); a pure-Python model, for traces of a few thousand jobs.  ``hook``: a
+    priority daemon in the loop (job ids are the workload's rows + 1 after preparation, nodes
+    numbered in slurmctld's table order: by name)."""
     from dataclasses import replace
 
     import numpy as np
@@ -423,7 +504,7 @@ def simulate_slurm(workload, config):
     import time
 
     t_start = time.perf_counter()
-    started = simulate(jobs, machine, settings)
+    started = simulate(jobs, machine, settings, hook)
     elapsed = time.perf_counter() - t_start
     start = np.array([started[j + 1].start for j in range(len(wl))])
     off = np.zeros(len(wl) + 1, dtype=np.int64)
@@ -439,10 +520,12 @@ def simulate_slurm(workload, config):
 
 
 __all__ = [
+    "SiteHook",
     "SlurmJob",
     "SlurmMachine",
     "SlurmPartition",
     "SlurmSettings",
+    "Snapshot",
     "Started",
     "priority",
     "simulate",
