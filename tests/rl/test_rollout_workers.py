@@ -17,7 +17,7 @@ from torch.distributions import Categorical
 
 from schedlab.distributed.workers import WorkerPool
 from schedlab.rl.ppo import PPOConfig, Rollout, Stage, rollout, sample, set_up, train
-from schedlab.rl.rollouts import _setup, block_seed, blocks, collect_block, weights_of
+from schedlab.rl.rollouts import _setup, block_seed, blocks, collect_block, learner_threads, rollout_workers, weights_of
 from schedlab.workload import load_trace
 
 torch.set_num_threads(1)
@@ -86,6 +86,41 @@ def test_a_block_is_the_rollout_this_process_collects_with_the_same_generator(wo
     assert got["finished"] == finished and got["returns"] == [float(r) for r in returns]
     for a, b in zip(got["states"], [e.get_state() for e in envs[2:]], strict=True):
         assert np.array_equal(a["q"], b["q"]) and np.array_equal(a["fst"], b["fst"]) and a["rng"] == b["rng"]
+
+
+def test_the_learner_updates_on_the_cores_its_waiting_workers_leave_free(world):
+    """With N workers the learner runs at N torch threads (at most the machine's cores, at least
+    --threads) for as long as the pool lives, and is back to its own setting after."""
+    stages, _ = world
+    cores = len(os.sched_getaffinity(0))
+    assert learner_threads(config(workers=2)) == min(2, cores)
+    assert learner_threads(config(workers=4)) == min(4, cores)
+    assert learner_threads(config(workers=2, torch_threads=3)) == 3
+    before = torch.get_num_threads()
+    with rollout_workers(config(workers=2), stages):  # (its worker processes start on the first rollout)
+        assert torch.get_num_threads() == min(2, cores)
+    assert torch.get_num_threads() == before
+    with rollout_workers(config(workers=1), stages):
+        assert torch.get_num_threads() == before
+
+
+def test_openmp_threads_wait_passively_in_training():
+    """schedlab.rl.ppo sets OMP_WAIT_POLICY=PASSIVE before torch (and its OpenMP) is first imported
+    by a training run (spinning threads made a 2-thread update ten times slower on a shared machine)."""
+    code = (
+        "import os, sys\n"
+        "seen = []\n"
+        "class Spy:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch' and not seen:\n"
+        "            seen.append(os.environ.get('OMP_WAIT_POLICY'))\n"
+        "sys.meta_path.insert(0, Spy())\n"
+        "import schedlab.cli.rl, schedlab.rl.training\n"
+        "print(seen)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == "['PASSIVE']", r.stdout + r.stderr
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,18 @@ imitation warm start, then per update: :func:`rollout`, :func:`advantages` (GAE)
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
+
+# Before torch loads OpenMP (it reads this once): threads waiting at a barrier sleep instead of
+# spinning, so a learner running its update on 2 threads (rollout workers, see rl/rollouts.py) is not
+# slowed tenfold when another process takes one of its cores.  The user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import torch

@@ -20,10 +20,22 @@ samples from its own generator), but the same algorithm on the same data.
 
 Each worker receives the curriculum's workloads once, when it starts, and builds its environments
 once per stage.
+
+Threads: the workers step their blocks at one torch thread each; the learner then runs the update
+(the same code as with one process) at :func:`learner_threads` threads: as many as there are
+workers, at most this machine's cores (never fewer than ``cfg.torch_threads``).  The workers wait
+while the update runs, so their cores are free (unless other work holds them): the update is about
+three quarters of a PPO iteration in the shipped DRAS setting.  OpenMP's threads must then *sleep*
+while they wait for each other (``OMP_WAIT_POLICY=PASSIVE``, which :mod:`schedlab.rl.ppo` sets
+before it imports torch, unless already set): spinning, they made a 2-thread update more than ten
+times slower when another process held one of a 2-core machine's cores.  The thread count is part
+of the run: a run depends on the seed and N (and, on a machine with fewer cores than N, on its
+cores).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import fields
@@ -135,18 +147,41 @@ class ParallelRollouts:
         return finished, returns_done
 
 
+def learner_threads(cfg: PPOConfig) -> int:
+    """The learner's torch threads with ``cfg.rollout_workers`` > 1: one per worker (their cores are
+    free while it updates), at most this machine's cores, at least ``cfg.torch_threads``."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(cfg.torch_threads, min(cfg.rollout_workers, cores))
+
+
 @contextmanager
 def rollout_workers(cfg: PPOConfig, stages: list[Stage]):
     """The rollout function of a training run: :func:`~schedlab.rl.ppo.rollout` in this process
     (``cfg.rollout_workers`` = 1), or :class:`ParallelRollouts` on a pool that lives as long as
-    the ``with`` block."""
+    the ``with`` block; inside it, the learner runs at :func:`learner_threads` threads."""
     if cfg.rollout_workers <= 1:
         yield lambda net, envs, buf, ep_return, progress: rollout(cfg, net, envs, buf, ep_return)
         return
     from schedlab.distributed.workers import WorkerPool
 
-    with WorkerPool(_setup, (cfg, stages), cfg.rollout_workers, cfg.rollout_executor) as pool:
-        yield ParallelRollouts(cfg, pool)
+    before = torch.get_num_threads()
+    try:
+        with WorkerPool(_setup, (cfg, stages), cfg.rollout_workers, cfg.rollout_executor) as pool:
+            torch.set_num_threads(learner_threads(cfg))
+            yield ParallelRollouts(cfg, pool)
+    finally:
+        torch.set_num_threads(before)
 
 
-__all__ = ["ParallelRollouts", "block_seed", "blocks", "collect_block", "rollout_workers", "weights_of"]
+__all__ = [
+    "ParallelRollouts",
+    "block_seed",
+    "blocks",
+    "collect_block",
+    "learner_threads",
+    "rollout_workers",
+    "weights_of",
+]
