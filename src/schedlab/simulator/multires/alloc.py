@@ -11,11 +11,14 @@ Pools are CSR lists: ``pool_ptr``/``pool_idx`` (the nodes of each pool, ascendin
 counters ``cnt = (pool_idle, pool_free, lvl, div, bits, word_ptr, np_pos)`` are kept as nodes are
 taken and given back: ``pool_idle[p]`` counts idle nodes, ``pool_free[p, r]`` sums free resources,
 ``lvl[p, r, b]`` counts the nodes whose free amount of resource r is at least level b (levels:
-``min(value >> div[r], B)``, B = 256, the shift ``div[r]`` sized to the largest node), and ``bits`` holds one
+``min(value >> div[r], B)``, B = 64, the shift ``div[r]`` sized to the largest node), and ``bits`` holds one
 bit per pool position (64 to a word, each pool's words from ``word_ptr[p]``), set while the node
 has a free CPU.  A job whose pool cannot hold it by the counts (fewer than ``nodes[j]`` nodes with
 enough of some one resource) is rejected without a node scan; node scans skip the words of full
-nodes.  On a full machine almost every waiting job is decided in O(1).
+nodes (a scan visits only the set bits).  On a full machine almost every waiting job is decided
+in O(1).  The counters only rule jobs out (a job passing them may still not fit), so ``B`` trades
+the cost of keeping ``lvl`` (a node's update moves one count per level crossed) against more
+node scans; results do not depend on it.
 
 EASY's reservation (``reserve``) is resource-exact: it releases running jobs in the order of their
 estimated ends on a projected copy of the state until the head job fits, picks the nodes it
@@ -33,7 +36,7 @@ from schedlab.simulator.multires.prepare import UNLIMITED_MEM
 
 R = 3  # CPU, GPU, memory
 SEL_FIRST, SEL_BEST = 0, 1
-B = 256  # levels per resource in the fit index
+B = 64  # levels per resource in the fit index
 UNLIMITED = UNLIMITED_MEM  # the memory of a node type whose memory is not modelled
 
 
@@ -81,6 +84,28 @@ def build_counters(tot, pool_ptr, pool_idx, np_ptr, np_idx):
     return pool_idle, pool_free, lvl, div, bits, word_ptr, np_pos
 
 
+@njit(cache=True, inline="always")
+def _ctz(x):
+    """The index of the lowest set bit of ``x`` (not 0)."""
+    n = 0
+    if (x & 0xFFFFFFFF) == 0:
+        n += 32
+        x >>= 32
+    if (x & 0xFFFF) == 0:
+        n += 16
+        x >>= 16
+    if (x & 0xFF) == 0:
+        n += 8
+        x >>= 8
+    if (x & 0xF) == 0:
+        n += 4
+        x >>= 4
+    if (x & 0x3) == 0:
+        n += 2
+        x >>= 2
+    return n + (1 - (x & 1))
+
+
 @njit(cache=True)
 def fitting_nodes(j, p, free, req, excl, pool_ptr, pool_idx, cnt, in_resv, slack, guard, limit, out):
     """The nodes of pool ``p`` where job ``j`` fits now, in pool order, into ``out`` (at most
@@ -97,11 +122,12 @@ def fitting_nodes(j, p, free, req, excl, pool_ptr, pool_idx, cnt, in_resv, slack
         return 0
     for w in range((b - a + 63) // 64):
         word = bits[wp + w] if use_bits else np.int64(-1)
-        if word == 0:
-            continue
-        for bit in range(min(64, b - a - w * 64)):
-            if ((word >> bit) & 1) == 0:
-                continue
+        lim = min(64, b - a - w * 64)
+        while word != 0:  # the set bits, lowest first
+            bit = _ctz(word)
+            word &= word - 1
+            if bit >= lim:
+                break
             n = pool_idx[a + w * 64 + bit]
             if excl:  # a set bit is an idle node; reserved ones are out of bounds for a guarded job
                 if guard and in_resv[n]:
@@ -146,8 +172,9 @@ def choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, 
 @njit(cache=True)
 def _apply(j, chosen, sign, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs):
     """Job ``j`` takes (``sign`` -1) or gives back (+1) its share of each node in ``chosen``; the
-    counters of the nodes' pools follow, and (taking) the reservation summary ``rs`` for reserved
-    nodes.  One loop, no calls: a call per node passing arrays costs more than the update."""
+    counters of the nodes' pools follow, and the reservation summary ``rs`` (free levels, idle
+    count) for reserved nodes.  One loop, no calls: a call per node passing arrays costs more than
+    the update."""
     pool_idle, pool_free, lvl, div, bits, word_ptr, np_pos = cnt
     rlvl, ridle = rs[0], rs[2]
     new = np.empty(R, dtype=np.int64)
@@ -158,11 +185,14 @@ def _apply(j, chosen, sign, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, 
             new[r] = free[n, r] + sign * (tot[n, r] if excl else req[j, r])
             idle_before = idle_before and free[n, r] == tot[n, r]
             idle_after = idle_after and new[r] == tot[n, r]
-        if sign < 0 and in_resv[n]:
-            ridle[0] -= 1 if idle_before else 0
+        if in_resv[n]:
+            ridle[0] += (1 if idle_after else 0) - (1 if idle_before else 0)
             for r in range(R):
-                for b in range(level(new[r], div[r]) + 1, level(free[n, r], div[r]) + 1):
+                bo, bn = level(free[n, r], div[r]), level(new[r], div[r])
+                for b in range(bn + 1, bo + 1):
                     rlvl[r, b] -= 1
+                for b in range(bo + 1, bn + 1):
+                    rlvl[r, b] += 1
         for i in range(np_ptr[n], np_ptr[n + 1]):
             p = np_idx[i]
             pool_idle[p] += (1 if idle_after else 0) - (1 if idle_before else 0)

@@ -12,6 +12,12 @@ job starts if it fits now and either ends (now + estimate) by the shadow time or
 reserved nodes the resources the blocked job needs at the shadow time.  With backfill ``none``
 the pass stops at that job.
 
+The reservation is kept between passes while it provably stays what a new one would be: jobs
+that start leave it (see :func:`_try_start`), and a job that ends mostly does too
+(:func:`.reserve.end_keeps`: one in the released prefix, or one whose nodes the blocked job still
+cannot use at the shadow time, or whose nodes only extend first-fit's candidates); otherwise it is
+made again when next needed.
+
 Queue order: a key per job, highest first, ties by submit order.  Static heuristics: key = -rank
 (fixed).  Dynamic heuristics (WFP3, UNICEP): the key is recomputed at every pass.  Multifactor:
 key = PriorityTier * 2^33 + priority, computed at submit and recomputed for every waiting job
@@ -26,7 +32,15 @@ from numba import njit
 from schedlab.simulator.engine import _dyn_score, _heap_pop, _heap_push, _run_insert, _run_remove
 from schedlab.simulator.multires.alloc import SEL_FIRST, B, R, build_counters, choose, give_back, level, take
 from schedlab.simulator.multires.priority import decay_usage, fairshare_factors, job_priority, queue_priorities
-from schedlab.simulator.multires.reserve import clear_reservation, reserve, resv_levels, use_slack
+from schedlab.simulator.multires.reserve import (
+    clear_reservation,
+    end_keeps,
+    keep_prefix,
+    prefix_moves,
+    reserve_k,
+    resv_levels,
+    use_slack,
+)
 
 PRIO_STATIC, PRIO_DYNAMIC, PRIO_MULTIFACTOR = 0, 1, 2
 TIER_SCALE = 2.0**33
@@ -283,7 +297,7 @@ def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nf
     """Start ``j`` now if it fits (within the reservation's slack when ``guard``)."""
     free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _ = machine
     qpair, _, _, run_jobs, run_gpus, gpus_total = jobs_q
-    _, in_resv, slack, _, chosen, _, fails, rs, _ = resv
+    _, in_resv, slack, _, chosen, _, fails, rs, _, _ = resv
     p = pool[j]
     out = chosen[: nodes[j]]
     if _known_fail(j, p, guard, nodes, req, fails, nfail[0]):
@@ -291,16 +305,21 @@ def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nf
     if not choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, slack, guard, out, cnt):
         nfail[0] = _note_fail(j, p, guard, nodes, req, fails, nfail[0])
         return False
+    prefix = False
     if guard:
         use_slack(j, out, req, in_resv, slack, cnt[3], rs)
-        # The reservation stands as long as no job ends: a job that ends before the shadow time is
-        # released in the projection before it, and one ending later only fills nodes (using the
-        # reserved ones' slack), which keeps the shadow time and first-fit's pick.  Best-fit's
-        # pick may move to a node left fuller: recompute.
+        # The reservation stands while jobs start: a job that ends before the shadow time joins
+        # the released prefix (the projection at the shadow time stays), and one ending later only
+        # fills nodes (using the reserved ones' slack), which keeps the shadow time and
+        # first-fit's pick.  Best-fit's pick may move to a node left fuller: recompute.
         st[11][0] += 0 if sel == SEL_FIRST else 1
     elif t + est[j] >= resv[5][2]:  # ends at the shadow time: the projection may stop before it
         st[11][0] += 1
+    else:
+        prefix = resv[5][0] >= 0
     _start(j, t, out, st, free, tot, req, excl, np_ptr, np_idx, cnt, est, in_resv, rs)
+    if prefix:
+        prefix_moves(j, pool[int(resv[5][0])], 1, out, tot, req, excl, np_ptr, np_idx, resv[9])
     if qpair[j] >= 0:
         run_jobs[qpair[j]] += 1
         run_gpus[qpair[j]] += gpus_total[j]
@@ -313,29 +332,47 @@ def _head_reservation(j, t, st, nodes, req, pool, machine, resv):
     ended since it was made, else a new one (its level summary for the quick test is made by
     :func:`_pass` when a job first needs it)."""
     free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _ = machine
-    scratch, in_resv, slack, resv_nodes, _, cache, _, _, _ = resv
+    scratch, in_resv, slack, resv_nodes, _, cache, _, _, _, _ = resv
     alloc, off, re, rj, nrun_arr, ver = st[1], st[2], st[3], st[4], st[5], st[11]
     if cache[0] == j and cache[1] == ver[0] and cache[2] > t:
         return cache[2]
     if cache[0] >= 0:
         clear_reservation(int(cache[0]), nodes, in_resv, resv_nodes)
-    shadow = reserve(
+    if cache[4] >= 0:
+        _mark(int(cache[4]), alloc, off, nodes, resv[9][4], False)
+    shadow, k, nt, m_prev = reserve_k(
         j, pool[j], t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_ptr, np_idx, cnt,
-        re, rj, nrun_arr[0], alloc, off, scratch, in_resv, slack, resv_nodes,
+        re, rj, nrun_arr[0], alloc, off, scratch, in_resv, slack, resv_nodes, True,
     )  # fmt: skip
+    keep_prefix(nt, scratch, free, resv[9])
     cache[0], cache[1], cache[2], cache[3] = j, ver[0], shadow, 0.0  # level summary: made when first needed
+    last = k > 0 and np.isfinite(shadow)  # the prefix's last job (see reserve.end_keeps)
+    cache[4], cache[5], cache[6] = (rj[k - 1], re[k - 1], m_prev) if last else (-1.0, 0.0, 0.0)
+    if last:
+        _mark(rj[k - 1], alloc, off, nodes, resv[9][4], True)
     return shadow
 
 
 @njit(cache=True)
-def _touches_pool(j, p, alloc, off, nodes, np_ptr, np_idx):
-    """Whether job ``j`` held a node of pool ``p``."""
+def _end_keeps(e, st, est, nodes, req, pool, machine, resv):
+    """Whether the cached reservation stands after job ``e`` ended (:func:`.reserve.end_keeps`);
+    a reservation already outdated does not."""
+    free, tot, excl, np_ptr, np_idx = machine[0], machine[1], machine[2], machine[7], machine[8]
+    start, alloc, off, re, rj, nrun_arr, ver = st[0], st[1], st[2], st[3], st[4], st[5], st[11]
+    cache = resv[5]
+    if cache[1] != ver[0]:
+        return False
+    h = int(cache[0])
+    return end_keeps(
+        e, start[e] + est[e], h, pool[h], alloc[off[e] : off[e] + nodes[e]], nodes[h], machine[3], excl, cache,
+        re, rj, nrun_arr[0], free, tot, req, np_ptr, np_idx, resv[9], resv[1], resv[2], resv[3],
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def _mark(j, alloc, off, nodes, flags, v):
     for q in range(off[j], off[j] + nodes[j]):
-        n = alloc[q]
-        for i in range(np_ptr[n], np_ptr[n + 1]):
-            if np_idx[i] == p:
-                return True
-    return False
+        flags[alloc[q]] = v
 
 
 @njit(cache=True)
@@ -409,9 +446,11 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
          np.empty(N, dtype=np.int64)),
         np.zeros(N, dtype=np.bool_),
         np.zeros((N, R), dtype=np.int64), np.empty(maxn, dtype=np.int64), np.empty(maxn, dtype=np.int64),
-        np.array([-1.0, -1.0, -np.inf, 0.0]), np.zeros((32, 3 + R), dtype=np.int64),
+        np.array([-1.0, -1.0, -np.inf, 0.0, -1.0, 0.0, 0.0]), np.zeros((32, 3 + R), dtype=np.int64),
         (np.zeros((R, B + 1), dtype=np.int64), np.zeros((R, B + 1), dtype=np.int64), np.zeros(1, dtype=np.int64)),
         np.array([0, 0, -2, 0], dtype=np.int64),  # aux: job ends so far, at the last pass, its head, resv used
+        (np.zeros((N, R), dtype=np.int64), np.zeros(N, dtype=np.bool_), np.empty(N, dtype=np.int64),
+         np.zeros(1, dtype=np.int64), np.zeros(N, dtype=np.bool_)),  # the released prefix (reserve.end_keeps)
     )  # fmt: skip
     jl = np.empty((J, R), dtype=np.int64)  # each job's request as fit-index levels
     for j in range(J):
@@ -435,8 +474,8 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
             j = hj[0]
             nh_arr[0] = _heap_pop(ht, hj, nh_arr[0])
             give_back(j, alloc[off[j] : off[j] + nodes[j]], free, tot, req, excl, np_ptr, np_idx, cnt, resv[1], resv[7])
-            if resv[5][0] >= 0 and _touches_pool(j, pool[int(resv[5][0])], alloc, off, nodes, np_ptr, np_idx):
-                ver[0] += 1  # the reservation (all in the head's pool) changes only if this job was there
+            if resv[5][0] >= 0 and not _end_keeps(j, st, est, nodes, req, pool, mach, resv):
+                ver[0] += 1
             nrun_arr[0] = _run_remove(re, rj, nrun_arr[0], start[j] + est[j], j)
             resv[8][0] += 1
             if qpair[j] >= 0:

@@ -9,6 +9,13 @@ slack (none in exclusive mode).
 
 ``rs = (rlvl, slvl, ridle)`` summarises the reservation for the O(1) test of such a job
 (in the loop of :func:`.kernel._pass`), the way :mod:`.alloc`'s counters do for the whole pool.
+
+Keeping a reservation (the kernel): :func:`reserve_k` also says which running jobs were released
+(the *released prefix*, ended by the job whose release made ``h`` fit) and :func:`keep_prefix`
+records their share of each node, so the projection at the shadow time is ``free + dlt`` as jobs
+start and end.  :func:`end_keeps` decides, exactly, whether a job's end leaves the reservation as
+a new one would make it (and updates first-fit's pick when the end only adds candidates); a
+reservation is made again only when it does not.
 """
 
 from __future__ import annotations
@@ -27,6 +34,21 @@ def reserve(h, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_pt
     ``resv_nodes`` (flagged in ``in_resv``) and their slack.  ``re``/``rj``: running jobs by
     estimated end; ``alloc``/``off``: each job's nodes; ``scratch = (proj, touched, tlist, cand)``
     (``touched`` is left all False)."""
+    return reserve_k(
+        h, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_ptr, np_idx, cnt,
+        re, rj, nrun, alloc, off, scratch, in_resv, slack, resv_nodes, False,
+    )[0]  # fmt: skip
+
+
+@njit(cache=True)
+def reserve_k(h, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_ptr, np_idx, cnt,
+              re, rj, nrun, alloc, off, scratch, in_resv, slack, resv_nodes, keep):  # fmt: skip
+    """:func:`reserve`, returning ``(shadow, k, nt, m_prev)``: ``k`` running jobs (``rj[:k]``, the
+    *released prefix*) were released, the last one, ``rj[k - 1]``, made ``h`` fit (``k`` = 0: it fits
+    now; shadow inf: it never fits); ``m_prev`` nodes could hold ``h`` before that last release.
+    ``keep``: the projection of the ``nt`` nodes the prefix touched (``tlist[:nt]``, flagged in
+    ``touched``) is left for the caller, who must clear the flags; else ``touched`` is left all
+    False."""
     proj, touched, tlist, cand = scratch
     a, b = pool_ptr[p], pool_ptr[p + 1]
     ub = cnt[0][p]  # at most this many fit now (idle nodes; per resource, nodes with enough)
@@ -37,8 +59,9 @@ def reserve(h, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_pt
     m = fitting_nodes(h, p, free, req, excl, pool_ptr, pool_idx, cnt, in_resv, slack, False, ub, cand)
     r0, r1, r2 = req[h, 0], req[h, 1], req[h, 2]
     m_now = m
-    shadow, k, nt = np.inf, 0, 0
+    shadow, k, nt, m_prev = np.inf, 0, 0, -1
     while m < nodes[h] and k < nrun:
+        m_prev = m
         jr = rj[k]
         for q in range(off[jr], off[jr] + nodes[jr]):
             n = alloc[q]
@@ -70,9 +93,10 @@ def reserve(h, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_pt
         if k == 0:
             shadow = t
         _pick(h, m, m_now, sel, excl, req, nodes, free, proj, touched, cand, in_resv, slack, resv_nodes, pool_idx[a:b])
-    for i in range(nt):
-        touched[tlist[i]] = False
-    return shadow if m >= nodes[h] else np.inf
+    if not keep:
+        for i in range(nt):
+            touched[tlist[i]] = False
+    return (shadow if m >= nodes[h] else np.inf), k, nt, m_prev
 
 
 @njit(cache=True)
@@ -166,4 +190,165 @@ def use_slack(j, chosen, req, in_resv, slack, div, rs):
                     slvl[r, b] -= 1
 
 
-__all__ = ["clear_reservation", "reserve", "resv_levels", "use_slack"]
+@njit(cache=True)
+def keep_prefix(nt, scratch, free, dl):
+    """After :func:`reserve_k` with ``keep``: record the released prefix's share of each node it
+    touched, ``dlt = proj - free`` (``dl = (dlt, dflag, dlist, ndl, jkmark)``, the previous reservation's
+    entries cleared), so that the projection at the shadow time is ``free + dlt`` while the
+    reservation stands; the ``touched`` flags are cleared."""
+    proj, touched, tlist, _ = scratch
+    dlt, dflag, dlist, ndl = dl[0], dl[1], dl[2], dl[3]
+    for i in range(ndl[0]):
+        n = dlist[i]
+        dflag[n] = False
+        for r in range(R):
+            dlt[n, r] = 0
+    for i in range(nt):
+        n = tlist[i]
+        touched[n] = False
+        dflag[n] = True
+        dlist[i] = n
+        for r in range(R):
+            dlt[n, r] = proj[n, r] - free[n, r]
+    ndl[0] = nt
+
+
+@njit(cache=True)
+def _in_pool(n, p, np_ptr, np_idx):
+    """Whether node ``n`` is in pool ``p``."""
+    inp = False
+    for i in range(np_ptr[n], np_ptr[n + 1]):
+        inp = inp or np_idx[i] == p
+    return inp
+
+
+@njit(cache=True)
+def prefix_moves(j, p, sign, nodes_j, tot, req, excl, np_ptr, np_idx, dl):
+    """A job of the released prefix started (``sign`` +1) or ended (-1) on ``nodes_j``: its share
+    of its nodes in pool ``p`` moves into (out of) the prefix's share ``dlt``; ``free + dlt``, the
+    projection at the shadow time, stays."""
+    dlt, dflag, dlist, ndl = dl[0], dl[1], dl[2], dl[3]
+    for q in range(nodes_j.shape[0]):
+        n = nodes_j[q]
+        if not _in_pool(n, p, np_ptr, np_idx):
+            continue
+        if not dflag[n]:
+            dflag[n] = True
+            dlist[ndl[0]] = n
+            ndl[0] += 1
+        for r in range(R):
+            dlt[n, r] += sign * (tot[n, r] if excl else req[j, r])
+
+
+@njit(cache=True)
+def _ahead(re, rj, nrun, x, a, b):
+    """Whether job ``a`` comes before job ``b`` in the running list, both ending (estimated) at ``x``."""
+    lo, hi = 0, nrun
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if re[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    for i in range(lo, nrun):
+        if rj[i] == a:
+            return True
+        if rj[i] == b:
+            return False
+    return False
+
+
+@njit(cache=True)
+def end_keeps(e, e_end, h, p, nodes_e, nodes_h, sel, excl, cache, re, rj, nrun, free, tot, req,
+              np_ptr, np_idx, dl, in_resv, slack, resv_nodes):  # fmt: skip
+    """Whether the reservation of blocked job ``h`` (pool ``p``) stands after job ``e`` (estimated
+    end ``e_end``, still in the running list) ended on ``nodes_e``, already given back; ``cache[4:7]``
+    = (``jk``, the last job of the released prefix, its estimated end, ``m_prev``: how many nodes
+    could hold ``h`` before ``jk``'s release, an upper bound).  Exact (``S``: the projection at the
+    shadow time, ``free + dlt``):
+
+    - ``e`` holds no node of ``p``: nothing in the projection changes.
+    - ``e`` is in the prefix, before ``jk``: releasing the new prefix (without ``e``) up to ``jk``
+      gives the same projection as before, where ``h`` fits; and every shorter prefix, with ``e``
+      now free, projects at most what the old prefix without ``jk`` did, where ``h`` did not fit.
+      Same shadow time, candidates, pick and slack.  ``e``'s share leaves ``dlt``.
+    - ``e`` is after ``jk`` (it ended long before its estimate): its nodes where ``h`` fits in
+      ``S`` (now with ``e`` gone) become candidates from some step on.  If ``h`` still cannot fit
+      before ``jk``'s release (``m_prev`` plus the nodes that now fit there, ``S`` less ``jk``'s
+      share, but did not with ``e``'s), the shadow time stays; the candidates at it are the old
+      ones and these nodes, so first-fit's pick takes those that come before its last reserved node
+      (in pool order, which is node order) in place of its last ones, and a reserved node of ``e``
+      gains ``e``'s share as slack.  Best-fit: recomputed.
+    - ``e`` is ``jk``: the shadow time moves (recompute)."""
+    dlt, jkmark = dl[0], dl[4]
+    jk, jk_end = int(cache[4]), cache[5]
+    inp = False
+    for q in range(nodes_e.shape[0]):
+        inp = inp or _in_pool(nodes_e[q], p, np_ptr, np_idx)
+    if not inp:
+        return True
+    if jk < 0 or e == jk:
+        return False
+    if e_end < jk_end or (e_end == jk_end and _ahead(re, rj, nrun, e_end, e, jk)):
+        prefix_moves(e, p, -1, nodes_e, tot, req, excl, np_ptr, np_idx, dl)
+        return True
+    new_prev, change = 0, False
+    for q in range(nodes_e.shape[0]):
+        n = nodes_e[q]
+        if not _in_pool(n, p, np_ptr, np_idx) or not _fits_after(n, h, -1, -1, free, dlt, tot, req, excl):
+            continue
+        change = True
+        sk = jk if jkmark[n] else -1
+        if _fits_after(n, h, sk, -1, free, dlt, tot, req, excl):
+            new_prev += 0 if _fits_after(n, h, sk, e, free, dlt, tot, req, excl) else 1
+    if not change:
+        return True
+    if (sel != SEL_FIRST and not excl) or cache[6] + new_prev >= nodes_h:
+        return False
+    cache[6] += new_prev
+    cache[3] = 0.0  # the level summary is made again when next needed
+    for q in range(nodes_e.shape[0]):
+        n = nodes_e[q]
+        if not _in_pool(n, p, np_ptr, np_idx) or not _fits_after(n, h, -1, -1, free, dlt, tot, req, excl):
+            continue
+        if in_resv[n]:
+            for r in range(R):
+                slack[n, r] += 0 if excl else req[e, r]
+        elif not _fits_after(n, h, -1, e, free, dlt, tot, req, excl) and n < resv_nodes[nodes_h - 1]:
+            in_resv[resv_nodes[nodes_h - 1]] = False
+            i = nodes_h - 1
+            while i > 0 and resv_nodes[i - 1] > n:
+                resv_nodes[i] = resv_nodes[i - 1]
+                i -= 1
+            resv_nodes[i] = n
+            in_resv[n] = True
+            for r in range(R):
+                slack[n, r] = 0 if excl else free[n, r] + dlt[n, r] - req[h, r]
+    return True
+
+
+@njit(cache=True)
+def _fits_after(n, h, less, plus, free, dlt, tot, req, excl):
+    """Whether ``h`` fits on node ``n`` in the projection ``free + dlt`` less job ``less``'s share
+    and with job ``plus``'s share taken again (``-1``: none)."""
+    for r in range(R):
+        v = free[n, r] + dlt[n, r]
+        if less >= 0:
+            v -= tot[n, r] if excl else req[less, r]
+        if plus >= 0:
+            v -= tot[n, r] if excl else req[plus, r]
+        if v < (tot[n, r] if excl else req[h, r]):
+            return False
+    return True
+
+
+__all__ = [
+    "clear_reservation",
+    "end_keeps",
+    "keep_prefix",
+    "prefix_moves",
+    "reserve",
+    "reserve_k",
+    "resv_levels",
+    "use_slack",
+]
