@@ -17,7 +17,15 @@ from torch.distributions import Categorical
 
 from schedlab.distributed.workers import WorkerPool
 from schedlab.rl.ppo import PPOConfig, Rollout, Stage, rollout, sample, set_up, train
-from schedlab.rl.rollouts import _setup, block_seed, blocks, collect_block, learner_threads, rollout_workers, weights_of
+from schedlab.rl.rollouts import (
+    _setup,
+    block_seed,
+    blocks,
+    collect_block,
+    learner_threads,
+    update_threads,
+    weights_of,
+)
 from schedlab.workload import load_trace
 
 torch.set_num_threads(1)
@@ -88,19 +96,18 @@ def test_a_block_is_the_rollout_this_process_collects_with_the_same_generator(wo
         assert np.array_equal(a["q"], b["q"]) and np.array_equal(a["fst"], b["fst"]) and a["rng"] == b["rng"]
 
 
-def test_the_learner_updates_on_the_cores_its_waiting_workers_leave_free(world):
-    """With N workers the learner runs at N torch threads (at most the machine's cores, at least
-    --threads) for as long as the pool lives, and is back to its own setting after."""
-    stages, _ = world
+def test_the_learner_updates_on_the_cores_its_waiting_workers_leave_free():
+    """With N workers the learner's update runs at N torch threads (at most the machine's cores, at
+    least --threads), and the learner is back to its own setting after (validation runs there)."""
     cores = len(os.sched_getaffinity(0))
     assert learner_threads(config(workers=2)) == min(2, cores)
     assert learner_threads(config(workers=4)) == min(4, cores)
     assert learner_threads(config(workers=2, torch_threads=3)) == 3
     before = torch.get_num_threads()
-    with rollout_workers(config(workers=2), stages):  # (its worker processes start on the first rollout)
+    with update_threads(config(workers=2)):
         assert torch.get_num_threads() == min(2, cores)
     assert torch.get_num_threads() == before
-    with rollout_workers(config(workers=1), stages):
+    with update_threads(config(workers=1)):
         assert torch.get_num_threads() == before
 
 

@@ -221,7 +221,7 @@ def train(
     The best checkpoint is the lowest mean bsld over the validation windows or, with
     ``validation_reference`` (a reference heuristic's bsld per window), the lowest mean ratio
     bsld / reference: windows at different loads then weigh the same."""
-    from schedlab.rl.rollouts import rollout_workers
+    from schedlab.rl.rollouts import rollout_workers, update_threads
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -255,7 +255,8 @@ def train(
             finished, returns_done = collect(net, envs, buf, ep_return, progress)
             progress.global_step += cfg.num_steps * cfg.num_envs
             adv, ret = advantages(cfg, net, envs, buf)
-            losses = ppo_update(cfg, net, opt, buf, adv, ret)
+            with update_threads(cfg):  # more threads only with rollout workers, whose cores are idle now
+                losses = ppo_update(cfg, net, opt, buf, adv, ret)
             progress.update += 1
             progress.episodes += len(finished)
 

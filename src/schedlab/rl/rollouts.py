@@ -22,7 +22,8 @@ Each worker receives the curriculum's workloads once, when it starts, and builds
 once per stage.
 
 Threads: the workers step their blocks at one torch thread each; the learner then runs the update
-(the same code as with one process) at :func:`learner_threads` threads: as many as there are
+(the same code as with one process) at :func:`learner_threads` threads (:func:`update_threads`; the
+validation stays at the run's own threads): as many as there are
 workers, at most this machine's cores (never fewer than ``cfg.torch_threads``).  The workers wait
 while the update runs, so their cores are free (unless other work holds them): the update is about
 three quarters of a PPO iteration in the shipped DRAS setting.  OpenMP's threads must then *sleep*
@@ -161,17 +162,29 @@ def learner_threads(cfg: PPOConfig) -> int:
 def rollout_workers(cfg: PPOConfig, stages: list[Stage]):
     """The rollout function of a training run: :func:`~schedlab.rl.ppo.rollout` in this process
     (``cfg.rollout_workers`` = 1), or :class:`ParallelRollouts` on a pool that lives as long as
-    the ``with`` block; inside it, the learner runs at :func:`learner_threads` threads."""
+    the ``with`` block (the learner's update threads: :func:`update_threads`)."""
     if cfg.rollout_workers <= 1:
         yield lambda net, envs, buf, ep_return, progress: rollout(cfg, net, envs, buf, ep_return)
         return
     from schedlab.distributed.workers import WorkerPool
 
+    with WorkerPool(_setup, (cfg, stages), cfg.rollout_workers, cfg.rollout_executor) as pool:
+        yield ParallelRollouts(cfg, pool)
+
+
+@contextmanager
+def update_threads(cfg: PPOConfig):
+    """Around the learner's PPO update: :func:`learner_threads` torch threads with rollout workers
+    (their cores are idle then), back to the run's own after.  Only the update: validation and
+    the imitation warm start step one decision at a time, where a second thread only adds
+    synchronisation (it made validation about twice as slow)."""
+    if cfg.rollout_workers <= 1:
+        yield
+        return
     before = torch.get_num_threads()
+    torch.set_num_threads(learner_threads(cfg))
     try:
-        with WorkerPool(_setup, (cfg, stages), cfg.rollout_workers, cfg.rollout_executor) as pool:
-            torch.set_num_threads(learner_threads(cfg))
-            yield ParallelRollouts(cfg, pool)
+        yield
     finally:
         torch.set_num_threads(before)
 
@@ -183,5 +196,6 @@ __all__ = [
     "collect_block",
     "learner_threads",
     "rollout_workers",
+    "update_threads",
     "weights_of",
 ]
