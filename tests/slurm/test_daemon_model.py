@@ -209,7 +209,8 @@ def test_daemon_writes_the_models_ranks_into_sprio(loopback_slurm):
     _sh(state, "scancel", str(blocker), *map(str, ids))
 
 
-def test_deploy_simulate_says_it_takes_trees_not_models():
+def test_deploy_simulate_points_a_model_given_as_tree_to_policy():
     r = runner.invoke(app, ["deploy", "simulate", "--tree", "model:lublin_256-scorer", "--trace", "cqsim_test",
                             "--mechanism", "daemon"])  # fmt: skip
-    assert r.exit_code == 2 and "does not replay yet" in r.output
+    assert r.exit_code == 2 and "use --policy model:lublin_256-scorer" in r.output
+    assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
