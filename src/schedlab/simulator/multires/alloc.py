@@ -173,41 +173,83 @@ def choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, 
 def _apply(j, chosen, sign, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs):
     """Job ``j`` takes (``sign`` -1) or gives back (+1) its share of each node in ``chosen``; the
     counters of the nodes' pools follow, and the reservation summary ``rs`` (free levels, idle
-    count) for reserved nodes.  One loop, no calls: a call per node passing arrays costs more than
-    the update."""
+    count) for reserved nodes.  A run of nodes in one pool going from the same free amounts to the
+    same new ones (a large job's idle nodes) moves the pool's counters once for the run.  One
+    loop, no calls: a call per node passing arrays costs more than the update."""
     pool_idle, pool_free, lvl, div, bits, word_ptr, np_pos = cnt
     rlvl, ridle = rs[0], rs[2]
     new = np.empty(R, dtype=np.int64)
-    for k in range(chosen.shape[0]):
-        n = chosen[k]
-        idle_before, idle_after = True, True
-        for r in range(R):
-            new[r] = free[n, r] + sign * (tot[n, r] if excl else req[j, r])
-            idle_before = idle_before and free[n, r] == tot[n, r]
-            idle_after = idle_after and new[r] == tot[n, r]
-        if in_resv[n]:
-            ridle[0] += (1 if idle_after else 0) - (1 if idle_before else 0)
+    run = np.zeros(2 * R, dtype=np.int64)  # the run's old and new free amounts
+    run_p, run_n, run_idle = -1, 0, 0
+    K = chosen.shape[0]
+    for k in range(K + 1):
+        n = chosen[k] if k < K else -1
+        single = False
+        if n >= 0:
+            idle_before, idle_after = True, True
             for r in range(R):
-                bo, bn = level(free[n, r], div[r]), level(new[r], div[r])
-                for b in range(bn + 1, bo + 1):
-                    rlvl[r, b] -= 1
-                for b in range(bo + 1, bn + 1):
-                    rlvl[r, b] += 1
-        for i in range(np_ptr[n], np_ptr[n + 1]):
-            p = np_idx[i]
-            pool_idle[p] += (1 if idle_after else 0) - (1 if idle_before else 0)
-            mask = np.int64(1) << np.int64(np_pos[i] % 64)
-            wi = word_ptr[p] + np_pos[i] // 64
-            bits[wi] = (bits[wi] | mask) if new[0] > 0 else (bits[wi] & ~mask)
+                new[r] = free[n, r] + sign * (tot[n, r] if excl else req[j, r])
+                idle_before = idle_before and free[n, r] == tot[n, r]
+                idle_after = idle_after and new[r] == tot[n, r]
+            d_idle = (1 if idle_after else 0) - (1 if idle_before else 0)
+            if in_resv[n]:
+                ridle[0] += d_idle
+                for r in range(R):
+                    bo, bn = level(free[n, r], div[r]), level(new[r], div[r])
+                    for b in range(bn + 1, bo + 1):
+                        rlvl[r, b] -= 1
+                    for b in range(bo + 1, bn + 1):
+                        rlvl[r, b] += 1
+            single = np_ptr[n + 1] - np_ptr[n] == 1
+            if single and run_n > 0 and np_idx[np_ptr[n]] == run_p and d_idle == run_idle:
+                same = True
+                for r in range(R):
+                    same = same and run[r] == free[n, r] and run[R + r] == new[r]
+                if same:  # one more node of the run
+                    run_n += 1
+                    _set_bit(np_ptr[n], run_p, new[0] > 0, bits, word_ptr, np_pos)
+                    for r in range(R):
+                        free[n, r] = new[r]
+                    continue
+        if run_n > 0:  # the run ends: its pool's counters move once
+            pool_idle[run_p] += run_n * run_idle
             for r in range(R):
-                pool_free[p, r] += new[r] - free[n, r]
-                bo, bn = level(free[n, r], div[r]), level(new[r], div[r])
+                pool_free[run_p, r] += run_n * (run[R + r] - run[r])
+                bo, bn = level(run[r], div[r]), level(run[R + r], div[r])
                 for b in range(bn + 1, bo + 1):
-                    lvl[p, r, b] -= 1
+                    lvl[run_p, r, b] -= run_n
                 for b in range(bo + 1, bn + 1):
-                    lvl[p, r, b] += 1
+                    lvl[run_p, r, b] += run_n
+            run_n = 0
+        if n < 0:
+            break
+        if single:  # a new run
+            run_p, run_n, run_idle = np_idx[np_ptr[n]], 1, d_idle
+            for r in range(R):
+                run[r], run[R + r] = free[n, r], new[r]
+            _set_bit(np_ptr[n], run_p, new[0] > 0, bits, word_ptr, np_pos)
+        else:
+            for i in range(np_ptr[n], np_ptr[n + 1]):
+                p = np_idx[i]
+                pool_idle[p] += d_idle
+                _set_bit(i, p, new[0] > 0, bits, word_ptr, np_pos)
+                for r in range(R):
+                    pool_free[p, r] += new[r] - free[n, r]
+                    bo, bn = level(free[n, r], div[r]), level(new[r], div[r])
+                    for b in range(bn + 1, bo + 1):
+                        lvl[p, r, b] -= 1
+                    for b in range(bo + 1, bn + 1):
+                        lvl[p, r, b] += 1
         for r in range(R):
             free[n, r] = new[r]
+
+
+@njit(cache=True, inline="always")
+def _set_bit(i, p, on, bits, word_ptr, np_pos):
+    """The fit bit of the node at ``np_pos[i]`` in pool ``p``: set while it has a free CPU."""
+    mask = np.int64(1) << np.int64(np_pos[i] % 64)
+    wi = word_ptr[p] + np_pos[i] // 64
+    bits[wi] = (bits[wi] | mask) if on else (bits[wi] & ~mask)
 
 
 @njit(cache=True)

@@ -365,7 +365,7 @@ def _end_keeps(e, st, est, nodes, req, pool, machine, resv):
     h = int(cache[0])
     return end_keeps(
         e, start[e] + est[e], h, pool[h], alloc[off[e] : off[e] + nodes[e]], nodes[h], machine[3], excl, cache,
-        re, rj, nrun_arr[0], free, tot, req, np_ptr, np_idx, resv[9], resv[1], resv[2], resv[3],
+        re, rj, nrun_arr[0], free, tot, req, np_ptr, np_idx, resv[9], resv[1], resv[2], resv[3], machine[9][3], resv[7],
     )  # fmt: skip
 
 

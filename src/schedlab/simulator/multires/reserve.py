@@ -260,7 +260,7 @@ def _ahead(re, rj, nrun, x, a, b):
 
 @njit(cache=True)
 def end_keeps(e, e_end, h, p, nodes_e, nodes_h, sel, excl, cache, re, rj, nrun, free, tot, req,
-              np_ptr, np_idx, dl, in_resv, slack, resv_nodes):  # fmt: skip
+              np_ptr, np_idx, dl, in_resv, slack, resv_nodes, div, rs):  # fmt: skip
     """Whether the reservation of blocked job ``h`` (pool ``p``) stands after job ``e`` (estimated
     end ``e_end``, still in the running list) ended on ``nodes_e``, already given back; ``cache[4:7]``
     = (``jk``, the last job of the released prefix, its estimated end, ``m_prev``: how many nodes
@@ -279,7 +279,9 @@ def end_keeps(e, e_end, h, p, nodes_e, nodes_h, sel, excl, cache, re, rj, nrun, 
       ones and these nodes, so first-fit's pick takes those that come before its last reserved node
       (in pool order, which is node order) in place of its last ones, and a reserved node of ``e``
       gains ``e``'s share as slack.  Best-fit: recomputed.
-    - ``e`` is ``jk``: the shadow time moves (recompute)."""
+    - ``e`` is ``jk``: the shadow time moves (recompute).
+
+    The level summary ``rs`` (when made: ``cache[3]`` = 1) follows the changed slack and pick."""
     dlt, jkmark = dl[0], dl[4]
     jk, jk_end = int(cache[4]), cache[5]
     inp = False
@@ -306,15 +308,21 @@ def end_keeps(e, e_end, h, p, nodes_e, nodes_h, sel, excl, cache, re, rj, nrun, 
     if (sel != SEL_FIRST and not excl) or cache[6] + new_prev >= nodes_h:
         return False
     cache[6] += new_prev
-    cache[3] = 0.0  # the level summary is made again when next needed
+    summary = cache[3] == 1.0
     for q in range(nodes_e.shape[0]):
         n = nodes_e[q]
         if not _in_pool(n, p, np_ptr, np_idx) or not _fits_after(n, h, -1, -1, free, dlt, tot, req, excl):
             continue
         if in_resv[n]:
+            if summary:
+                _summarise(n, -1, free, tot, slack, div, rs)
             for r in range(R):
                 slack[n, r] += 0 if excl else req[e, r]
+            if summary:
+                _summarise(n, 1, free, tot, slack, div, rs)
         elif not _fits_after(n, h, -1, e, free, dlt, tot, req, excl) and n < resv_nodes[nodes_h - 1]:
+            if summary:
+                _summarise(resv_nodes[nodes_h - 1], -1, free, tot, slack, div, rs)
             in_resv[resv_nodes[nodes_h - 1]] = False
             i = nodes_h - 1
             while i > 0 and resv_nodes[i - 1] > n:
@@ -324,7 +332,24 @@ def end_keeps(e, e_end, h, p, nodes_e, nodes_h, sel, excl, cache, re, rj, nrun, 
             in_resv[n] = True
             for r in range(R):
                 slack[n, r] = 0 if excl else free[n, r] + dlt[n, r] - req[h, r]
+            if summary:
+                _summarise(n, 1, free, tot, slack, div, rs)
     return True
+
+
+@njit(cache=True)
+def _summarise(n, sign, free, tot, slack, div, rs):
+    """Reserved node ``n`` enters (``sign`` +1) or leaves (-1) the level summary ``rs``
+    (:func:`resv_levels`) with its present free amounts and slack."""
+    rlvl, slvl, ridle = rs
+    idle = True
+    for r in range(R):
+        idle = idle and free[n, r] == tot[n, r]
+        for b in range(level(free[n, r], div[r]) + 1):
+            rlvl[r, b] += sign
+        for b in range(level(max(slack[n, r], 0), div[r]) + 1):
+            slvl[r, b] += sign
+    ridle[0] += sign if idle else 0
 
 
 @njit(cache=True)
