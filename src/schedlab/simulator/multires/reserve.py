@@ -102,9 +102,20 @@ def reserve_k(h, p, t, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, np_
 @njit(cache=True)
 def _pick(h, m, m_now, sel, excl, req, nodes, free, proj, touched, cand, in_resv, slack, resv_nodes, pool_nodes):
     """The selection rule over the candidates at the shadow time (``cand[:m_now]``: those that fit
-    now, ascending; then those that came to fit); flags and slack of the pick.  First-fit marks the
-    candidates and walks the pool in order (no sort); best-fit sorts by its key."""
-    if sel == SEL_FIRST or excl:
+    now, ascending; then those that came to fit); flags and slack of the pick.  First-fit merges the
+    two (few came to fit) or marks the candidates and walks the pool in order; best-fit sorts by its
+    key."""
+    if (sel == SEL_FIRST or excl) and (m - m_now) * 8 < pool_nodes.shape[0]:  # few came to fit: merge
+        tail = np.sort(cand[m_now:m])
+        i = k = 0
+        for o in range(nodes[h]):
+            if k >= tail.shape[0] or (i < m_now and cand[i] < tail[k]):
+                resv_nodes[o] = cand[i]
+                i += 1
+            else:
+                resv_nodes[o] = tail[k]
+                k += 1
+    elif sel == SEL_FIRST or excl:  # many: walk the pool in order
         for i in range(m):
             in_resv[cand[i]] = True
         k = 0
