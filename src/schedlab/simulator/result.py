@@ -19,7 +19,8 @@ class SimResult:
     size       units held (processors or nodes, see ``config.capacity_unit``); ``capacity`` units
     reservation  EASY: shadow time the job got when it last became the blocked head (on a
                ``--cluster`` machine: the earliest shadow time computed while it was the head, at
-               its first pass as head and whenever a backfill decision needed it); conservative:
+               its first pass as head and whenever a backfill decision needed it: a job's whose nodes
+               may be the head's); conservative:
                reservation made at arrival; inf if none was needed
     sim_seconds  engine wall time (parsing and cleaning excluded)
     """

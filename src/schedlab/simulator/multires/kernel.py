@@ -131,7 +131,7 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
     written out in the loop, since a call per job passing arrays costs more than the test
     (reference counting).  The blocked head's reservation is made only when a later job passes
     it (:func:`_shadow_for`): until then no decision depends on it."""
-    excl, backfill, cnt, jl = machine[2], machine[4], machine[9], machine[10]
+    excl, backfill, cnt, jl, ov = machine[2], machine[4], machine[9], machine[10], machine[11]
     qpair = jobs_q[0]
     cache, rs, aux = resv[5], resv[7], resv[8]
     pool_idle, lvl = cnt[0], cnt[2]
@@ -154,7 +154,7 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
             for r in range(R):
                 ok = ok and lvl[p, r, jl[j, r]] >= n_j
         guard = False
-        if ok and head >= 0:
+        if ok and head >= 0 and ov[p, hp]:  # (a pool sharing no node with the head's: no constraint)
             if shadow < 0:
                 shadow = _shadow_for(head, t, st, nodes, req, pool, machine, resv, out_resv)
             guard = t + est[j] > shadow
@@ -244,7 +244,7 @@ def _pass_arrivals(t, new_lo, new_hi, st, q, nq, key, est, nodes, req, pool, mac
         hp = pool[head] if head >= 0 else -1
         ok = _quick_fit(j, p, False, nodes, machine[2], cnt, machine[10], resv[7])
         guard = False
-        if ok and head >= 0:
+        if ok and head >= 0 and machine[11][p, hp]:
             if shadow < 0:
                 shadow = _shadow_for(head, t, st, nodes, req, pool, machine, resv, out_resv)
             guard = t + est[j] > shadow
@@ -295,7 +295,7 @@ def _remove(q, nq, key, j):
 @njit(cache=True)
 def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nfail):
     """Start ``j`` now if it fits (within the reservation's slack when ``guard``)."""
-    free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _ = machine
+    free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _, ov = machine
     qpair, _, _, run_jobs, run_gpus, gpus_total = jobs_q
     _, in_resv, slack, _, chosen, _, fails, rs, _, _ = resv
     p = pool[j]
@@ -305,8 +305,11 @@ def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nf
     if not choose(j, p, free, tot, req, nodes, excl, sel, pool_ptr, pool_idx, in_resv, slack, guard, out, cnt):
         nfail[0] = _note_fail(j, p, guard, nodes, req, fails, nfail[0])
         return False
+    h = int(resv[5][0])
     prefix = False
-    if guard:
+    if h < 0 or not ov[p, pool[h]]:  # no reservation, or one this job's nodes cannot touch
+        pass
+    elif guard:
         use_slack(j, out, req, in_resv, slack, cnt[3], rs)
         # The reservation stands while jobs start: a job that ends before the shadow time joins
         # the released prefix (the projection at the shadow time stays), and one ending later only
@@ -316,10 +319,10 @@ def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nf
     elif t + est[j] >= resv[5][2]:  # ends at the shadow time: the projection may stop before it
         st[11][0] += 1
     else:
-        prefix = resv[5][0] >= 0
+        prefix = True
     _start(j, t, out, st, free, tot, req, excl, np_ptr, np_idx, cnt, est, in_resv, rs)
     if prefix:
-        prefix_moves(j, pool[int(resv[5][0])], 1, out, tot, req, excl, np_ptr, np_idx, resv[9])
+        prefix_moves(j, pool[h], 1, out, tot, req, excl, np_ptr, np_idx, resv[9])
     if qpair[j] >= 0:
         run_jobs[qpair[j]] += 1
         run_gpus[qpair[j]] += gpus_total[j]
@@ -331,7 +334,7 @@ def _head_reservation(j, t, st, nodes, req, pool, machine, resv):
     """The shadow time of the blocked head ``j``: the cached reservation when nothing started or
     ended since it was made, else a new one (its level summary for the quick test is made by
     :func:`_pass` when a job first needs it)."""
-    free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _ = machine
+    free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _, _ = machine
     scratch, in_resv, slack, resv_nodes, _, cache, _, _, _, _ = resv
     alloc, off, re, rj, nrun_arr, ver = st[1], st[2], st[3], st[4], st[5], st[11]
     if cache[0] == j and cache[1] == ver[0] and cache[2] > t:
@@ -416,6 +419,17 @@ def _start(j, t, out, st, free, tot, req, excl, np_ptr, np_idx, cnt, est, in_res
 
 
 @njit(cache=True)
+def _overlap(P, np_ptr, np_idx):
+    """``ov[p, q]``: whether pools ``p`` and ``q`` share a node (a reservation in one constrains the other)."""
+    ov = np.zeros((P, P), dtype=np.bool_)
+    for n in range(np_ptr.shape[0] - 1):
+        for a in range(np_ptr[n], np_ptr[n + 1]):
+            for b in range(np_ptr[n], np_ptr[n + 1]):
+                ov[np_idx[a], np_idx[b]] = True
+    return ov
+
+
+@njit(cache=True)
 def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q, prio, mf, fs, usage_state):
     """Simulate; returns (start, alloc, reservation, passes).
 
@@ -456,7 +470,7 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
     for j in range(J):
         for r in range(R):
             jl[j, r] = level(req[j, r], cnt[3][r])
-    mach = (free, tot, excl, sel, backfill, pool_ptr, pool_idx, np_ptr, np_idx, cnt, jl)
+    mach = (free, tot, excl, sel, backfill, pool_ptr, pool_idx, np_ptr, np_idx, cnt, jl, _overlap(pool_ptr.shape[0] - 1, np_ptr, np_idx))
     run_jobs, run_gpus = np.zeros(max(n_pairs, 1), dtype=np.int64), np.zeros(max(n_pairs, 1), dtype=np.int64)
     jq = (qpair, lim_jobs, lim_gpus, run_jobs, run_gpus, gpus_total)
     usage, pending, ffac = np.zeros(n_assoc), np.zeros(n_assoc), np.ones(n_assoc)
