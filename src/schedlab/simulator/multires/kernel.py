@@ -470,7 +470,8 @@ def simulate_multi_kernel(sub, run, est, nodes, req, pool, off, machine, jobs_q,
     for j in range(J):
         for r in range(R):
             jl[j, r] = level(req[j, r], cnt[3][r])
-    mach = (free, tot, excl, sel, backfill, pool_ptr, pool_idx, np_ptr, np_idx, cnt, jl, _overlap(pool_ptr.shape[0] - 1, np_ptr, np_idx))
+    ov = _overlap(pool_ptr.shape[0] - 1, np_ptr, np_idx)
+    mach = (free, tot, excl, sel, backfill, pool_ptr, pool_idx, np_ptr, np_idx, cnt, jl, ov)
     run_jobs, run_gpus = np.zeros(max(n_pairs, 1), dtype=np.int64), np.zeros(max(n_pairs, 1), dtype=np.int64)
     jq = (qpair, lim_jobs, lim_gpus, run_jobs, run_gpus, gpus_total)
     usage, pending, ffac = np.zeros(n_assoc), np.zeros(n_assoc), np.ones(n_assoc)
