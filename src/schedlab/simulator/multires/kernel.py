@@ -40,6 +40,7 @@ from schedlab.simulator.multires.reserve import (
     reserve_k,
     resv_levels,
     use_slack,
+    within_slack,
 )
 
 PRIO_STATIC, PRIO_DYNAMIC, PRIO_MULTIFACTOR = 0, 1, 2
@@ -309,14 +310,16 @@ def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nf
     prefix = False
     if h < 0 or not ov[p, pool[h]]:  # no reservation, or one this job's nodes cannot touch
         pass
-    elif guard:
+    elif guard or (t + est[j] > resv[5][2] and sel == SEL_FIRST and within_slack(j, out, req, excl, in_resv, slack)):
         use_slack(j, out, req, in_resv, slack, cnt[3], rs)
         # The reservation stands while jobs start: a job that ends before the shadow time joins
-        # the released prefix (the projection at the shadow time stays), and one ending later only
-        # fills nodes (using the reserved ones' slack), which keeps the shadow time and
-        # first-fit's pick.  Best-fit's pick may move to a node left fuller: recompute.
+        # the released prefix (the projection at the shadow time stays), and one ending later
+        # (guarded, or started ahead of the head in this pass within the reserved nodes' slack)
+        # only fills nodes, which keeps the shadow time and first-fit's pick: the picked nodes
+        # still fit the head then, other nodes only lose resources.  Best-fit's pick may move to
+        # a node left fuller: recompute.
         st[11][0] += 0 if sel == SEL_FIRST else 1
-    elif t + est[j] >= resv[5][2]:  # ends at the shadow time: the projection may stop before it
+    elif t + est[j] >= resv[5][2]:  # takes what the head needs, or ends at the shadow time
         st[11][0] += 1
     else:
         prefix = True

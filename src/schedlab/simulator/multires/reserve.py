@@ -202,6 +202,20 @@ def use_slack(j, chosen, req, in_resv, slack, div, rs):
 
 
 @njit(cache=True)
+def within_slack(j, chosen, req, excl, in_resv, slack):
+    """Whether job ``j`` on ``chosen`` takes no more of any reserved node than its slack."""
+    for k in range(chosen.shape[0]):
+        n = chosen[k]
+        if in_resv[n]:
+            if excl:
+                return False
+            for r in range(R):
+                if req[j, r] > slack[n, r]:
+                    return False
+    return True
+
+
+@njit(cache=True)
 def keep_prefix(nt, scratch, free, dl):
     """After :func:`reserve_k` with ``keep``: record the released prefix's share of each node it
     touched, ``dlt = proj - free`` (``dl = (dlt, dflag, dlist, ndl, jkmark)``, the previous reservation's
@@ -387,4 +401,5 @@ __all__ = [
     "reserve_k",
     "resv_levels",
     "use_slack",
+    "within_slack",
 ]
