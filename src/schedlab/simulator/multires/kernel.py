@@ -351,7 +351,10 @@ def _head_reservation(j, t, st, nodes, req, pool, machine, resv):
         re, rj, nrun_arr[0], alloc, off, scratch, in_resv, slack, resv_nodes, True,
     )  # fmt: skip
     keep_prefix(nt, scratch, free, resv[9])
-    cache[0], cache[1], cache[2], cache[3] = j, ver[0], shadow, 0.0  # level summary: made when first needed
+    cache[0], cache[1], cache[2], cache[3] = j, ver[0], shadow, 0.0
+    if np.isfinite(shadow):  # the level summary, while the reserved nodes' rows are in cache
+        resv_levels(j, nodes, free, tot, excl, slack, resv_nodes, cnt[3], resv[7])
+        cache[3] = 1.0
     last = k > 0 and np.isfinite(shadow)  # the prefix's last job (see reserve.end_keeps)
     cache[4], cache[5], cache[6] = (rj[k - 1], re[k - 1], m_prev) if last else (-1.0, 0.0, 0.0)
     if last:
