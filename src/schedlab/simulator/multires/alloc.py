@@ -252,13 +252,13 @@ def _set_bit(i, p, on, bits, word_ptr, np_pos):
     bits[wi] = (bits[wi] | mask) if on else (bits[wi] & ~mask)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def take(j, chosen, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs):
     """Job ``j`` takes its share of each node in ``chosen`` (reserved ones kept in ``rs``)."""
     _apply(j, chosen, -1, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def give_back(j, chosen, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs):
     """Job ``j`` ends: its share of each node in ``chosen`` is free again."""
     _apply(j, chosen, 1, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, rs)

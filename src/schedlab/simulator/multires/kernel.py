@@ -96,7 +96,7 @@ def _mf_key(j, t, sub, mf, ffac, tier):
     return tier[j] * TIER_SCALE + job_priority(j, t, sub, weights, max_age, size_f, part_f, qos_f, nice, assoc, ffac)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _recalc(t, last_calc, q, nq, key, sub, rj, nrun, last_charge, cpus_charge, usage, pending, mf, fs, ffac, tier):
     """PriorityCalcPeriod: charge running jobs' usage up to ``t``, decay, new fair-share factors,
     every waiting job's priority recomputed, queue re-sorted."""
@@ -123,7 +123,7 @@ def _qos_blocked(j, qpair, lim_jobs, lim_gpus, run_jobs, run_gpus, gpus_total):
     return lim_gpus[j] > 0 and run_gpus[p] + gpus_total[j] > lim_gpus[j]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
     """One scheduling pass at ``t``; returns the new queue length.  ``st`` is the mutable state
     tuple of :func:`simulate_multi_kernel` (see there).
@@ -193,7 +193,7 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
     return w
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _shadow_for(h, t, st, nodes, req, pool, machine, resv, out_resv):
     """The blocked head's shadow time (:func:`_head_reservation`), noted in ``out_resv`` (the
     earliest promise) and marked as consulted in this pass (``aux[3]``, see :func:`_arrivals_only`)."""
@@ -204,7 +204,7 @@ def _shadow_for(h, t, st, nodes, req, pool, machine, resv, out_resv):
     return shadow
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _arrivals_only(t, new_lo, new_hi, key, recalc, mode, st, machine, resv):
     """Whether the pass at ``t`` may look at the new arrivals alone (:func:`_pass_arrivals`): no
     job ended since the last pass, the queue order is as it was (a static or multifactor order
@@ -226,7 +226,7 @@ def _arrivals_only(t, new_lo, new_hi, key, recalc, mode, st, machine, resv):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pass_arrivals(t, new_lo, new_hi, st, q, nq, key, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
     """The pass when :func:`_arrivals_only` holds: the new jobs, in queue order, against the
     machine and the head's reservation (made when first needed); returns the new queue length."""
@@ -293,7 +293,7 @@ def _remove(q, nq, key, j):
     return nq - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nfail):
     """Start ``j`` now if it fits (within the reservation's slack when ``guard``)."""
     free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _, ov = machine
@@ -332,7 +332,7 @@ def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nf
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _head_reservation(j, t, st, nodes, req, pool, machine, resv):
     """The shadow time of the blocked head ``j``: the cached reservation when nothing started or
     ended since it was made, else a new one (its level summary for the quick test is made by
@@ -362,7 +362,7 @@ def _head_reservation(j, t, st, nodes, req, pool, machine, resv):
     return shadow
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _end_keeps(e, st, est, nodes, req, pool, machine, resv):
     """Whether the cached reservation stands after job ``e`` ended (:func:`.reserve.end_keeps`);
     a reservation already outdated does not."""
@@ -411,7 +411,7 @@ def _note_fail(j, p, guard, nodes, req, fails, nfail):
     return nfail + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _start(j, t, out, st, free, tot, req, excl, np_ptr, np_idx, cnt, est, in_resv, rs):
     start, alloc, off, re, rj, nrun_arr, ht, hj, nh_arr, run, last_charge, _ = st
     start[j] = t
