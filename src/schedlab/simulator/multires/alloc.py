@@ -1,30 +1,31 @@
 """Node state of a multi-resource machine, compiled: fit, choose, take, give back, reserve.
 
 State (all int64): ``tot[n, r]`` and ``free[n, r]`` for resources r = CPU, GPU, memory, in the
-cluster's units (a node type whose memory is not modelled has a huge memory, so any request fits).
-A job asks ``req[j, r]`` on each of ``nodes[j]`` nodes of its *pool* (the nodes of its partition
-with its GPU type).  Exclusive allocation: a node fits only when idle, and the job holds all of it;
-shared allocation (cons_tres): a node fits when every free resource covers the request.
+cluster's units (a node type whose memory is not modelled has a huge memory, so any request fits). A
+job asks ``req[j, r]`` on each of ``nodes[j]`` nodes of its *pool* (the nodes of its partition with
+its GPU type). Exclusive allocation: a node fits only when idle, and the job holds all of it; shared
+allocation (cons_tres): a node fits when every free resource covers the request.
 
 Pools are CSR lists: ``pool_ptr``/``pool_idx`` (the nodes of each pool, ascending) and
-``np_ptr``/``np_idx`` (the pools of each node; ``np_pos``: the node's position in that pool).  The
+``np_ptr``/``np_idx`` (the pools of each node; ``np_pos``: the node's position in that pool). The
 counters ``cnt = (pool_idle, pool_free, lvl, div, bits, word_ptr, np_pos)`` are kept as nodes are
 taken and given back: ``pool_idle[p]`` counts idle nodes, ``pool_free[p, r]`` sums free resources,
 ``lvl[p, r, b]`` counts the nodes whose free amount of resource r is at least level b (levels:
-``min(value >> div[r], B)``, B = 64, the shift ``div[r]`` sized to the largest node), and ``bits`` holds one
-bit per pool position (64 to a word, each pool's words from ``word_ptr[p]``), set while the node
-has a free CPU.  A job whose pool cannot hold it by the counts (fewer than ``nodes[j]`` nodes with
-enough of some one resource) is rejected without a node scan; node scans skip the words of full
-nodes (a scan visits only the set bits).  On a full machine almost every waiting job is decided
-in O(1).  The counters only rule jobs out (a job passing them may still not fit), so ``B`` trades
-the cost of keeping ``lvl`` (a node's update moves one count per level crossed) against more
-node scans; results do not depend on it.
+``min(value >> div[r], B)``, B = 64, the shift ``div[r]`` sized to the largest node), and ``bits``
+holds one bit per pool position (64 to a word, each pool's words from ``word_ptr[p]``), set while
+the node has a free CPU, then as many *idle bits*, set while all its CPUs are free (``word_ptr[P + 1
++ p]``: the most CPUs of a node of pool ``p``; a job asking that many fits only there). A job whose
+pool cannot hold it by the counts (fewer than ``nodes[j]`` nodes with enough of some one resource)
+is rejected without a node scan; node scans skip the words of full nodes (a scan visits only the set
+bits). On a full machine almost every waiting job is decided in O(1). The counters only rule jobs
+out (a job passing them may still not fit), so ``B`` trades the cost of keeping ``lvl`` (a node's
+update moves one count per level crossed) against more node scans; results do not depend on it.
 
 EASY's reservation (``reserve``) is resource-exact: it releases running jobs in the order of their
-estimated ends on a projected copy of the state until the head job fits, picks the nodes it
-would get then (``in_resv``), and records each such node's *slack* (what is left of each resource
-after the head job takes its share at the shadow time).  A backfill job that ends after the
-shadow time may use a reserved node only within its slack (none in exclusive mode).
+estimated ends on a projected copy of the state until the head job fits, picks the nodes it would
+get then (``in_resv``), and records each such node's *slack* (what is left of each resource after
+the head job takes its share at the shadow time). A backfill job that ends after the shadow time may
+use a reserved node only within its slack (none in exclusive mode).
 """
 
 from __future__ import annotations
@@ -50,10 +51,12 @@ def level(v, d):
 def build_counters(tot, pool_ptr, pool_idx, np_ptr, np_idx):
     """The counters ``cnt`` for an idle machine (see the module docstring)."""
     P = pool_ptr.shape[0] - 1
-    word_ptr = np.zeros(P + 1, dtype=np.int64)
+    word_ptr = np.zeros(2 * P + 1, dtype=np.int64)  # then, from P + 1: each pool's most CPUs on a node
     for p in range(P):
         word_ptr[p + 1] = word_ptr[p] + (pool_ptr[p + 1] - pool_ptr[p] + 63) // 64
-    bits = np.zeros(max(word_ptr[P], 1), dtype=np.int64)
+        for i in range(pool_ptr[p], pool_ptr[p + 1]):
+            word_ptr[P + 1 + p] = max(word_ptr[P + 1 + p], tot[pool_idx[i], 0])
+    bits = np.zeros(2 * max(word_ptr[P], 1), dtype=np.int64)  # the fit bits, then the idle bits
     np_pos = np.zeros(np_idx.shape[0], dtype=np.int64)
     for p in range(P):
         for i in range(pool_ptr[p], pool_ptr[p + 1]):
@@ -62,6 +65,7 @@ def build_counters(tot, pool_ptr, pool_idx, np_ptr, np_idx):
                 if np_idx[k] == p:
                     np_pos[k] = pos
             bits[word_ptr[p] + pos // 64] |= np.int64(1) << np.int64(pos % 64)
+            bits[bits.shape[0] // 2 + word_ptr[p] + pos // 64] |= np.int64(1) << np.int64(pos % 64)
     div = np.zeros(R, dtype=np.int64)
     for r in range(R):
         m = 0
@@ -109,13 +113,15 @@ def _ctz(x):
 @njit(cache=True)
 def fitting_nodes(j, p, free, req, excl, pool_ptr, pool_idx, cnt, in_resv, slack, guard, limit, out):
     """The nodes of pool ``p`` where job ``j`` fits now, in pool order, into ``out`` (at most
-    ``limit``); returns how many.  ``guard``: the job ends after the shadow time, so a reserved node
-    counts only within its slack.  Only nodes with a free CPU are looked at (all of them for a job
-    asking no CPU).  (The tests are written out, not called: a call in this loop made it many times
-    slower under numba.)"""
+    ``limit``); returns how many. ``guard``: the job ends after the shadow time, so a reserved
+    node counts only within its slack. Only nodes with a free CPU are looked at (all of them for
+    a job asking no CPU; the idle ones for a job asking a whole node's CPUs). (The tests are
+    written out, not called: a call in this loop made it many times slower under numba.)"""
     a, b = pool_ptr[p], pool_ptr[p + 1]
     bits, wp = cnt[4], cnt[5][p]
     r0, r1, r2 = req[j, 0], req[j, 1], req[j, 2]
+    if r0 >= cnt[5][pool_ptr.shape[0] + p]:  # a whole node's CPUs: only idle nodes can fit
+        wp += bits.shape[0] // 2
     use_bits = excl or r0 > 0
     m = 0
     if limit <= 0:
@@ -207,7 +213,7 @@ def _apply(j, chosen, sign, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, 
                     same = same and run[r] == free[n, r] and run[R + r] == new[r]
                 if same:  # one more node of the run
                     run_n += 1
-                    _set_bit(np_ptr[n], run_p, new[0] > 0, bits, word_ptr, np_pos)
+                    _set_bits(np_ptr[n], run_p, new[0] > 0, new[0] == tot[n, 0], bits, word_ptr, np_pos)
                     for r in range(R):
                         free[n, r] = new[r]
                     continue
@@ -227,12 +233,12 @@ def _apply(j, chosen, sign, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, 
             run_p, run_n, run_idle = np_idx[np_ptr[n]], 1, d_idle
             for r in range(R):
                 run[r], run[R + r] = free[n, r], new[r]
-            _set_bit(np_ptr[n], run_p, new[0] > 0, bits, word_ptr, np_pos)
+            _set_bits(np_ptr[n], run_p, new[0] > 0, new[0] == tot[n, 0], bits, word_ptr, np_pos)
         else:
             for i in range(np_ptr[n], np_ptr[n + 1]):
                 p = np_idx[i]
                 pool_idle[p] += d_idle
-                _set_bit(i, p, new[0] > 0, bits, word_ptr, np_pos)
+                _set_bits(i, p, new[0] > 0, new[0] == tot[n, 0], bits, word_ptr, np_pos)
                 for r in range(R):
                     pool_free[p, r] += new[r] - free[n, r]
                     bo, bn = level(free[n, r], div[r]), level(new[r], div[r])
@@ -245,11 +251,14 @@ def _apply(j, chosen, sign, free, tot, req, excl, np_ptr, np_idx, cnt, in_resv, 
 
 
 @njit(cache=True, inline="always")
-def _set_bit(i, p, on, bits, word_ptr, np_pos):
-    """The fit bit of the node at ``np_pos[i]`` in pool ``p``: set while it has a free CPU."""
+def _set_bits(i, p, on, idle, bits, word_ptr, np_pos):
+    """The bits of the node at ``np_pos[i]`` in pool ``p``: set while it has a free CPU (``on``) and
+    while all its CPUs are free (``idle``)."""
     mask = np.int64(1) << np.int64(np_pos[i] % 64)
     wi = word_ptr[p] + np_pos[i] // 64
     bits[wi] = (bits[wi] | mask) if on else (bits[wi] & ~mask)
+    wi += bits.shape[0] // 2
+    bits[wi] = (bits[wi] | mask) if idle else (bits[wi] & ~mask)
 
 
 @njit(cache=True, inline="always")
