@@ -195,7 +195,7 @@ def a100_instances(draw):
 def test_no_policy_exceeds_the_cap(prob):
     res = {p: es.allocate(prob, p) for p in es.POLICIES}
     for p, a in res.items():
-        assert a.total_w <= prob.cap_w, p
+        assert a.total_w <= prob.cap_w + 1e-9 * prob.unit_w, p  # the cap's float-rounding tolerance
         assert a.total_w == (a.cpu_w + a.gpu_w).sum()
         assert prob.allowed[np.arange(prob.n_nodes), a.pair_index].all(), p
     best = res["global-dp"].predicted_mean

@@ -81,7 +81,9 @@ class PowerProblem:
     pairs    (P, 2) the (CPU cap, GPU cap) grid in watts, multiples of ``unit_w``
     pred     (N, P) predicted performance of node n's app at pair p; NaN = the pair is not
              available on that node
-    cap_w    the cluster cap in watts (the sum of CPU and GPU caps it may reach)
+    cap_w    the cluster cap in watts (the sum of CPU and GPU caps it may reach), spent in whole
+             ``unit_w`` steps; a cap within 1e-9 of a step of the next one counts as it (float
+             rounding: 1889.9999999999998 W is 1890 W)
     """
 
     pairs: np.ndarray
