@@ -25,3 +25,18 @@ def make_workload(submit, run, procs, req_time=None, capacity=10, nodes=None, us
         max_procs=capacity,
         max_nodes=capacity if nodes is None else nodes,
     )
+
+
+def two_partition_cluster(draw, types, n_cpu, n_gpu):
+    """A hypothesis-drawn machine of ``types`` (CPU nodes, then GPU nodes when ``n_gpu``): partition
+    ``all`` (default) over every node, ``gpu`` over the GPU nodes; allocation and selection drawn."""
+    from hypothesis import strategies as st
+
+    from schedlab.cluster import build_cluster
+
+    names = [f"c{i + 1:04d}" for i in range(n_cpu)] + [f"g{i + 1:04d}" for i in range(n_gpu)]
+    parts = [{"name": "all", "nodes": "ALL", "default": True}]
+    if n_gpu:
+        parts.append({"name": "gpu", "nodes": names[n_cpu:]})
+    return build_cluster("rand", types, parts, allocation=draw(st.sampled_from(["shared", "exclusive"])),
+                         select=draw(st.sampled_from(["first-fit", "best-fit"])))  # fmt: skip

@@ -15,6 +15,7 @@ from schedlab.simulator.multires.run import simulate_multi
 from schedlab.workload import load_trace
 from schedlab.workload.resources import JobResources
 from schedlab.workload.table import Workload
+from tests.helpers import two_partition_cluster
 
 
 def jobs(submit, run, req=None, user=None, **res) -> Workload:
@@ -164,12 +165,7 @@ def machines_and_jobs(draw):
     types = [NodeType("c", n_cpu, draw(st.integers(1, 8)), mem_mib=draw(st.sampled_from([0, 64])))]
     if n_gpu:
         types.append(NodeType("g", n_gpu, draw(st.integers(1, 8)), gpus=draw(st.integers(1, 4)), mem_mib=64))
-    names = [f"c{i + 1:04d}" for i in range(n_cpu)] + [f"g{i + 1:04d}" for i in range(n_gpu)]
-    parts = [{"name": "all", "nodes": "ALL", "default": True}]
-    if n_gpu:
-        parts.append({"name": "gpu", "nodes": names[n_cpu:]})
-    c = build_cluster("rand", types, parts, allocation=draw(st.sampled_from(["shared", "exclusive"])),
-                      select=draw(st.sampled_from(["first-fit", "best-fit"])))  # fmt: skip
+    c = two_partition_cluster(draw, types, n_cpu, n_gpu)
     n = draw(st.integers(1, 30))
     sub = np.cumsum(draw(st.lists(st.integers(0, 30), min_size=n, max_size=n)))
     run = draw(st.lists(st.integers(1, 100), min_size=n, max_size=n))

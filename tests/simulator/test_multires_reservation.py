@@ -10,12 +10,13 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedlab.cluster import NodeType, build_cluster
+from schedlab.cluster import NodeType
 from schedlab.rl.multires_env import MultiSchedulingEnv
 from schedlab.rl.options import EnvOptions
 from schedlab.simulator import SimConfig, simulate
 from schedlab.workload.resources import JobResources
 from schedlab.workload.table import Workload
+from tests.helpers import two_partition_cluster
 
 
 @st.composite
@@ -24,12 +25,7 @@ def busy_machines(draw):
     types = [NodeType("c", n_cpu, draw(st.sampled_from([4, 8])), mem_mib=64)]
     if n_gpu:
         types.append(NodeType("g", n_gpu, 8, gpus=2, mem_mib=64))
-    names = [f"c{i + 1:04d}" for i in range(n_cpu)] + [f"g{i + 1:04d}" for i in range(n_gpu)]
-    parts = [{"name": "all", "nodes": "ALL", "default": True}]
-    if n_gpu:
-        parts.append({"name": "gpu", "nodes": names[n_cpu:]})
-    c = build_cluster("rand", types, parts, allocation=draw(st.sampled_from(["shared", "exclusive"])),
-                      select=draw(st.sampled_from(["first-fit", "best-fit"])))  # fmt: skip
+    c = two_partition_cluster(draw, types, n_cpu, n_gpu)
     n = draw(st.integers(10, 60))
     ints = lambda lo, hi: draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n))
     run = np.array(ints(1, 100), dtype=float)

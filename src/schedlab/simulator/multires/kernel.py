@@ -159,10 +159,7 @@ def _pass(t, st, q, nq, est, nodes, req, pool, machine, jobs_q, resv, out_resv):
             if shadow < 0:
                 shadow = _shadow_for(head, t, st, nodes, req, pool, machine, resv, out_resv)
             guard = t + est[j] > shadow
-            if guard and p == hp:  # the reservation's level summary, once per reservation
-                if cache[3] == 0.0:
-                    resv_levels(head, nodes, machine[0], machine[1], excl, resv[2], resv[3], cnt[3], rs)
-                    cache[3] = 1.0
+            if guard and p == hp:  # the reservation's level summary (made with it)
                 if excl:
                     ok = pool_idle[p] - ridle[0] >= n_j
                 else:
@@ -231,7 +228,7 @@ def _pass_arrivals(t, new_lo, new_hi, st, q, nq, key, est, nodes, req, pool, mac
     """The pass when :func:`_arrivals_only` holds: the new jobs, in queue order, against the
     machine and the head's reservation (made when first needed); returns the new queue length."""
     backfill, cnt = machine[4], machine[9]
-    aux, cache = resv[8], resv[5]
+    aux = resv[8]
     head = aux[2]
     if head >= 0 and backfill == 0:
         return nq  # the new jobs queue behind the blocked job
@@ -250,9 +247,6 @@ def _pass_arrivals(t, new_lo, new_hi, st, q, nq, key, est, nodes, req, pool, mac
                 shadow = _shadow_for(head, t, st, nodes, req, pool, machine, resv, out_resv)
             guard = t + est[j] > shadow
             if guard and p == hp:
-                if cache[3] == 0.0:
-                    resv_levels(head, nodes, machine[0], machine[1], machine[2], resv[2], resv[3], cnt[3], resv[7])
-                    cache[3] = 1.0
                 ok = _quick_fit(j, p, True, nodes, machine[2], cnt, machine[10], resv[7])
         if ok and _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nfail):
             nq = _remove(q, nq, key, j)
@@ -335,8 +329,7 @@ def _try_start(j, t, guard, st, nodes, req, pool, est, machine, jobs_q, resv, nf
 @njit(cache=True, inline="always")
 def _head_reservation(j, t, st, nodes, req, pool, machine, resv):
     """The shadow time of the blocked head ``j``: the cached reservation when nothing started or
-    ended since it was made, else a new one (its level summary for the quick test is made by
-    :func:`_pass` when a job first needs it)."""
+    ended since it was made, else a new one, with its level summary for the quick test."""
     free, tot, excl, sel, _, pool_ptr, pool_idx, np_ptr, np_idx, cnt, _, _ = machine
     scratch, in_resv, slack, resv_nodes, _, cache, _, _, _, _ = resv
     alloc, off, re, rj, nrun_arr, ver = st[1], st[2], st[3], st[4], st[5], st[11]

@@ -268,14 +268,7 @@ def prefix_moves(j, p, sign, nodes_j, tot, req, excl, np_ptr, np_idx, dl):
 @njit(cache=True)
 def _ahead(re, rj, nrun, x, a, b):
     """Whether job ``a`` comes before job ``b`` in the running list, both ending (estimated) at ``x``."""
-    lo, hi = 0, nrun
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if re[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    for i in range(lo, nrun):
+    for i in range(np.searchsorted(re[:nrun], x), nrun):
         if rj[i] == a:
             return True
         if rj[i] == b:
